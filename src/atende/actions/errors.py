@@ -1,0 +1,28 @@
+"""Errors an action raises when a request cannot be carried out; the web layer maps them to 4xx."""
+
+from __future__ import annotations
+
+
+class ActionError(Exception):
+    status_code = 409
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class NotFound(ActionError):
+    status_code = 404
+
+
+class Conflict(ActionError):
+    status_code = 409
+
+
+class Invalid(ActionError):
+    status_code = 422
+
+
+class Forbidden(ActionError):
+    status_code = 403

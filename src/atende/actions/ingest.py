@@ -1,0 +1,185 @@
+"""Ingest: a provider's normalized batch becomes messages, conversations, jobs and events.
+
+Called by webhooks (through the group committer) and by pollers, always inside one transaction.
+The same payload twice changes nothing: messages are unique per connector + provider id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+
+from atende.actions import contacts as contact_actions
+from atende.actions import conversations as conv_actions
+from atende.actions.statuses import apply_status
+from atende.channels.base import InboundMessage, WebhookBatch
+from atende.db.tables import connectors, conversations, messages
+from atende.db.tx import Tx
+from atende.db.types import utcnow
+from atende.db.upsert import insert_ignore
+from atende.domain.sms import count_segments
+from atende.jobs.queue import enqueue
+from atende.realtime import events
+
+PREVIEW_CHARS = 120
+KIND_PREVIEW = {
+    "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
+    "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
+    "reaction": "Reação", "unsupported": "Mensagem não suportada", "template": "Modelo",
+}
+
+
+def preview_of(kind: str, text: str | None) -> str:
+    base = (text or "").strip().replace("\n", " ")
+    if not base:
+        base = KIND_PREVIEW.get(kind, kind)
+    return base[:PREVIEW_CHARS]
+
+
+@dataclass(slots=True)
+class IngestResult:
+    stored: list[int] = field(default_factory=list)  # new message ids
+    inbound_stored: int = 0
+    duplicates: int = 0
+    statuses_applied: int = 0
+    conversations: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorInfo:
+    """What ingest needs to know about the connector a batch arrived on."""
+
+    id: int
+    channel: str
+    provider: str
+    opt_out_keywords: tuple[str, ...] = ()
+    opt_in_keywords: tuple[str, ...] = ()
+
+
+async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = await tx.conn.execute(select(messages.c.provider_message_id).where(
+        messages.c.connector_id == connector_id, messages.c.provider_message_id.in_(ids)))
+    return {r[0] for r in rows}
+
+
+async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> tuple[Any, int | None]:
+    """The conversation a message belongs to, and the id of the message it answers, if known."""
+    reply_to_id: int | None = None
+    conv_id: int | None = None
+    if msg.reply_to_provider_id or msg.reply_to_reference:
+        cond = None
+        if msg.reply_to_provider_id:
+            cond = messages.c.provider_message_id == msg.reply_to_provider_id
+        elif msg.reply_to_reference and msg.reply_to_reference.isdigit():
+            cond = messages.c.id == int(msg.reply_to_reference)
+        if cond is not None:
+            row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
+                messages.c.connector_id == connector.id, cond))).first()
+            if row is not None:
+                reply_to_id, conv_id = int(row.id), int(row.conversation_id)
+    key = contact_actions.address_key(msg.address, connector.channel)
+    if conv_id is None:
+        variants = contact_actions.address_variants(key)
+        conv_id = await tx.conn.scalar(select(conversations.c.id).where(
+            conversations.c.connector_id == connector.id, conversations.c.address_key.in_(variants)))
+    if conv_id is None:
+        contact_id = await contact_actions.resolve_contact(
+            tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
+        conv_id = await conv_actions.create(
+            tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel,
+            address=msg.address, address_key=key, at=msg.timestamp,
+            status="new" if msg.direction == "in" else "done")
+    elif msg.contact_name or msg.identity:
+        await contact_actions.resolve_contact(
+            tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
+    conv = (await tx.conn.execute(select(conversations).where(conversations.c.id == conv_id))).first()
+    return conv, reply_to_id
+
+
+async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, result: IngestResult) -> None:
+    conv, reply_to_id = await _conversation_for(tx, connector, msg)
+    now = utcnow()
+    values: dict[str, Any] = dict(
+        conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id,
+        direction=msg.direction, kind=msg.kind, text=msg.text,
+        status="received" if msg.direction == "in" else "sent",
+        provider_message_id=msg.provider_message_id, reply_to_id=reply_to_id,
+        attributes=dict(msg.attributes), raw=dict(msg.raw), created_at=msg.timestamp, updated_at=now,
+    )
+    if connector.channel == "sms" and msg.text is not None:
+        count = count_segments(msg.text)
+        values.update(segments=count.segments, encoding=count.encoding, cost=Decimal(0))
+    inserted = await tx.conn.execute(insert_ignore(messages, tx.dialect, **values).returning(messages.c.id))
+    message_id = inserted.scalar()
+    if message_id is None:  # raced with another process on PostgreSQL: it stored the message
+        result.duplicates += 1
+        return
+    message_id = int(message_id)
+    result.stored.append(message_id)
+    result.inbound_stored += msg.direction == "in"
+    result.conversations.add(int(conv.id))
+
+    conv_values: dict[str, Any] = {
+        "last_activity_at": max(conv.last_activity_at, msg.timestamp),
+        "last_message_preview": preview_of(msg.kind, msg.text),
+        "last_message_direction": msg.direction,
+    }
+    if msg.direction == "in":
+        conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
+        conv_values["unread"] = conversations.c.unread + 1
+        # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
+        if msg.address != conv.address:
+            conv_values["address"] = msg.address
+    else:
+        conv_values["last_outbound_at"] = msg.timestamp
+    await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**conv_values))
+    if msg.direction == "in" and conv.status == "done":
+        await conv_actions.reopen_for_inbound(tx, conv)
+    await events.append(tx, "message.created", {
+        "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
+        "channel": connector.channel, "preview": conv_values["last_message_preview"],
+    }, conv.id)
+
+    if msg.media is not None:
+        await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id},
+                      dedup_key=f"media:{message_id}")
+    if msg.direction == "in" and connector.channel == "sms" and msg.text:
+        from atende.actions.optout import handle_keywords
+
+        await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
+    if msg.direction == "in":
+        await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
+
+
+async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) -> IngestResult:
+    result = IngestResult()
+    seen: set[str] = set()
+    fresh: list[InboundMessage] = []
+    for msg in batch.messages:
+        if msg.provider_message_id in seen:
+            result.duplicates += 1
+            continue
+        seen.add(msg.provider_message_id)
+        fresh.append(msg)
+    known = await _known_ids(tx, connector.id, [m.provider_message_id for m in fresh])
+    # Oldest first, so a batch delivered out of order still builds the thread in time order.
+    for msg in sorted(fresh, key=lambda m: m.timestamp):
+        if msg.provider_message_id in known:
+            result.duplicates += 1
+            continue
+        await ingest_message(tx, connector, msg, result)
+    for status in sorted(batch.statuses, key=lambda s: s.timestamp):
+        if await apply_status(tx, connector.id, status):
+            result.statuses_applied += 1
+    for event in batch.events:
+        await enqueue(tx, "provider_event", {"connector_id": connector.id, "type": event.type,
+                                             "data": dict(event.data)})
+    if result.inbound_stored:
+        await tx.conn.execute(update(connectors).where(connectors.c.id == connector.id)
+                              .values(received_count=connectors.c.received_count + result.inbound_stored))
+    return result

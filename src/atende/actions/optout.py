@@ -1,0 +1,45 @@
+"""SMS opt-out: a customer's SAIR / PARE / STOP / CANCELAR stops SMS and is synced to the provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from atende.actions.contacts import set_sms_opt_out
+from atende.db.tables import connectors
+from atende.db.tx import Tx
+from atende.domain.optout import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS, matches_keyword
+from atende.jobs.queue import enqueue
+
+DEFAULT_CONFIRMATION = (
+    "Você não receberá mais nossas mensagens por SMS. Para voltar a receber, responda VOLTAR."
+)
+
+
+async def handle_keywords(tx: Tx, connector: Any, contact_id: int, conversation_id: int, text: str) -> None:
+    out_words = connector.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS
+    in_words = connector.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS
+    if matches_keyword(text, out_words):
+        if await set_sms_opt_out(tx, contact_id, True):
+            # Answer once, after the opt-out itself is recorded; the send bypasses the block it creates.
+            # The blacklist sync follows the confirmation's send: Kolmeya refuses blacklisted numbers.
+            await enqueue(tx, "optout_confirmation", {"conversation_id": conversation_id,
+                                                      "connector_id": connector.id, "contact_id": contact_id})
+    elif matches_keyword(text, in_words) and await set_sms_opt_out(tx, contact_id, False):
+        await enqueue_blacklist_sync(tx, contact_id, add=False)
+
+
+async def enqueue_blacklist_sync(tx: Tx, contact_id: int, *, add: bool) -> None:
+    rows = await tx.conn.execute(select(connectors.c.id).where(
+        connectors.c.provider == "kolmeya", connectors.c.active.is_(True)))
+    for row in rows:
+        await enqueue(tx, "blacklist_sync", {"connector_id": row.id, "contact_id": contact_id, "add": add})
+
+
+async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
+    """An agent or integration changes the state; the provider's blacklist follows."""
+    changed = await set_sms_opt_out(tx, contact_id, opted_out)
+    if changed:
+        await enqueue_blacklist_sync(tx, contact_id, add=opted_out)
+    return changed

@@ -1,0 +1,111 @@
+"""The ASGI application: API, webhooks, SSE, pages, and (embedded mode) the worker in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from atende import __version__
+from atende.actions.errors import ActionError
+from atende.db.migrate import upgrade
+from atende.jobs.handlers import DEAD_HOOKS, HANDLERS, ensure_periodic
+from atende.jobs.worker import Worker
+from atende.realtime import sse
+from atende.runtime import Runtime
+from atende.settings import Settings, get_settings
+from atende.web.api import admin, connectors, contacts, conversations
+from atende.web.webhooks import receive
+
+log = structlog.get_logger(__name__)
+Role = Literal["all", "web", "worker"]
+
+
+def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, role: Role = "all",
+               run_worker: bool | None = None) -> FastAPI:
+    settings = settings or (rt.settings if rt else get_settings())
+    with_worker = role in ("all", "worker") if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = rt or Runtime.create(settings)
+        app.state.rt = runtime
+        if settings.run_migrations_on_start:
+            await upgrade(runtime.engine)
+        await runtime.bus.start()
+        stop = asyncio.Event()
+        worker_task = None
+        if with_worker:
+            from atende.web.hooks import install_hooks
+
+            install_hooks(runtime)
+            worker = Worker(runtime, HANDLERS, dead_hooks=DEAD_HOOKS)
+            app.state.worker = worker
+            await ensure_periodic(runtime)
+            worker_task = asyncio.create_task(worker.run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                worker.wake()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(worker_task, 15)
+            if rt is None:
+                await runtime.close()
+
+    app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
+                  description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
+    for module in (connectors, conversations, contacts, admin, sse):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(receive.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.rt.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the point of the check is to say so, not to crash
+            return JSONResponse({"ok": False, "detail": type(exc).__name__}, status_code=503)
+        return JSONResponse({"ok": True, "version": __version__})
+
+    @app.exception_handler(ActionError)
+    async def action_error(_: Request, exc: ActionError) -> JSONResponse:
+        body: dict[str, object] = {"detail": exc.detail}
+        if exc.code:
+            body["code"] = exc.code
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error", error=str(exc.orig))
+        return JSONResponse({"detail": "conflito com dados existentes"}, status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def db_busy(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable", error=str(exc.orig))
+        return JSONResponse({"detail": "banco de dados ocupado, tente novamente"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    try:
+        from atende.web.pages import install as install_pages
+    except ImportError:  # the workspace is optional for API-only deployments
+        pass
+    else:
+        install_pages(app)
+    return app

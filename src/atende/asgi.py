@@ -1,0 +1,9 @@
+"""ASGI entry point for multi-process serving: `uvicorn atende.asgi:app --workers N`."""
+
+from __future__ import annotations
+
+import os
+
+from atende.app import create_app
+
+app = create_app(role=os.environ.get("ATENDE_ROLE", "web"))  # type: ignore[arg-type]

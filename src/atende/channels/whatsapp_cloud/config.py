@@ -1,0 +1,30 @@
+"""Connector configuration of the WhatsApp Cloud API provider (keys of shared/contract.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class WhatsAppCloudConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: NonEmpty  # System-User token; secret
+    phone_number_id: NonEmpty
+    app_secret: NonEmpty  # signs webhooks (X-Hub-Signature-256); secret
+    verify_token: NonEmpty  # our answer to the GET hub.challenge handshake; secret
+    waba_id: NonEmpty | None = None  # WhatsApp Business Account id, needed for template sync
+    base_url: NonEmpty = "https://graph.facebook.com"
+    api_version: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^v\d+\.\d+$")] = "v25.0"
+    rate_per_second: float = Field(default=80, gt=0)  # throughput per phone number (Meta: 80/s)
+    pair_interval_s: float = Field(default=6.0, ge=0)  # min gap between two sends to one recipient
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")

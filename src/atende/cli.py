@@ -1,0 +1,139 @@
+"""`atende`: serve, migrate, users, tokens, demo (contract.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from atende.actions import users as user_actions
+from atende.actions.errors import ActionError
+from atende.db.migrate import upgrade
+from atende.db.tables import users
+from atende.runtime import Runtime
+from atende.settings import get_settings
+
+DEFAULT_ADMIN = "admin@atende.local"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="atende", description="atende: contact center omnichannel")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--role", choices=("all", "web", "worker"), default="all")
+    serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL only)")
+
+    sub.add_parser("migrate", help="apply database migrations")
+
+    users_p = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
+    create = users_p.add_parser("create")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=user_actions.ROLES, required=True)
+    users_p.add_parser("ensure-admin", help="create a first admin if there is no user, and say how to log in")
+
+    tokens_p = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
+    tcreate = tokens_p.add_parser("create")
+    tcreate.add_argument("--email", required=True)
+    tcreate.add_argument("--name", default="cli")
+
+    demo = sub.add_parser("demo", help="start with sandbox connectors and simulated customers")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--rate", type=float, default=0.2, help="simulated customer messages per second")
+    return p
+
+
+async def _with_runtime(fn):  # type: ignore[no-untyped-def]
+    rt = Runtime.create(get_settings())
+    try:
+        await upgrade(rt.engine)
+        return await fn(rt)
+    finally:
+        await rt.close()
+
+
+async def _create_user(rt: Runtime, args: argparse.Namespace) -> None:
+    async with rt.write() as tx:
+        user_id = await user_actions.create_user(tx, email=args.email, password=args.password, name=args.name,
+                                                 role=args.role)
+    print(f"usuário {args.email} criado (id {user_id}, papel {args.role})")
+
+
+async def _ensure_admin(rt: Runtime) -> None:
+    url = rt.settings.public_url
+    async with rt.read() as conn:
+        count = await conn.scalar(select(func.count()).select_from(users))
+    if count:
+        print(f"Entre em {url} com um usuário existente (crie outro com `atende users create`).")
+        return
+    password = secrets.token_urlsafe(12)
+    async with rt.write() as tx:
+        await user_actions.create_user(tx, email=DEFAULT_ADMIN, password=password, name="Administrador",
+                                       role="admin")
+    print(f"Primeiro acesso: {url}\n  e-mail: {DEFAULT_ADMIN}\n  senha:  {password}\n(guarde esta senha: ela não será mostrada de novo)")
+
+
+async def _create_token(rt: Runtime, args: argparse.Namespace) -> None:
+    async with rt.write() as tx:
+        user_id = await user_actions.user_id_by_email(tx, args.email)
+        token = await user_actions.create_api_token(tx, user_id, args.name)
+    print(token)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    if settings.secret_key.startswith("change-me"):
+        print("aviso: ATENDE_SECRET_KEY não definido; usando uma chave de desenvolvimento", file=sys.stderr)
+    if args.workers > 1 and settings.is_sqlite:
+        sys.exit("vários processos web exigem PostgreSQL (ATENDE_DATABASE_URL)")
+    if args.role == "worker":
+        from atende.jobs.run import run_worker
+
+        asyncio.run(run_worker(settings))
+        return
+    from atende.app import create_app
+
+    if args.workers > 1:
+        import os
+
+        os.environ["ATENDE_ROLE"] = args.role
+        uvicorn.run("atende.asgi:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+    else:
+        uvicorn.run(create_app(settings, role=args.role), host=args.host, port=args.port, proxy_headers=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _serve(args)
+        elif args.command == "migrate":
+            asyncio.run(_with_runtime(lambda rt: asyncio.sleep(0)))
+            print("migrações aplicadas")
+        elif args.command == "users" and args.users_command == "create":
+            asyncio.run(_with_runtime(lambda rt: _create_user(rt, args)))
+        elif args.command == "users" and args.users_command == "ensure-admin":
+            asyncio.run(_with_runtime(_ensure_admin))
+        elif args.command == "tokens":
+            asyncio.run(_with_runtime(lambda rt: _create_token(rt, args)))
+        elif args.command == "demo":
+            from atende.demo import run_demo
+
+            run_demo(host=args.host, port=args.port, rate=args.rate)
+    except ActionError as exc:
+        sys.exit(f"erro: {exc.detail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Group commit: concurrent webhook ingests share one transaction and one fsync.
+
+Each caller hands in a unit of work and waits; the committer runs every waiting unit in one
+write transaction and answers them all after the commit, so a 2xx still means "durable".
+If the shared transaction fails, each unit is re-run alone so one bad payload fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+
+from atende.db.tx import Tx
+
+if TYPE_CHECKING:
+    from atende.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+Work = Callable[[Tx], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class _Item:
+    work: Work
+    future: asyncio.Future[Any]
+
+
+class GroupCommitter:
+    def __init__(self, rt: Runtime, *, max_batch: int = 500, max_wait_ms: float = 2.0) -> None:
+        self.rt = rt
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.items = 0
+
+    async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop())
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Item(work, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _collect(self) -> list[_Item]:
+        items = [await self._queue.get()]
+        deadline = asyncio.get_running_loop().time() + self.max_wait
+        while len(items) < self.max_batch:
+            try:
+                items.append(self._queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                items.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return items
+
+    async def _loop(self) -> None:
+        while True:
+            items = await self._collect()
+            try:
+                results = await self._commit_together(items)
+            except Exception:
+                log.warning("group commit failed; committing items one by one", size=len(items))
+                for item in items:
+                    await self._commit_alone(item)
+            else:
+                for item, result in zip(items, results, strict=True):
+                    if not item.future.done():
+                        item.future.set_result(result)
+            self.batches += 1
+            self.items += len(items)
+
+    async def _commit_together(self, items: list[_Item]) -> list[Any]:
+        async with self.rt.write() as tx:
+            return [await item.work(tx) for item in items]
+
+    async def _commit_alone(self, item: _Item) -> None:
+        try:
+            async with self.rt.write() as tx:
+                result = await item.work(tx)
+        except Exception as exc:
+            if not item.future.done():
+                item.future.set_exception(exc)
+        else:
+            if not item.future.done():
+                item.future.set_result(result)

@@ -1,0 +1,260 @@
+"""Reads for the API and pages: keyset pagination, no COUNT(*) or OFFSET on big tables."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
+
+from atende.db.tables import (
+    connectors,
+    contact_identities,
+    contacts,
+    conversation_counts,
+    conversations,
+    media,
+    messages,
+    users,
+)
+
+MAX_LIMIT = 200
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(*parts: Any) -> str:
+    raw = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadCursor("cursor inválido") from None
+    parts = raw.split("|")
+    if len(parts) != n:
+        raise BadCursor("cursor inválido")
+    return parts
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.quantize(Decimal("0.0001")).normalize(), "f")
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+assignees = users.alias("assignee")
+
+CONVERSATION_COLUMNS = (
+    conversations,
+    contacts.c.name.label("contact_name"),
+    assignees.c.name.label("assignee_name"),
+)
+
+
+def _conversation_select() -> Select[Any]:
+    return select(*CONVERSATION_COLUMNS).select_from(
+        conversations.join(contacts, contacts.c.id == conversations.c.contact_id)
+        .outerjoin(assignees, assignees.c.id == conversations.c.assignee_id)
+    )
+
+
+def conversation_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "connector_id": row.connector_id,
+        "status": row.status,
+        "contact": {"id": row.contact_id, "name": row.contact_name or row.address, "address": row.address},
+        "assignee": {"id": row.assignee_id, "name": row.assignee_name} if row.assignee_id else None,
+        "last_message_at": iso(row.last_activity_at),
+        "last_inbound_at": iso(row.last_inbound_at),
+        "last_message_preview": row.last_message_preview,
+        "last_message_direction": row.last_message_direction,
+        "unread": row.unread,
+        "segments_total": row.segments_total,
+        "cost_total": money(row.cost_total),
+        "created_at": iso(row.created_at),
+    }
+
+
+def message_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "connector_id": row.connector_id,
+        "direction": row.direction,
+        "kind": row.kind,
+        "text": row.text,
+        "status": row.status,
+        "provider_message_id": row.provider_message_id,
+        "segments": row.segments,
+        "encoding": row.encoding,
+        "cost": money(row.cost),
+        "error": row.error,
+        "error_code": row.error_code,
+        "author_id": row.author_id,
+        "reply_to_id": row.reply_to_id,
+        "media_id": row.media_id,
+        "attributes": row.attributes or {},
+        "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at),
+        "delivered_at": iso(row.delivered_at),
+        "read_at": iso(row.read_at),
+    }
+
+
+async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(_conversation_select().where(conversations.c.id == conversation_id))).first()
+    return conversation_dict(row) if row else None
+
+
+async def list_conversations(
+    conn: AsyncConnection, *, channel: str | None = None, status: str | None = None,
+    assignee: int | None = None, unassigned: bool = False, q: str | None = None, limit: int = 50,
+    cursor: str | None = None, connector_id: int | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = _conversation_select()
+    if channel:
+        stmt = stmt.where(conversations.c.channel == channel)
+    if status:
+        stmt = stmt.where(conversations.c.status == status)
+    if connector_id:
+        stmt = stmt.where(conversations.c.connector_id == connector_id)
+    if unassigned:
+        stmt = stmt.where(conversations.c.assignee_id.is_(None))
+    elif assignee is not None:
+        stmt = stmt.where(conversations.c.assignee_id == assignee)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        digits = "".join(ch for ch in q if ch.isdigit())
+        conds = [func.lower(contacts.c.name).like(like), func.lower(conversations.c.last_message_preview).like(like)]
+        if len(digits) >= 4:
+            conds.append(conversations.c.address.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*conds))
+    if cursor:
+        at_s, id_s = decode_cursor(cursor, 2)
+        try:
+            at, cid = datetime.fromisoformat(at_s), int(id_s)
+        except ValueError:
+            raise BadCursor("cursor inválido") from None
+        stmt = stmt.where(or_(conversations.c.last_activity_at < at,
+                              and_(conversations.c.last_activity_at == at, conversations.c.id < cid)))
+    limit = max(1, min(limit, MAX_LIMIT))
+    rows = list(await conn.execute(
+        stmt.order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].last_activity_at, rows[-1].id) if more and rows else None
+    return [conversation_dict(r) for r in rows], next_cursor
+
+
+async def list_messages(
+    conn: AsyncConnection, conversation_id: int, *, limit: int = 50, cursor: str | None = None,
+    latest: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Oldest first. With `latest`, the last page of the thread (what a chat view opens on)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt = select(messages).where(messages.c.conversation_id == conversation_id)
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        if not after.lstrip("-").isdigit():
+            raise BadCursor("cursor inválido")
+        stmt = stmt.where(messages.c.id > int(after))
+    if latest and not cursor:
+        rows = list(await conn.execute(stmt.order_by(messages.c.id.desc()).limit(limit)))
+        rows.reverse()
+        return [message_dict(r) for r in rows], None
+    rows = list(await conn.execute(stmt.order_by(messages.c.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [message_dict(r) for r in rows], (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+async def message(conn: AsyncConnection, message_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
+    return message_dict(row) if row else None
+
+
+async def timeline(
+    conn: AsyncConnection, contact_id: int, *, limit: int = 200, cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    limit = max(1, min(limit, 1000))
+    stmt = (select(messages, conversations.c.channel).select_from(
+        messages.join(conversations, conversations.c.id == messages.c.conversation_id))
+        .where(messages.c.contact_id == contact_id))
+    if cursor:
+        at_s, id_s = decode_cursor(cursor, 2)
+        try:
+            at, mid = datetime.fromisoformat(at_s), int(id_s)
+        except ValueError:
+            raise BadCursor("cursor inválido") from None
+        stmt = stmt.where(or_(messages.c.created_at > at, and_(messages.c.created_at == at, messages.c.id > mid)))
+    rows = list(await conn.execute(stmt.order_by(messages.c.created_at, messages.c.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [{**message_dict(r), "channel": r.channel} for r in rows]
+    return items, (encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+
+
+async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(select(contacts).where(contacts.c.id == contact_id))).first()
+    if row is None:
+        return None
+    identities = await conn.execute(select(contact_identities).where(contact_identities.c.contact_id == contact_id))
+    convs = await conn.execute(
+        select(conversations.c.id, conversations.c.channel, conversations.c.status, conversations.c.connector_id,
+               conversations.c.address).where(conversations.c.contact_id == contact_id))
+    return {
+        "id": row.id, "name": row.name, "odoo_partner_id": row.odoo_partner_id,
+        "sms_opted_out": row.sms_opted_out, "sms_opted_out_at": iso(row.sms_opted_out_at),
+        "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
+        "conversations": [dict(c._mapping) for c in convs],
+    }
+
+
+def connector_dict(row: Any, webhook_url: str) -> dict[str, Any]:
+    return {
+        "id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
+        "webhook_url": webhook_url, "active": row.active,
+    }
+
+
+def connector_stats(row: Any) -> dict[str, Any]:
+    return {"sent": row.sent_count, "received": row.received_count, "segments": row.segments_total,
+            "cost": money(row.cost_total)}
+
+
+async def connector_row(conn: AsyncConnection, connector_id: int) -> Any:
+    return (await conn.execute(select(connectors).where(connectors.c.id == connector_id))).first()
+
+
+async def board_counts(conn: AsyncConnection, *, channel: str | None = None,
+                       assignee: int | None = None, unassigned: bool = False) -> dict[str, int]:
+    stmt = select(conversation_counts.c.status, func.sum(conversation_counts.c.n)).group_by(
+        conversation_counts.c.status)
+    if channel:
+        stmt = stmt.where(conversation_counts.c.channel == channel)
+    if unassigned:
+        stmt = stmt.where(conversation_counts.c.assignee_id == 0)
+    elif assignee is not None:
+        stmt = stmt.where(conversation_counts.c.assignee_id == assignee)
+    counts = {"new": 0, "open": 0, "done": 0}
+    for status, n in await conn.execute(stmt):
+        counts[status] = int(n or 0)
+    return counts
+
+
+async def media_row(conn: AsyncConnection, media_id: int) -> Any:
+    return (await conn.execute(select(media).where(media.c.id == media_id))).first()

@@ -1,0 +1,291 @@
+"""The schema, as SQLAlchemy Core tables (Core keeps the hot paths explicit and fast).
+
+Alembic migrations in db/migrations are generated from this metadata; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+
+from atende.db.types import BigId, Json, Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column:  # type: ignore[type-arg]
+    return Column("id", BigId, primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, *, nullable: bool = True, ondelete: str | None = None) -> Column:  # type: ignore[type-arg]
+    return Column(name, BigId, ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(20), nullable=False),  # agent | supervisor | admin
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("presence", String(10), nullable=False, server_default="offline"),  # online | away | offline
+    Column("capacity", Integer, nullable=False, server_default=text("10")),
+    Column("timezone", String(64), nullable=False, server_default="America/Sao_Paulo"),
+    Column("language", String(10), nullable=False, server_default="pt_BR"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex; the token is shown once
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+connectors = Table(
+    "connectors",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("config_encrypted", Text, nullable=False),  # Fernet token of the JSON config
+    Column("webhook_token", String(64), nullable=False, unique=True),
+    # Non-secret key the provider routes by (WhatsApp phone_number_id), for multi-number apps.
+    Column("account_id", String(100)),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("state", Json, nullable=False, server_default="{}"),  # polling cursors and the like
+    # Counters kept by the actions, so stats never COUNT(*) the messages table.
+    Column("sent_count", BigId, nullable=False, server_default=text("0")),
+    Column("received_count", BigId, nullable=False, server_default=text("0")),
+    Column("segments_total", BigId, nullable=False, server_default=text("0")),
+    Column("cost_total", Money, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_connectors_account", connectors.c.provider, connectors.c.account_id)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("odoo_partner_id", BigId),
+    Column("sms_opted_out", Boolean, nullable=False, server_default=false()),
+    Column("sms_opted_out_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per way to reach a contact. Phones are stored in canonical E.164 (BR with the 9th digit);
+# the exact form a provider last used (a 12-digit wa_id) lives on the conversation's address.
+contact_identities = Table(
+    "contact_identities",
+    metadata,
+    _id(),
+    _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
+    Column("kind", String(20), nullable=False),  # phone | bsuid | psid | igsid | sandbox
+    Column("value", String(200), nullable=False),
+    Column("attributes", Json, nullable=False, server_default="{}"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "value", name="uq_contact_identities_kind_value"),
+)
+Index("ix_contact_identities_contact", contact_identities.c.contact_id)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(),
+    _fk("connector_id", "connectors.id", nullable=False),
+    _fk("contact_id", "contacts.id", nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("address_key", String(200), nullable=False),  # canonical address: the uniqueness key
+    Column("address", String(200), nullable=False),  # exact address to reply to
+    Column("status", String(10), nullable=False),  # new | open | done
+    _fk("assignee_id", "users.id"),
+    Column("current_attendance_id", BigId),  # no FK: attendances already points here
+    Column("last_activity_at", UtcDateTime, nullable=False),
+    Column("last_inbound_at", UtcDateTime),
+    Column("last_outbound_at", UtcDateTime),
+    Column("last_message_preview", String(200), nullable=False, server_default=""),
+    Column("last_message_direction", String(3)),
+    Column("unread", Integer, nullable=False, server_default=text("0")),
+    Column("segments_total", BigId, nullable=False, server_default=text("0")),
+    Column("cost_total", Money, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("connector_id", "address_key", name="uq_conversations_connector_address"),
+)
+# Keyset pagination of the conversation list / board columns: newest activity first, id as tiebreak.
+Index("ix_conversations_activity", conversations.c.last_activity_at, conversations.c.id)
+Index("ix_conversations_status_activity", conversations.c.status, conversations.c.last_activity_at,
+      conversations.c.id)
+Index("ix_conversations_assignee_activity", conversations.c.assignee_id, conversations.c.status,
+      conversations.c.last_activity_at, conversations.c.id)
+Index("ix_conversations_channel_activity", conversations.c.channel, conversations.c.status,
+      conversations.c.last_activity_at, conversations.c.id)
+Index("ix_conversations_contact", conversations.c.contact_id)
+
+attendances = Table(
+    "attendances",
+    metadata,
+    _id(),
+    _fk("conversation_id", "conversations.id", nullable=False, ondelete="CASCADE"),
+    _fk("assignee_id", "users.id"),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("assigned_at", UtcDateTime),
+    Column("first_response_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    _fk("closed_by", "users.id"),
+)
+Index("ix_attendances_conversation", attendances.c.conversation_id)
+Index("ix_attendances_closed", attendances.c.closed_at)
+
+# Live board counts per (channel, status, assignee): a handful of rows, summed per filter.
+conversation_counts = Table(
+    "conversation_counts",
+    metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("assignee_id", BigId, primary_key=True),  # 0 = unassigned
+    Column("n", BigId, nullable=False, server_default=text("0")),
+)
+
+media = Table(
+    "media",
+    metadata,
+    _id(),
+    Column("storage_key", String(300), nullable=False, unique=True),
+    Column("mime_type", String(120), nullable=False),
+    Column("size", BigId, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("filename", String(300)),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(),
+    _fk("conversation_id", "conversations.id", nullable=False, ondelete="CASCADE"),
+    _fk("connector_id", "connectors.id", nullable=False),
+    _fk("contact_id", "contacts.id", nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("kind", String(20), nullable=False),
+    Column("text", Text),
+    Column("status", String(10), nullable=False),  # queued sending sent delivered read failed / received
+    Column("provider_message_id", String(200)),
+    Column("provider_request_id", String(200)),
+    Column("error_code", String(40)),
+    Column("error", Text),
+    Column("segments", Integer),
+    Column("encoding", String(5)),
+    Column("cost", Money),
+    _fk("author_id", "users.id"),
+    _fk("reply_to_id", "messages.id", ondelete="SET NULL"),
+    _fk("media_id", "media.id", ondelete="SET NULL"),
+    Column("attributes", Json, nullable=False, server_default="{}"),
+    Column("raw", Json),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("read_at", UtcDateTime),
+    UniqueConstraint("connector_id", "provider_message_id", name="uq_messages_connector_provider_id"),
+)
+Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
+Index("ix_messages_contact_time", messages.c.contact_id, messages.c.created_at, messages.c.id)
+Index("ix_messages_request", messages.c.connector_id, messages.c.provider_request_id)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    _id(),
+    Column("kind", String(60), nullable=False),
+    Column("payload", Json, nullable=False, server_default="{}"),
+    Column("status", String(10), nullable=False),  # pending | running | done | dead
+    Column("run_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("8")),
+    Column("lease_until", UtcDateTime),
+    Column("locked_by", String(100)),
+    Column("last_error", Text),
+    # At most one pending/running job per key (periodic sweeps, one send per message).
+    Column("dedup_key", String(200), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_jobs_ready", jobs.c.status, jobs.c.run_at)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("type", String(60), nullable=False),
+    Column("conversation_id", BigId),
+    Column("payload", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    _id(),
+    _fk("connector_id", "connectors.id", nullable=False, ondelete="CASCADE"),
+    Column("name", String(200), nullable=False),
+    Column("language", String(20), nullable=False),
+    Column("category", String(40), nullable=False, server_default=""),
+    Column("status", String(40), nullable=False, server_default=""),
+    Column("components", Json, nullable=False, server_default="[]"),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("connector_id", "name", "language", name="uq_templates_connector_name_lang"),
+)
+
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    _id(),
+    Column("shortcut", String(60), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    _fk("created_by", "users.id"),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,42 @@
+"""Write transactions that publish on commit (Zulip's rule: nothing leaves before the commit)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from atende.db.engine import write_tx
+
+if TYPE_CHECKING:
+    from atende.realtime.bus import EventBus
+
+
+@dataclass(slots=True)
+class Tx:
+    """An open write transaction plus what to announce once it commits."""
+
+    conn: AsyncConnection
+    last_event_id: int = 0
+    jobs_enqueued: bool = False
+    after_commit: list[str] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterator[Tx]:
+    async with write_tx(engine) as conn:
+        tx = Tx(conn)
+        yield tx
+    # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
+    if bus is not None:
+        if tx.last_event_id:
+            await bus.publish("events", str(tx.last_event_id))
+        if tx.jobs_enqueued:
+            await bus.publish("jobs", "")

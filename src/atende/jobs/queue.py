@@ -1,0 +1,34 @@
+"""Enqueueing jobs inside an action's transaction (the outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+
+from atende.db.tables import jobs
+from atende.db.tx import Tx
+from atende.db.types import utcnow
+from atende.db.upsert import insert_ignore
+
+
+async def enqueue(
+    tx: Tx,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: datetime | None = None,
+    dedup_key: str | None = None,
+    max_attempts: int = 8,
+) -> None:
+    now = utcnow()
+    values: dict[str, Any] = dict(
+        kind=kind, payload=payload or {}, status="pending", run_at=run_at or now, attempts=0,
+        max_attempts=max_attempts, dedup_key=dedup_key, created_at=now, updated_at=now,
+    )
+    if dedup_key is None:
+        await tx.conn.execute(insert(jobs).values(**values))
+    else:  # an identical pending job already exists: nothing to add
+        await tx.conn.execute(insert_ignore(jobs, tx.dialect, **values))
+    tx.jobs_enqueued = True

@@ -1,0 +1,139 @@
+"""Everything a process shares: engine, bus, secrets, HTTP client, provider instances.
+
+Built once by the app (or a test) and passed explicitly; no module-level globals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from atende.channels.base import Provider
+from atende.channels.registry import provider_type
+from atende.db.engine import create_engine, read_tx
+from atende.db.tables import connectors
+from atende.db.tx import Tx, transaction
+from atende.realtime.bus import EventBus, MemoryBus
+from atende.secrets import SecretBox
+from atende.settings import Settings
+
+
+@dataclass(slots=True)
+class LoadedConnector:
+    id: int
+    name: str
+    provider_name: str
+    channel: str
+    webhook_token: str
+    active: bool
+    config: BaseModel
+    provider: Provider
+    loaded_at: float
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    bus: EventBus
+    secrets: SecretBox
+    http: httpx.AsyncClient
+    _connectors: dict[int, LoadedConnector] = field(default_factory=dict)
+    _by_token: dict[str, int] = field(default_factory=dict)
+    connector_ttl_s: float = 30.0
+    _committer: Any = None
+
+    @property
+    def committer(self) -> Any:
+        """The group committer for webhook ingest (one per process)."""
+        if self._committer is None:
+            from atende.db.group_commit import GroupCommitter
+
+            self._committer = GroupCommitter(self, max_batch=self.settings.ingest_batch_max,
+                                             max_wait_ms=self.settings.ingest_batch_wait_ms)
+        return self._committer
+
+    @classmethod
+    def create(cls, settings: Settings, *, bus: EventBus | None = None,
+               http: httpx.AsyncClient | None = None) -> Runtime:
+        if bus is None:
+            from atende.realtime.factory import make_bus
+
+            bus = make_bus(settings.database_url, settings.redis_url)
+        return cls(
+            settings=settings,
+            engine=create_engine(settings.database_url),
+            bus=bus or MemoryBus(),
+            secrets=SecretBox(settings.secret_key),
+            http=http or httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=10.0)),
+        )
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer.close()
+        await self.bus.close()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+    def write(self) -> Any:
+        """`async with rt.write() as tx:` — one write transaction, announced on commit."""
+        return transaction(self.engine, self.bus)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with read_tx(self.engine) as conn:
+            yield conn
+
+    # Connectors ---------------------------------------------------------------------------
+    def build(self, row: Any) -> LoadedConnector:
+        cls = provider_type(row.provider)
+        config = cls.config_model.model_validate(self.secrets.decrypt_json(row.config_encrypted))
+        return LoadedConnector(
+            id=row.id, name=row.name, provider_name=row.provider, channel=row.channel,
+            webhook_token=row.webhook_token, active=row.active, config=config,
+            provider=cls(config, self.http), loaded_at=time.monotonic(),
+        )
+
+    def forget(self, connector_id: int) -> None:
+        loaded = self._connectors.pop(connector_id, None)
+        if loaded is not None:
+            self._by_token.pop(loaded.webhook_token, None)
+
+    async def connector(self, connector_id: int, conn: AsyncConnection | None = None) -> LoadedConnector | None:
+        cached = self._connectors.get(connector_id)
+        if cached is not None and time.monotonic() - cached.loaded_at < self.connector_ttl_s:
+            return cached
+        return await self._load(connectors.c.id == connector_id, conn)
+
+    async def connector_by_token(self, token: str) -> LoadedConnector | None:
+        connector_id = self._by_token.get(token)
+        if connector_id is not None:
+            return await self.connector(connector_id)
+        return await self._load(connectors.c.webhook_token == token, None)
+
+    async def _load(self, where: Any, conn: AsyncConnection | None) -> LoadedConnector | None:
+        if conn is None:
+            async with self.read() as c:
+                row = (await c.execute(select(connectors).where(where))).first()
+        else:
+            row = (await conn.execute(select(connectors).where(where))).first()
+        if row is None:
+            return None
+        loaded = self.build(row)
+        self._connectors[loaded.id] = loaded
+        self._by_token[loaded.webhook_token] = loaded.id
+        return loaded
+
+    def webhook_url(self, token: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/webhooks/{token}"
+
+
+__all__ = ["LoadedConnector", "Runtime", "Tx"]

@@ -1,0 +1,54 @@
+"""Settings from `ATENDE_*` environment variables and an optional `.env` (contract.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATENDE_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'atende.db'}"
+    redis_url: str | None = None
+    # Signs sessions and derives the key that encrypts provider secrets at rest. The default is
+    # only good for a first local start: `atende serve` warns when it is still in use.
+    secret_key: str = "change-me-insecure-development-key"
+    public_url: str = "http://127.0.0.1:8000"
+    media_dir: Path = DEFAULT_VAR_DIR / "media"
+    timezone: str = "America/Sao_Paulo"
+    language: str = "pt_BR"
+    # Webhook bodies above this size are refused with 413 before parsing.
+    max_webhook_bytes: int = 2 * 1024 * 1024
+    # Group commit: webhooks arriving within this window share one transaction.
+    ingest_batch_max: int = 500
+    ingest_batch_wait_ms: float = 2.0
+    # Job worker.
+    worker_concurrency: int = 8
+    job_lease_s: int = 60
+    job_poll_s: float = 1.0
+    # Routing engine.
+    auto_assign: bool = True
+    auto_release_after_s: int = 15 * 60  # taken but unanswered → back to the queue (0 = off)
+    auto_close_after_s: int = 24 * 60 * 60  # open with no activity → concluded (0 = off)
+    sweep_interval_s: int = 30
+    session_max_age_s: int = 60 * 60 * 12
+    login_attempts_per_minute: int = 10
+    cookie_secure: bool = False
+    log_level: str = "INFO"
+    run_migrations_on_start: bool = True
+    extra_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

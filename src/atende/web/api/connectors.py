@@ -1,0 +1,109 @@
+"""/api/v1/connectors"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from atende.actions import connectors as connector_actions
+from atende.channels.base import ProviderError
+from atende.db import queries
+from atende.domain.money import format_brl
+from atende.web.auth import Rt, User, require
+
+router = APIRouter(prefix="/connectors", tags=["connectors"])
+
+
+class ConnectorIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    provider: str = Field(min_length=1, max_length=40)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConnectorPatch(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    config: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+async def _view(rt: Rt, connector_id: int, *, stats: bool) -> dict[str, Any]:
+    async with rt.read() as conn:
+        row = await queries.connector_row(conn, connector_id)
+    if row is None:
+        raise HTTPException(404, "conector não encontrado")
+    data = queries.connector_dict(row, rt.webhook_url(row.webhook_token))
+    if stats:
+        data["stats"] = queries.connector_stats(row)
+    return data
+
+
+@router.post("", status_code=201, dependencies=[require("admin")])
+async def create_connector(body: ConnectorIn, rt: Rt) -> dict[str, Any]:
+    async with rt.write() as tx:
+        connector_id = await connector_actions.create_connector(
+            tx, rt.secrets, name=body.name, provider=body.provider, config=body.config)
+    from atende.jobs.handlers import ensure_periodic
+
+    await ensure_periodic(rt)
+    return await _view(rt, connector_id, stats=False)
+
+
+@router.get("")
+async def list_connectors(rt: Rt, user: User) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from atende.db.tables import connectors
+
+    async with rt.read() as conn:
+        rows = list(await conn.execute(select(connectors).order_by(connectors.c.id)))
+    items = []
+    for row in rows:
+        item = queries.connector_dict(row, rt.webhook_url(row.webhook_token))
+        item["stats"] = queries.connector_stats(row)
+        items.append(item)
+    return {"items": items}
+
+
+@router.get("/{connector_id}")
+async def get_connector(connector_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    return await _view(rt, connector_id, stats=True)
+
+
+@router.patch("/{connector_id}", dependencies=[require("admin")])
+async def patch_connector(connector_id: int, body: ConnectorPatch, rt: Rt) -> dict[str, Any]:
+    async with rt.write() as tx:
+        await connector_actions.update_connector(tx, rt.secrets, connector_id, name=body.name, config=body.config,
+                                                 active=body.active)
+    rt.forget(connector_id)
+    from atende.jobs.handlers import ensure_periodic
+
+    await ensure_periodic(rt)
+    return await _view(rt, connector_id, stats=True)
+
+
+@router.post("/{connector_id}/poll", status_code=202, dependencies=[require("supervisor")])
+async def poll_connector(connector_id: int, rt: Rt) -> dict[str, Any]:
+    """Fetch replies and statuses from the provider now (webhooks can go missing)."""
+    await _view(rt, connector_id, stats=False)
+    async with rt.write() as tx:
+        await connector_actions.poll_now(tx, connector_id)
+    return {"ok": True}
+
+
+@router.post("/{connector_id}/test", dependencies=[require("supervisor")])
+async def test_connector(connector_id: int, rt: Rt) -> dict[str, Any]:
+    rt.forget(connector_id)
+    loaded = await rt.connector(connector_id)
+    if loaded is None:
+        raise HTTPException(404, "conector não encontrado")
+    try:
+        result = await loaded.provider.test_connection()
+    except ProviderError as exc:  # providers should answer ConnectionTest; never let one 500
+        return {"ok": False, "detail": exc.message, "balance": None}
+    return {
+        "ok": result.ok, "detail": result.detail,
+        "balance": queries.money(result.balance) if result.balance is not None else None,
+        "balance_display": format_brl(result.balance) if result.balance is not None else None,
+    }

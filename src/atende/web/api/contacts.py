@@ -1,0 +1,58 @@
+"""/api/v1/contacts"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from atende.actions import contacts as contact_actions
+from atende.actions import optout
+from atende.db import queries
+from atende.web.auth import Rt, User
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+
+class ContactPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    sms_opted_out: bool | None = None
+
+
+async def _contact_or_404(rt: Rt, contact_id: int) -> dict[str, Any]:
+    async with rt.read() as conn:
+        contact = await queries.contact(conn, contact_id)
+    if contact is None:
+        raise HTTPException(404, "contato não encontrado")
+    return contact
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    return await _contact_or_404(rt, contact_id)
+
+
+@router.patch("/{contact_id}")
+async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: User) -> dict[str, Any]:
+    await _contact_or_404(rt, contact_id)
+    async with rt.write() as tx:
+        if body.name is not None:
+            await contact_actions.rename(tx, contact_id, body.name)
+        if body.sms_opted_out is not None:
+            await optout.set_opt_out(tx, contact_id, body.sms_opted_out)
+    return await _contact_or_404(rt, contact_id)
+
+
+@router.get("/{contact_id}/timeline")
+async def timeline(
+    contact_id: int, rt: Rt, user: User, limit: int = Query(default=200, ge=1, le=1000),
+    cursor: str | None = Query(default=None, max_length=200),
+) -> dict[str, Any]:
+    await _contact_or_404(rt, contact_id)
+    try:
+        async with rt.read() as conn:
+            items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
+    except queries.BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,224 @@
+"""/api/v1/conversations and /api/v1/messages"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from atende.actions import conversations as conv_actions
+from atende.actions import outbound
+from atende.actions.errors import NotFound
+from atende.db import queries
+from atende.domain.phones import InvalidPhone, normalize_phone
+from atende.jobs.handlers import sendable
+from atende.web.auth import CurrentUser, Rt, User
+
+router = APIRouter(tags=["conversations"])
+
+MAX_TEXT = 4096
+
+
+class TemplateIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    language: str = Field(default="pt_BR", min_length=2, max_length=20)
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class MessageIn(BaseModel):
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    template: TemplateIn | None = None
+    media_id: int | None = None
+    kind: Literal["text", "image", "audio", "video", "document", "sticker", "template", "note"] | None = None
+    reply_to_id: int | None = None
+
+
+class NewMessageIn(BaseModel):
+    connector_id: int
+    to: str = Field(min_length=3, max_length=64)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AssignIn(BaseModel):
+    agent_id: int
+
+
+async def _conversation_or_404(rt: Rt, conversation_id: int) -> dict[str, Any]:
+    async with rt.read() as conn:
+        conv = await queries.conversation(conn, conversation_id)
+    if conv is None:
+        raise HTTPException(404, "conversa não encontrada")
+    return conv
+
+
+def _assignee_filter(assignee: str | None, user: CurrentUser) -> tuple[int | None, bool]:
+    if assignee in (None, ""):
+        return None, False
+    if assignee == "me":
+        return user.id, False
+    if assignee == "none":
+        return None, True
+    if assignee.isdigit():
+        return int(assignee), False
+    raise HTTPException(422, "assignee deve ser 'me', 'none' ou o id de um agente")
+
+
+@router.get("/conversations")
+async def list_conversations(
+    rt: Rt, user: User,
+    channel: Literal["whatsapp", "sms", "instagram", "messenger", "sandbox"] | None = None,
+    status: Literal["new", "open", "done"] | None = None,
+    assignee: str | None = None,
+    connector_id: int | None = None,
+    q: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
+    cursor: str | None = Query(default=None, max_length=200),
+) -> dict[str, Any]:
+    assignee_id, unassigned = _assignee_filter(assignee, user)
+    try:
+        async with rt.read() as conn:
+            items, next_cursor = await queries.list_conversations(
+                conn, channel=channel, status=status, assignee=assignee_id, unassigned=unassigned, q=q,
+                limit=limit, cursor=cursor, connector_id=connector_id)
+    except queries.BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/conversations/counts")
+async def conversation_counts(
+    rt: Rt, user: User, channel: str | None = None, assignee: str | None = None,
+) -> dict[str, int]:
+    assignee_id, unassigned = _assignee_filter(assignee, user)
+    async with rt.read() as conn:
+        return await queries.board_counts(conn, channel=channel, assignee=assignee_id, unassigned=unassigned)
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/messages")
+async def list_messages(
+    conversation_id: int, rt: Rt, user: User,
+    limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
+    cursor: str | None = Query(default=None, max_length=200),
+    latest: bool = False,
+) -> dict[str, Any]:
+    await _conversation_or_404(rt, conversation_id)
+    try:
+        async with rt.read() as conn:
+            items, next_cursor = await queries.list_messages(conn, conversation_id, limit=limit, cursor=cursor,
+                                                             latest=latest)
+    except queries.BadCursor as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def _message_view(rt: Rt, message_id: int) -> dict[str, Any]:
+    async with rt.read() as conn:
+        msg = await queries.message(conn, message_id)
+    assert msg is not None
+    return msg
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=202)
+async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: User) -> dict[str, Any]:
+    conv = await _conversation_or_404(rt, conversation_id)
+    loaded = await rt.connector(conv["connector_id"])
+    if loaded is None:
+        raise HTTPException(404, "conector não encontrado")
+    kind = body.kind or ("template" if body.template else "text")
+    if kind == "template" and body.template is None:
+        raise HTTPException(422, "informe o modelo (template)")
+    if kind == "text" and not (body.text or "").strip():
+        raise HTTPException(422, "informe o texto da mensagem")
+    async with rt.write() as tx:
+        if kind == "note":
+            from atende.actions.notes import add_note
+
+            message_id = await add_note(tx, conversation_id, body.text or "", author_id=user.id)
+        else:
+            message_id = await outbound.queue_message(
+                tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
+                template=body.template.model_dump() if body.template else None, media_id=body.media_id,
+                reply_to_id=body.reply_to_id)
+    return await _message_view(rt, message_id)
+
+
+@router.post("/messages", status_code=202)
+async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any]:
+    loaded = await rt.connector(body.connector_id)
+    if loaded is None:
+        raise HTTPException(404, "conector não encontrado")
+    try:
+        address = normalize_phone(body.to) if loaded.channel in ("sms", "whatsapp") else body.to
+    except InvalidPhone as exc:
+        raise HTTPException(422, f"telefone inválido: {exc}") from None
+    async with rt.write() as tx:
+        _, message_id = await outbound.start_conversation(tx, sendable(loaded), address, text=body.text,
+                                                          author_id=user.id)
+    return await _message_view(rt, message_id)
+
+
+@router.post("/messages/{message_id}/retry", status_code=202)
+async def retry_message(message_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    async with rt.write() as tx:
+        await outbound.retry(tx, message_id, actor_id=user.id)
+    return await _message_view(rt, message_id)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: User) -> dict[str, Any]:
+    # Agents take conversations for themselves; handing one to someone else is a transfer,
+    # which agents may do too (transferir), but never for conversations another agent holds.
+    conv = await _conversation_or_404(rt, conversation_id)
+    holder = conv["assignee"]["id"] if conv["assignee"] else None
+    if not user.at_least("supervisor") and holder not in (None, user.id):
+        raise HTTPException(403, "conversa atribuída a outro agente")
+    async with rt.write() as tx:
+        await conv_actions.assign(tx, conversation_id, body.agent_id, actor_id=user.id)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def close(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    conv = await _conversation_or_404(rt, conversation_id)
+    holder = conv["assignee"]["id"] if conv["assignee"] else None
+    if not user.at_least("supervisor") and holder not in (None, user.id):
+        raise HTTPException(403, "conversa atribuída a outro agente")
+    async with rt.write() as tx:
+        await conv_actions.close(tx, conversation_id, actor_id=user.id)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/reopen")
+async def reopen(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    await _conversation_or_404(rt, conversation_id)
+    async with rt.write() as tx:
+        await conv_actions.reopen(tx, conversation_id, actor_id=user.id)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/release")
+async def release(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    conv = await _conversation_or_404(rt, conversation_id)
+    holder = conv["assignee"]["id"] if conv["assignee"] else None
+    if not user.at_least("supervisor") and holder not in (None, user.id):
+        raise HTTPException(403, "conversa atribuída a outro agente")
+    async with rt.write() as tx:
+        await conv_actions.release(tx, conversation_id, actor_id=user.id)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/read")
+async def mark_read(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+    await _conversation_or_404(rt, conversation_id)
+    async with rt.write() as tx:
+        await conv_actions.mark_read(tx, conversation_id)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+__all__ = ["NotFound", "router"]

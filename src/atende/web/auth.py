@@ -1,0 +1,103 @@
+"""Who is calling: API tokens (Bearer) or session cookies (+ CSRF), and role checks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
+
+from atende.auth.tokens import token_hash
+from atende.db.tables import api_tokens, sessions, users
+from atende.db.types import utcnow
+from atende.runtime import Runtime
+
+SESSION_COOKIE = "atende_session"
+CSRF_HEADER = "x-csrf-token"
+ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    timezone: str
+    via: str  # "token" | "session"
+    csrf: str | None = None
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.rt
+    return rt
+
+
+Rt = Annotated[Runtime, Depends(runtime)]
+
+_USER_COLS = (users.c.id, users.c.email, users.c.name, users.c.role, users.c.language, users.c.timezone)
+
+
+async def optional_user(request: Request, rt: Rt) -> CurrentUser | None:
+    cached = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    auth = request.headers.get("authorization", "")
+    now = utcnow()
+    user: CurrentUser | None = None
+    async with rt.read() as conn:
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+            row = (await conn.execute(
+                select(*_USER_COLS).select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
+                .where(api_tokens.c.token_hash == token_hash(token), api_tokens.c.revoked_at.is_(None),
+                       users.c.active.is_(True)))).first()
+            if row is not None:
+                user = CurrentUser(row.id, row.email, row.name, row.role, row.language, row.timezone, "token")
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            row = (await conn.execute(
+                select(*_USER_COLS, sessions.c.csrf_token)
+                .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+                .where(sessions.c.token_hash == token_hash(cookie), sessions.c.expires_at > now,
+                       users.c.active.is_(True)))).first()
+            if row is not None:
+                user = CurrentUser(row.id, row.email, row.name, row.role, row.language, row.timezone, "session",
+                                   row.csrf_token)
+    request.state.user = user
+    return user
+
+
+def check_csrf(request: Request, user: CurrentUser, form_token: str | None = None) -> None:
+    if user.via != "session" or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER) or form_token or ""
+    if not user.csrf or not hmac.compare_digest(sent, user.csrf):
+        raise HTTPException(403, "token CSRF ausente ou inválido")
+
+
+async def current_user(request: Request, user: Annotated[CurrentUser | None, Depends(optional_user)]) -> CurrentUser:
+    if user is None:
+        raise HTTPException(401, "autenticação necessária", headers={"WWW-Authenticate": "Bearer"})
+    check_csrf(request, user)
+    return user
+
+
+User = Annotated[CurrentUser, Depends(current_user)]
+
+
+def require(role: str) -> object:
+    async def dep(user: User) -> CurrentUser:
+        if not user.at_least(role):
+            raise HTTPException(403, "permissão insuficiente")
+        return user
+
+    return Depends(dep)
+
+

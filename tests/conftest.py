@@ -1,0 +1,50 @@
+# ---- test services: real PostgreSQL and Redis (tests/support/services.py) -------------------
+# postgres_server (session) -> PostgresServer; postgres_url -> URL of a fresh database;
+# redis_server (session) -> redis://127.0.0.1:PORT/0; redis_url -> the same, after FLUSHALL.
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.services import (  # noqa: E402, F401, I001 (after the sys.path line)
+    postgres_server,
+    postgres_url,
+    redis_server,
+    redis_url,
+)
+
+# ---- end of test services ------------------------------------------------------------------
+
+
+# ---- application fixtures --------------------------------------------------------------------
+from collections.abc import AsyncIterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.harness import Harness, close_harness, make_harness  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The engine + fakes, on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'atende.db'}"
+    h = await make_harness(url)
+    try:
+        yield h
+    finally:
+        await close_harness(h)
+
+
+@pytest.fixture
+async def sqlite_harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """SQLite only, for tests about the embedded mode itself."""
+    h = await make_harness(f"sqlite+aiosqlite:///{tmp_path / 'atende.db'}")
+    try:
+        yield h
+    finally:
+        await close_harness(h)

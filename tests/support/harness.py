@@ -1,0 +1,106 @@
+"""The engine wired to fake providers, in-process: one per test, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from atende.actions import users as user_actions
+from atende.app import create_app
+from atende.db.migrate import upgrade
+from atende.jobs.handlers import DEAD_HOOKS, HANDLERS
+from atende.jobs.worker import Worker
+from atende.realtime.bus import MemoryBus
+from atende.runtime import Runtime
+from atende.settings import Settings
+from atende.testing.fake_kolmeya import FakeKolmeya, create_fake_kolmeya
+from atende.testing.transport import HostRouter
+from atende.web.hooks import install_hooks
+
+APP_HOST = "atende.test"
+KOLMEYA_BASE = "http://kolmeya.test/api/v1"
+KOLMEYA_TOKEN = "test-token"
+
+
+@dataclass
+class Harness:
+    rt: Runtime
+    app: FastAPI
+    router: HostRouter
+    client: httpx.AsyncClient
+    worker: Worker
+    kolmeya: FakeKolmeya
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    def auth(self, who: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    async def get(self, path: str, who: str = "admin", **kw: Any) -> httpx.Response:
+        return await self.client.get(path, headers=self.auth(who), **kw)
+
+    async def post(self, path: str, json: Any = None, who: str = "admin", **kw: Any) -> httpx.Response:
+        return await self.client.post(path, json=json, headers=self.auth(who), **kw)
+
+    async def drain(self) -> int:
+        return await self.worker.drain()
+
+    async def kolmeya_connector(self, **config: Any) -> dict[str, Any]:
+        body = {
+            "name": "SMS Kolmeya",
+            "provider": "kolmeya",
+            "config": {"api_token": KOLMEYA_TOKEN, "base_url": KOLMEYA_BASE, "cost_per_segment": "0.08", **config},
+        }
+        response = await self.post("/api/v1/connectors", body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def add_user(self, name: str, role: str) -> None:
+        async with self.rt.write() as tx:
+            uid = await user_actions.create_user(
+                tx, email=f"{name}@example.com", password="s3nha-forte", name=name.title(), role=role
+            )
+            self.tokens[name] = await user_actions.create_api_token(tx, uid)
+        self.user_ids[name] = uid
+
+
+async def make_harness(database_url: str, **settings: Any) -> Harness:
+    config = Settings(
+        database_url=database_url,
+        public_url=f"http://{APP_HOST}",
+        secret_key="test-secret-key",
+        run_migrations_on_start=False,
+        auto_release_after_s=0,
+        auto_close_after_s=0,
+        **settings,
+    )
+    router = HostRouter()
+    http = httpx.AsyncClient(transport=router, timeout=10)
+    rt = Runtime.create(config, bus=MemoryBus(), http=http)
+    await upgrade(rt.engine)
+    install_hooks(rt)
+    app = create_app(rt=rt, run_worker=False)
+    app.state.rt = rt
+    router.add(APP_HOST, app)
+    kolmeya = create_fake_kolmeya([KOLMEYA_TOKEN], webhook_http=http)
+    router.add("kolmeya.test", kolmeya.app)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{APP_HOST}")
+    h = Harness(
+        rt=rt,
+        app=app,
+        router=router,
+        client=client,
+        worker=Worker(rt, HANDLERS, dead_hooks=DEAD_HOOKS),
+        kolmeya=kolmeya,
+    )
+    for name, role in (("admin", "admin"), ("supervisor", "supervisor"), ("ana", "agent"), ("bruno", "agent")):
+        await h.add_user(name, role)
+    return h
+
+
+async def close_harness(h: Harness) -> None:
+    await h.client.aclose()
+    await h.rt.close()

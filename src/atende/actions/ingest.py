@@ -124,25 +124,26 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     result.inbound_stored += msg.direction == "in"
     result.conversations.add(int(conv.id))
 
-    conv_values: dict[str, Any] = {
-        "last_activity_at": max(conv.last_activity_at, msg.timestamp),
-        "last_message_preview": preview_of(msg.kind, msg.text),
-        "last_message_direction": msg.direction,
-    }
+    preview = preview_of(msg.kind, msg.text)
+    conv_values: dict[str, Any] = {}
+    newest = msg.timestamp >= conv.last_activity_at
+    if newest:  # a late-arriving older message joins the thread but does not become "the last one"
+        conv_values.update(last_activity_at=msg.timestamp, last_message_preview=preview,
+                           last_message_direction=msg.direction)
     if msg.direction == "in":
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         conv_values["unread"] = conversations.c.unread + 1
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
-        if msg.address != conv.address:
+        if newest and msg.address != conv.address:
             conv_values["address"] = msg.address
     else:
-        conv_values["last_outbound_at"] = msg.timestamp
+        conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
     await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**conv_values))
     if msg.direction == "in" and conv.status == "done":
         await conv_actions.reopen_for_inbound(tx, conv)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
-        "channel": connector.channel, "preview": conv_values["last_message_preview"],
+        "channel": connector.channel, "preview": preview,
     }, conv.id)
 
     if msg.media is not None:

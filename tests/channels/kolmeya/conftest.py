@@ -29,9 +29,7 @@ def fake() -> FakeKolmeya:
 
 @pytest.fixture
 async def http(fake: FakeKolmeya) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=fake.app), base_url="http://kolmeya.test"
-    ) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app), base_url="http://kolmeya.test") as client:
         yield client
 
 

@@ -202,7 +202,10 @@ async def test_status_message(client: KolmeyaClient, fake: FakeKolmeya) -> None:
     message_id = response["valids"][0]["id"]
     fake.set_status(message_id, 3)
     assert await client.status_message(message_id) == {
-        "id": message_id, "reference": None, "status": "entregue", "status_code": 3
+        "id": message_id,
+        "reference": None,
+        "status": "entregue",
+        "status_code": 3,
     }
 
 

@@ -22,7 +22,8 @@ def test_defaults_follow_the_contract() -> None:
 
 @pytest.mark.parametrize("raw", ["0.08", "0,08", "R$ 0,08", Decimal("0.08")])
 def test_cost_per_segment_accepts_decimal_strings(raw: object) -> None:
-    assert KolmeyaConfig(api_token="abc", cost_per_segment=raw).cost_per_segment == Decimal("0.08")
+    config = KolmeyaConfig.model_validate({"api_token": "abc", "cost_per_segment": raw})
+    assert config.cost_per_segment == Decimal("0.08")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -37,8 +38,9 @@ async def test_send_ok(provider: KolmeyaProvider, fake: FakeKolmeya, outbound: O
     assert "tenant_segment_id" not in body
 
 
-async def test_send_uses_tenant_segment_id(make_provider: Callable[..., KolmeyaProvider], fake: FakeKolmeya,
-                                           outbound: Out) -> None:
+async def test_send_uses_tenant_segment_id(
+    make_provider: Callable[..., KolmeyaProvider], fake: FakeKolmeya, outbound: Out
+) -> None:
     await make_provider(tenant_segment_id=109).send(outbound("1"))
     assert fake.state.calls_to("/sms/store")[0].body["tenant_segment_id"] == 109
     assert fake.state.requests[fake.state.sent[0].request_id].tenant_segment_id == 109
@@ -60,8 +62,9 @@ async def test_send_not_disturb(provider: KolmeyaProvider, fake: FakeKolmeya, ou
     assert result.error == "Número no cadastro Não Perturbe"
 
 
-async def test_send_invalid_for_kolmeya_uses_its_error(provider: KolmeyaProvider, fake: FakeKolmeya,
-                                                      outbound: Out) -> None:
+async def test_send_invalid_for_kolmeya_uses_its_error(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
+) -> None:
     # A landline is a valid phone number for us but Kolmeya cannot text it.
     result = await provider.send(outbound("9", "+554833334444"))
     assert (result.status, result.error_code) == ("failed", "invalid")
@@ -93,8 +96,9 @@ async def test_send_refuses_locally_without_calling_kolmeya(
     assert fake.state.calls == []
 
 
-async def test_send_many_chunks_2500_into_3_requests(provider: KolmeyaProvider, fake: FakeKolmeya,
-                                                    outbound: Out) -> None:
+async def test_send_many_chunks_2500_into_3_requests(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
+) -> None:
     messages = [outbound(str(n), f"+55119{n:08d}", f"Mensagem {n}") for n in range(2500)]
     results = await provider.send_many(messages, reference="campanha-1")
     calls = fake.state.calls_to("/sms/store")
@@ -125,23 +129,24 @@ async def test_send_many_matches_by_phone_when_reference_missing(
     results = await provider.send_many(
         [outbound("a", "+5548991910234"), outbound("b", "+5511999999999"), outbound("c", "+5521987654321")]
     )
-    assert [(r.status, r.provider_message_id) for r in results] == [("sent", "m-1"), ("sent", "m-2"),
-                                                                    ("failed", None)]
+    assert [(r.status, r.provider_message_id) for r in results] == [("sent", "m-1"), ("sent", "m-2"), ("failed", None)]
     assert results[2].error_code == "blacklist"
 
 
 async def test_store_answer_without_our_message_is_never_silently_lost(
     provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
 ) -> None:
-    fake.fail_next(200, {"id": "req-1", "valids": [], "invalids": [], "duplicates": [], "blacklist": [],
-                         "not_disturb": []})
+    fake.fail_next(
+        200, {"id": "req-1", "valids": [], "invalids": [], "duplicates": [], "blacklist": [], "not_disturb": []}
+    )
     result = await provider.send(outbound("1"))
     assert (result.status, result.error_code) == ("failed", "unmatched")
     assert result.provider_request_id == "req-1"
 
 
-async def test_send_many_first_request_failing_raises(provider: KolmeyaProvider, fake: FakeKolmeya,
-                                                     outbound: Out) -> None:
+async def test_send_many_first_request_failing_raises(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
+) -> None:
     fake.fail_next(503)
     with pytest.raises(ProviderError) as info:
         await provider.send_many([outbound(str(n), f"+55119{n:08d}") for n in range(3)])
@@ -174,19 +179,24 @@ async def test_send_many_later_request_failing_keeps_what_was_sent(
 
 @pytest.mark.parametrize(
     ("status", "transient", "code"),
-    [(401, False, "unauthorized"), (403, False, "forbidden"), (422, False, "validation"),
-     (429, True, "rate_limited"), (500, True, "server_error")],
+    [
+        (401, False, "unauthorized"),
+        (403, False, "forbidden"),
+        (422, False, "validation"),
+        (429, True, "rate_limited"),
+        (500, True, "server_error"),
+    ],
 )
-async def test_send_whole_call_failures_raise(provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out,
-                                              status: int, transient: bool, code: str) -> None:
+async def test_send_whole_call_failures_raise(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out, status: int, transient: bool, code: str
+) -> None:
     fake.fail_next(status, {"errors": ["Algo deu errado"]})
     with pytest.raises(ProviderError) as info:
         await provider.send(outbound("1"))
     assert (info.value.status_code, info.value.transient, info.value.code) == (status, transient, code)
 
 
-async def test_send_with_wrong_token_says_token(make_provider: Callable[..., KolmeyaProvider],
-                                                outbound: Out) -> None:
+async def test_send_with_wrong_token_says_token(make_provider: Callable[..., KolmeyaProvider], outbound: Out) -> None:
     with pytest.raises(ProviderError) as info:
         await make_provider(api_token="wrong").send(outbound("1"))
     assert info.value.status_code == 403 and "IP não liberado" in info.value.message
@@ -199,8 +209,9 @@ async def test_test_connection_ok(provider: KolmeyaProvider) -> None:
     assert result.balance == Decimal("9397.30")
 
 
-async def test_test_connection_bad_token(make_provider: Callable[..., KolmeyaProvider], http: httpx.AsyncClient
-                                         ) -> None:
+async def test_test_connection_bad_token(
+    make_provider: Callable[..., KolmeyaProvider], http: httpx.AsyncClient
+) -> None:
     provider = KolmeyaProvider({"api_token": "x", "base_url": BASE_URL}, http)
     result = await provider.test_connection()
     assert not result.ok and result.balance is None
@@ -317,11 +328,32 @@ async def test_blacklist_add_and_remove(provider: KolmeyaProvider, fake: FakeKol
 
 def test_parse_webhook_marks_keywords(make_provider: Callable[..., KolmeyaProvider]) -> None:
     provider = make_provider(opt_out_keywords=["DESCADASTRAR"], opt_in_keywords=["VOLTAR"])
+
     def request(text: str) -> WebhookRequest:
-        body = ('{"phone": "5548991910234", "message": "%s", "data": "16/11/2025 09:15:42"}' % text).encode()
+        body = json.dumps({"phone": "5548991910234", "message": text, "data": "16/11/2025 09:15:42"}).encode()
         return WebhookRequest(method="POST", body=body, headers={"content-type": "application/json"}, query={})
 
     assert provider.parse_webhook(request("descadastrar!")).messages[0].attributes["keyword"] == "opt_out"
     assert provider.parse_webhook(request("Voltar")).messages[0].attributes["keyword"] == "opt_in"
     assert "keyword" not in provider.parse_webhook(request("SAIR")).messages[0].attributes
     assert provider.handshake(request("x")) is None
+
+
+async def test_send_many_matches_by_reference_first(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
+) -> None:
+    # Same number twice: Kolmeya says which reference it kept; phone order alone would get it backwards.
+    fake.fail_next(
+        200,
+        {
+            "id": "req-9",
+            "valids": [{"id": "m-b", "phone": 48991910234, "reference": "b"}],
+            "duplicates": [{"phone": 48991910234, "message": "Olá!", "reference": "a"}],
+        },
+    )
+    results = await provider.send_many([outbound("a"), outbound("b")])
+    assert [(r.reference, r.status, r.provider_message_id) for r in results] == [
+        ("a", "failed", None),
+        ("b", "sent", "m-b"),
+    ]
+    assert results[0].error_code == "duplicate"

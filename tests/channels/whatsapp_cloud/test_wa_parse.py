@@ -32,11 +32,31 @@ def only_message(name: str) -> InboundMessage:
 
 def test_all_fixtures_are_present_and_parse() -> None:
     required = {
-        "text", "image", "audio_voice", "video", "document", "sticker", "location", "contacts",
-        "interactive_button_reply", "interactive_list_reply", "button", "reaction", "reaction_removed",
-        "reply_context", "forwarded", "unsupported", "bsuid_text", "status_sent", "status_delivered",
-        "status_read", "status_failed_131047", "batch_mixed", "smb_message_echoes",
-        "template_status_update", "br_12_digit",
+        "text",
+        "image",
+        "audio_voice",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive_button_reply",
+        "interactive_list_reply",
+        "button",
+        "reaction",
+        "reaction_removed",
+        "reply_context",
+        "forwarded",
+        "unsupported",
+        "bsuid_text",
+        "status_sent",
+        "status_delivered",
+        "status_read",
+        "status_failed_131047",
+        "batch_mixed",
+        "smb_message_echoes",
+        "template_status_update",
+        "br_12_digit",
     }
     names = set(fixture_names())
     assert required <= names
@@ -262,7 +282,10 @@ def test_failed_status_131047_maps_to_window_reason() -> None:
 def test_batch_walks_every_entry_change_message_and_status() -> None:
     batch = parse_fixture("batch_mixed")
     assert [m.provider_message_id for m in batch.messages] == [
-        "wamid.BATCH.A1", "wamid.BATCH.A2", "wamid.BATCH.A3", "wamid.BATCH.C1",
+        "wamid.BATCH.A1",
+        "wamid.BATCH.A2",
+        "wamid.BATCH.A3",
+        "wamid.BATCH.C1",
     ]
     assert [m.kind for m in batch.messages] == ["text", "image", "text", "unsupported"]
     assert [m.address for m in batch.messages] == [CUSTOMER, "+5521998765432", CUSTOMER, "+5531987651234"]
@@ -340,8 +363,10 @@ def test_referral_is_kept() -> None:
 def test_system_message_becomes_event_line() -> None:
     payload = load_fixture("text")
     msg = payload["entry"][0]["changes"][0]["value"]["messages"][0]
-    msg.update(type="system", system={"body": "Maria trocou de número", "wa_id": "5511900000000",
-                                       "type": "user_changed_number"})
+    msg.update(
+        type="system",
+        system={"body": "Maria trocou de número", "wa_id": "5511900000000", "type": "user_changed_number"},
+    )
     del msg["text"]
     (m,) = parse_payload(payload).messages
     assert m.kind == "event"
@@ -373,11 +398,16 @@ def test_malformed_items_are_reported_not_dropped_nor_raised() -> None:
         "object": "whatsapp_business_account",
         "entry": [
             "junk",
-            {"id": "1", "changes": [
-                {"field": "messages", "value": {"messages": [{"from": "5511999990000"}, 7],
-                                                "statuses": [{"id": "wamid.X"}]}},
-                {"field": "messages", "value": None},
-            ]},
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {"messages": [{"from": "5511999990000"}, 7], "statuses": [{"id": "wamid.X"}]},
+                    },
+                    {"field": "messages", "value": None},
+                ],
+            },
         ],
     }
     batch = parse_webhook_body(json.dumps(payload).encode())
@@ -395,8 +425,17 @@ def test_unknown_status_value_is_an_event() -> None:
 
 
 def test_unknown_field_is_an_event() -> None:
-    payload = {"object": "whatsapp_business_account", "entry": [{"id": "9", "changes": [
-        {"field": "phone_number_quality_update", "value": {"event": "FLAGGED", "current_limit": "TIER_1K"}}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "9",
+                "changes": [
+                    {"field": "phone_number_quality_update", "value": {"event": "FLAGGED", "current_limit": "TIER_1K"}}
+                ],
+            }
+        ],
+    }
     (event,) = parse_payload(payload).events
     assert event.type == "unhandled"
     assert event.data["field"] == "phone_number_quality_update"

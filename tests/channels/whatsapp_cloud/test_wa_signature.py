@@ -18,6 +18,9 @@ from atende.channels.whatsapp_cloud.fixtures import fixture_bytes, fixture_names
 from atende.channels.whatsapp_cloud.provider import WhatsAppCloudProvider
 from atende.testing.fake_graph import create_fake_graph, encode
 
+# One provider for the property tests (building the fake's app per example would be slow).
+GATE = WhatsAppCloudProvider(make_config(create_fake_graph()), httpx.AsyncClient())
+
 # --------------------------------------------------------------------------------- signature
 
 
@@ -93,11 +96,32 @@ envelope_like = st.fixed_dictionaries(
         "object": st.just("whatsapp_business_account"),
         "entry": st.lists(
             st.fixed_dictionaries(
-                {"id": json_values, "changes": st.lists(
-                    st.fixed_dictionaries({"field": json_values, "value": st.dictionaries(
-                        st.sampled_from(["messages", "statuses", "contacts", "metadata", "errors",
-                                         "message_echoes", "event"]),
-                        json_values, max_size=5)}), max_size=3)}
+                {
+                    "id": json_values,
+                    "changes": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "field": json_values,
+                                "value": st.dictionaries(
+                                    st.sampled_from(
+                                        [
+                                            "messages",
+                                            "statuses",
+                                            "contacts",
+                                            "metadata",
+                                            "errors",
+                                            "message_echoes",
+                                            "event",
+                                        ]
+                                    ),
+                                    json_values,
+                                    max_size=5,
+                                ),
+                            }
+                        ),
+                        max_size=3,
+                    ),
+                }
             ),
             max_size=3,
         ),
@@ -108,19 +132,17 @@ envelope_like = st.fixed_dictionaries(
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150)
 @given(body=st.one_of(json_values, envelope_like))
 def test_property_arbitrary_json_only_ever_raises_webhook_rejected(body: object) -> None:
-    provider = WhatsAppCloudProvider(make_config(create_fake_graph()), httpx.AsyncClient())
     raw = json.dumps(body).encode()
     try:
-        provider.parse_webhook(signed_request(raw))
+        GATE.parse_webhook(signed_request(raw))
     except WebhookRejected as exc:
         assert exc.status_code == 400
 
 
 @given(raw=st.binary(max_size=512))
 def test_property_arbitrary_bytes_only_ever_raise_webhook_rejected(raw: bytes) -> None:
-    provider = WhatsAppCloudProvider(make_config(create_fake_graph()), httpx.AsyncClient())
     try:
-        provider.parse_webhook(signed_request(raw))
+        GATE.parse_webhook(signed_request(raw))
     except WebhookRejected as exc:
         assert exc.status_code == 400
 
@@ -158,11 +180,11 @@ def test_handshake_without_challenge_is_bad_request() -> None:
 
 
 def test_provider_handshake(provider: WhatsAppCloudProvider) -> None:
-    ok = WebhookRequest("GET", b"", {}, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                          "hub.challenge": "abc"})
+    ok = WebhookRequest(
+        "GET", b"", {}, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "abc"}
+    )
     assert provider.handshake(ok) == "abc"
-    bad = WebhookRequest("GET", b"", {}, {"hub.mode": "subscribe", "hub.verify_token": "nope",
-                                           "hub.challenge": "abc"})
+    bad = WebhookRequest("GET", b"", {}, {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "abc"})
     with pytest.raises(WebhookRejected) as caught:
         provider.handshake(bad)
     assert caught.value.status_code == 403
@@ -208,3 +230,39 @@ def test_header_name_case_is_tolerated(provider: WhatsAppCloudProvider) -> None:
     raw = fixture_bytes("text")
     request = WebhookRequest("POST", raw, {"X-Hub-Signature-256": sign(raw, APP_SECRET)}, {})
     assert provider.parse_webhook(request).messages[0].text is not None
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found: list[tuple[object, ...]] = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(_paths(value, (*prefix, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_paths(value, (*prefix, index)))
+    return found
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
+@given(name=st.sampled_from(fixture_names()), data=st.data())
+def test_property_mutated_fixtures_only_ever_raise_webhook_rejected(name: str, data: st.DataObject) -> None:
+    """Real shapes with one value anywhere replaced by arbitrary JSON (reaches the deep walkers)."""
+    payload = json.loads(fixture_bytes(name))
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        path = data.draw(st.sampled_from(_paths(payload)))
+        replacement = data.draw(json_values)
+        if not path:
+            payload = replacement
+            break
+        parent = payload
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = replacement
+    raw = json.dumps(payload).encode()
+    try:
+        batch = GATE.parse_webhook(signed_request(raw))
+    except WebhookRejected as exc:
+        assert exc.status_code == 400
+    else:
+        for message in batch.messages:
+            assert message.provider_message_id and message.address

@@ -240,8 +240,7 @@ class KolmeyaClient:
                 code="dns_error",
             )
         return ProviderError(
-            f"Não foi possível falar com a Kolmeya em {self.host} ({type(exc).__name__}); "
-            "tentaremos de novo.",
+            f"Não foi possível falar com a Kolmeya em {self.host} ({type(exc).__name__}); tentaremos de novo.",
             transient=True,
             code="connection_error",
         )

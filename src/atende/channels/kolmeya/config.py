@@ -22,12 +22,12 @@ class KolmeyaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     api_token: str = Field(min_length=1, description="Bearer token from the Kolmeya panel (secret).")
-    base_url: str = Field(DEFAULT_BASE_URL, description="API root; tests and proxies point it elsewhere.")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="API root; tests and proxies point it elsewhere.")
     tenant_segment_id: int | None = Field(
-        None, description="Cost center (centro de custo) id from /sms/segments; Kolmeya's default when unset."
+        default=None, description="Cost center (centro de custo) id from /sms/segments; Kolmeya's default when unset."
     )
-    cost_per_segment: Decimal = Field(Decimal("0.10"), ge=0, description="BRL per SMS segment.")
-    poll_interval_s: int = Field(60, ge=0, description="Reply/status polling interval; 0 turns it off.")
+    cost_per_segment: Decimal = Field(default=Decimal("0.10"), ge=0, description="BRL per SMS segment.")
+    poll_interval_s: int = Field(default=60, ge=0, description="Reply/status polling interval; 0 turns it off.")
     opt_out_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_KEYWORDS))
     opt_in_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_IN_KEYWORDS))
     opt_out_confirmation: str = DEFAULT_OPT_OUT_CONFIRMATION

@@ -76,6 +76,7 @@ _STATUS_TEXTS: dict[str, int] = {
     "expired": 6,
 }
 _REJECTED_REQUEST_TEXTS = frozenset({"rejected", "rejeitado", "rejeitada", "reprovado", "reprovada"})
+_MAX_FORM_DEPTH = 16
 _BR_DATETIME = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
 
 
@@ -445,6 +446,8 @@ def parse_form_body(body: bytes) -> dict[str, Any]:
     for key, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
         head, _, rest = key.partition("[")
         parts = [head] + (re.findall(r"([^\[\]]*)\]", "[" + rest) if rest else [])
+        if len(parts) > _MAX_FORM_DEPTH:
+            raise ValueError(f"form key nested deeper than {_MAX_FORM_DEPTH} levels")
         node: dict[str, Any] = result
         for depth, part in enumerate(parts):
             if part == "":
@@ -471,9 +474,7 @@ def _listify(value: Any) -> Any:
     return converted
 
 
-def parse_webhook_body(
-    body: bytes, *, content_type: str | None = None, now: datetime | None = None
-) -> WebhookBatch:
+def parse_webhook_body(body: bytes, *, content_type: str | None = None, now: datetime | None = None) -> WebhookBatch:
     """The raw body of a Kolmeya webhook POST → WebhookBatch. Raises WebhookRejected(400) and only
     that on bad input (not JSON, unknown shape, missing fields)."""
     if not body.strip():
@@ -482,7 +483,10 @@ def parse_webhook_body(
         doc = json.loads(body)
     except (ValueError, RecursionError):
         if content_type and "x-www-form-urlencoded" in content_type.lower():
-            doc = parse_form_body(body)
+            try:
+                doc = parse_form_body(body)
+            except ValueError as exc:
+                raise WebhookRejected(400, f"Webhook Kolmeya inválido: {exc}") from None
         else:
             raise WebhookRejected(400, "Webhook Kolmeya inválido: o corpo não é JSON") from None
     try:
@@ -513,9 +517,7 @@ def _page(doc: Any, source: str, *, now: datetime | None, web: bool) -> ReplysPa
             continue
         try:
             if web:
-                batch.messages.append(
-                    _reply(item, ctx, raw=item, text_key="reply", prefix=WEB_REPLY_ID_PREFIX)
-                )
+                batch.messages.append(_reply(item, ctx, raw=item, text_key="reply", prefix=WEB_REPLY_ID_PREFIX))
             else:
                 batch.messages.append(_reply(item, ctx, raw=item, text_key="reply"))
         except _Malformed as exc:

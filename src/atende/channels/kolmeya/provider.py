@@ -176,9 +176,7 @@ class KolmeyaProvider:
         )
         return self._match(response, [prepared])[0]
 
-    async def send_many(
-        self, messages: Sequence[OutboundMessage], *, reference: str | None = None
-    ) -> list[SendResult]:
+    async def send_many(self, messages: Sequence[OutboundMessage], *, reference: str | None = None) -> list[SendResult]:
         """Send many SMS in /sms/store requests of at most 1000 (one webhook_url per request), and
         return one SendResult per message, in input order, matched by `reference` (phone as fallback).
 
@@ -249,9 +247,7 @@ class KolmeyaProvider:
                     return position
             return None
 
-        def result(
-            position: int, key: str, code: str | None, error: str | None, entry: Mapping[str, Any]
-        ) -> None:
+        def result(position: int, key: str, code: str | None, error: str | None, entry: Mapping[str, Any]) -> None:
             message = prepared[position].message
             raw = {"request": request, "outcome": key, "item": dict(entry)}
             if code is None:

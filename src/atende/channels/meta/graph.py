@@ -214,7 +214,10 @@ class GraphClient:
         return data
 
     async def get_json(self, path: str, params: Mapping[str, ParamValue] | None = None) -> dict[str, Any]:
-        return self._json(await self._request("GET", path, params=dict(params or {})))
+        # No `params` kwarg at all when empty: httpx would otherwise drop the query string already
+        # in `path` (Graph's paging.next URLs carry their cursor there).
+        kwargs: dict[str, Any] = {"params": dict(params)} if params else {}
+        return self._json(await self._request("GET", path, **kwargs))
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._json(await self._request("POST", path, json=dict(body)))
@@ -229,7 +232,8 @@ class GraphClient:
         return self._json(await self._request("POST", path, data=dict(data), files=dict(files)))
 
     async def delete(self, path: str, params: Mapping[str, ParamValue] | None = None) -> dict[str, Any]:
-        return self._json(await self._request("DELETE", path, params=dict(params or {})))
+        kwargs: dict[str, Any] = {"params": dict(params)} if params else {}
+        return self._json(await self._request("DELETE", path, **kwargs))
 
     async def get_bytes(self, url: str, *, max_bytes: int | None = None) -> tuple[bytes, str | None]:
         """Download `url` with the same Bearer header (media URLs need it).
@@ -267,6 +271,4 @@ class GraphClient:
 
 
 def _too_large(size: int, limit: int) -> ProviderError:
-    return ProviderError(
-        f"arquivo grande demais: {size} bytes (limite {limit})", transient=False, code="too_large"
-    )
+    return ProviderError(f"arquivo grande demais: {size} bytes (limite {limit})", transient=False, code="too_large")

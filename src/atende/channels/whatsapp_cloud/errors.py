@@ -140,9 +140,7 @@ def classify(
         reason, retry, kind = ERRORS[number]
         return ErrorInfo(number, reason, retry, kind, details)
     if number is not None and 200 <= number <= 299:
-        return ErrorInfo(
-            number, "permissão negada pela Meta para esta operação", False, "permission", details
-        )
+        return ErrorInfo(number, "permissão negada pela Meta para esta operação", False, "permission", details)
     retry = bool(is_transient) or (http_status is not None and (http_status >= 500 or http_status == 429))
     if number is None:
         label = f"HTTP {http_status}" if http_status is not None else "sem código"

@@ -113,9 +113,7 @@ def _parse_change(change: Any, waba_id: str | None) -> WebhookBatch:
     elif field == "smb_message_echoes":
         _parse_messages_value(value, waba_id, batch, field=field, key="message_echoes", direction="out")
     elif field == "messages" or any(k in value for k in ("messages", "statuses")):
-        _parse_messages_value(
-            value, waba_id, batch, field=field or "messages", key="messages", direction="in"
-        )
+        _parse_messages_value(value, waba_id, batch, field=field or "messages", key="messages", direction="in")
     else:
         batch.events.append(ProviderEvent("unhandled", {"field": field, "waba_id": waba_id, "value": value}))
     return batch
@@ -193,6 +191,8 @@ def _parse_message(
         party = _text(msg.get("from"))
         party_user_id = _text(msg.get("from_user_id"))
         party_parent = _text(msg.get("from_parent_user_id"))
+    if party and party.startswith("+") and _is_wa_digits(party[1:]):
+        party = party[1:]
     contact = _find_contact(contacts, {x for x in (party, party_user_id) if x})
     contact_wa_id = _text(contact.get("wa_id"))
     contact_user_id = _text(contact.get("user_id"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from atende.channels.base import (
     Channel,
     ConnectionTest,
     OutboundMessage,
+    Provider,
     ProviderError,
     SendResult,
     WebhookBatch,
@@ -262,9 +263,7 @@ class WhatsAppCloudProvider:
         media = message.media
         if media is None or not (media.provider_media_id or media.url):
             raise InvalidOutbound(f"{kind} sem mídia (id ou link)")
-        obj: dict[str, Any] = (
-            {"id": media.provider_media_id} if media.provider_media_id else {"link": media.url}
-        )
+        obj: dict[str, Any] = {"id": media.provider_media_id} if media.provider_media_id else {"link": media.url}
         caption = media.caption or message.text
         if caption and kind in _CAPTION_KINDS:
             if len(caption) > _MAX_CAPTION:
@@ -315,9 +314,7 @@ class WhatsAppCloudProvider:
         first = messages[0] if isinstance(messages, list) and messages else None
         wamid = first.get("id") if isinstance(first, dict) else None
         if not isinstance(wamid, str) or not wamid:
-            raise ProviderError(
-                "resposta da Graph API sem id de mensagem", transient=False, code="bad_response"
-            )
+            raise ProviderError("resposta da Graph API sem id de mensagem", transient=False, code="bad_response")
         return SendResult(
             message.reference,
             "sent",
@@ -378,9 +375,7 @@ class WhatsAppCloudProvider:
         """
         for attempt in (1, 2):
             try:
-                meta = await self.graph.get_json(
-                    str(media_id), {"phone_number_id": self.config.phone_number_id}
-                )
+                meta = await self.graph.get_json(str(media_id), {"phone_number_id": self.config.phone_number_id})
             except GraphError as exc:
                 raise self._as_provider_error(exc) from exc
             url = meta.get("url")
@@ -525,3 +520,7 @@ def _canonical_address(data: Mapping[str, Any]) -> str | None:
     if wa_id.isascii() and wa_id.isdigit():
         return "+" + wa_id
     return wa_id  # a BSUID
+
+
+if TYPE_CHECKING:  # mypy proves the class satisfies the engine's Provider protocol
+    _provider_check: type[Provider] = WhatsAppCloudProvider

@@ -1,14 +1,9 @@
 # ---- test services: real PostgreSQL and Redis (tests/support/services.py) -------------------
 # postgres_server (session) -> PostgresServer; postgres_url -> URL of a fresh database;
 # redis_server (session) -> redis://127.0.0.1:PORT/0; redis_url -> the same, after FLUSHALL.
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from tests.support.services import (  # noqa: E402, F401, I001 (after the sys.path line)
+from tests.support.services import (  # noqa: F401, I001 (after the sys.path line)
     postgres_server,
     postgres_url,
     redis_server,
@@ -19,11 +14,11 @@ from tests.support.services import (  # noqa: E402, F401, I001 (after the sys.pa
 
 
 # ---- application fixtures --------------------------------------------------------------------
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.support.harness import Harness, close_harness, make_harness  # noqa: E402
+from tests.support.harness import Harness, close_harness, make_harness
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -50,6 +50,12 @@ class Runtime:
     _by_token: dict[str, int] = field(default_factory=dict)
     connector_ttl_s: float = 30.0
     _committer: Any = None
+    # Optional channel behaviour, installed by web/hooks.py (e.g. WhatsApp media and templates).
+    media_store: Any = None
+    send_limiter: Any = None  # async acquire(connector, address): throughput and pair pacing
+    fetch_media_hook: Any = None  # async (connector_id, message_id) -> None
+    provider_event_hook: Any = None  # async (connector, type, data) -> None
+    media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
 
     @property
     def committer(self) -> Any:

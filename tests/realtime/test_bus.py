@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from tests.support.services import RedisServer, require, start_redis
 
 from atende.realtime.bus import EventBus, MemoryBus
 from atende.realtime.factory import make_bus
 from atende.realtime.pg_bus import PostgresBus, asyncpg_dsn
 from atende.realtime.redis_bus import RedisBus
+from tests.support.services import RedisServer, require, start_redis
 
 PROBE = "probe:"
 

@@ -48,12 +48,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _save_log(log: Path, name: str) -> None:
-    """Keep a server's log in $ATENDE_TEST_ARTIFACTS (CI uploads it), if that is set."""
+def _save_log(log: Path) -> None:
+    """Keep a server's log in $ATENDE_TEST_ARTIFACTS (CI keeps it), if that is set."""
     target = os.environ.get("ATENDE_TEST_ARTIFACTS")
     if target and log.exists():
         Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log, Path(target) / f"{name}-{os.getpid()}.log")
+        shutil.copyfile(log, Path(target) / f"{log.parent.name}.log")  # atende-pg-<random>.log
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -103,8 +103,8 @@ class PostgresServer:
         self.data = self.base / "data"
         self.log = self.base / "postgres.log"
         self.port = 0
-        self._running = False
         self._db_counter = itertools.count(1)
+        atexit.register(self.stop)  # in case the session ends without its teardown
 
     def _cmd(self, *args: str) -> list[str]:
         prefix = ["runuser", "-u", self.os_user, "--"] if self.os_user else []
@@ -136,17 +136,16 @@ class PostgresServer:
                 "-l", str(self.log), "-o", options,
             )  # fmt: skip
             if started.returncode == 0:
-                self._running = True
-                atexit.register(self.stop)
                 return
         raise ServiceUnavailable(f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{_tail(self.log)}")
 
     def stop(self) -> None:
-        if self._running:
-            self._running = False
+        """Stop the server (if it runs, even half-started) and delete its files."""
+        if (self.data / "postmaster.pid").exists():
             self._run(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w")
-            _save_log(self.log, "postgres")
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.base.exists():
+            _save_log(self.log)
+            shutil.rmtree(self.base, ignore_errors=True)
 
     def dsn(self, dbname: str = "postgres") -> str:
         """A plain libpq/asyncpg DSN."""
@@ -193,6 +192,7 @@ class RedisServer:
         self.log = self.base / "redis.log"
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        atexit.register(self.cleanup)  # in case the session ends without its teardown
 
     @property
     def url(self) -> str:
@@ -205,7 +205,6 @@ class RedisServer:
             if not keep_port:
                 self.port = free_port()
             if self._spawn():
-                atexit.register(self.stop)
                 return
         raise ServiceUnavailable(f"redis-server did not start on port {self.port}:\n{_tail(self.log)}")
 
@@ -248,9 +247,11 @@ class RedisServer:
                 process.wait()
 
     def cleanup(self) -> None:
+        """Stop the server and delete its files."""
         self.stop()
-        _save_log(self.log, "redis")
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.base.exists():
+            _save_log(self.log)
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 def start_postgres() -> PostgresServer:

@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, WebhookBatch
+from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
 from atende.db.tables import connectors, conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.db.upsert import insert_ignore
 from atende.domain.sms import count_segments
 from atende.jobs.queue import enqueue
 from atende.realtime import events
@@ -59,11 +59,18 @@ class ConnectorInfo:
     opt_in_keywords: tuple[str, ...] = ()
 
 
+_KNOWN_IDS = select(messages.c.provider_message_id).where(
+    messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True)))
+_CONV_BY_KEY = select(conversations).where(
+    conversations.c.connector_id == bindparam("cid"),
+    conversations.c.address_key.in_(bindparam("keys", expanding=True))).limit(1)
+_CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+
+
 async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
     if not ids:
         return set()
-    rows = await tx.conn.execute(select(messages.c.provider_message_id).where(
-        messages.c.connector_id == connector_id, messages.c.provider_message_id.in_(ids)))
+    rows = await tx.conn.execute(_KNOWN_IDS, {"cid": connector_id, "ids": ids})
     return {r[0] for r in rows}
 
 
@@ -84,9 +91,13 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
                 reply_to_id, conv_id = int(row.id), int(row.conversation_id)
     key = contact_actions.address_key(msg.address, connector.channel)
     if conv_id is None:
-        variants = contact_actions.address_variants(key)
-        conv_id = await tx.conn.scalar(select(conversations.c.id).where(
-            conversations.c.connector_id == connector.id, conversations.c.address_key.in_(variants)))
+        variants = list(contact_actions.address_variants(key))
+        conv = (await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants})).first()
+        if conv is not None:
+            if msg.contact_name or msg.identity:
+                await contact_actions.resolve_contact(
+                    tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
+            return conv, reply_to_id
     if conv_id is None:
         contact_id = await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
@@ -97,7 +108,7 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
     elif msg.contact_name or msg.identity:
         await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
-    conv = (await tx.conn.execute(select(conversations).where(conversations.c.id == conv_id))).first()
+    conv = (await tx.conn.execute(_CONV_BY_ID, {"id": conv_id})).first()
     return conv, reply_to_id
 
 
@@ -114,7 +125,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if connector.channel == "sms" and msg.text is not None:
         count = count_segments(msg.text)
         values.update(segments=count.segments, encoding=count.encoding, cost=Decimal(0))
-    inserted = await tx.conn.execute(insert_ignore(messages, tx.dialect, **values).returning(messages.c.id))
+    inserted = await tx.conn.execute(insert_ignore_returning_id(messages, tx.dialect), values)
     message_id = inserted.scalar()
     if message_id is None:  # raced with another process on PostgreSQL: it stored the message
         result.duplicates += 1
@@ -126,19 +137,21 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
 
     preview = preview_of(msg.kind, msg.text)
     conv_values: dict[str, Any] = {}
+    increments: frozenset[str] = frozenset()
     newest = msg.timestamp >= conv.last_activity_at
     if newest:  # a late-arriving older message joins the thread but does not become "the last one"
         conv_values.update(last_activity_at=msg.timestamp, last_message_preview=preview,
                            last_message_direction=msg.direction)
     if msg.direction == "in":
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
-        conv_values["unread"] = conversations.c.unread + 1
+        increments = frozenset({"unread"})
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
         if newest and msg.address != conv.address:
             conv_values["address"] = msg.address
     else:
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
-    await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**conv_values))
+    await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
+                          by_id_params(conv.id, conv_values))
     if msg.direction == "in" and conv.status == "done":
         await conv_actions.reopen_for_inbound(tx, conv)
     await events.append(tx, "message.created", {

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tx import Tx
 
 if TYPE_CHECKING:
@@ -40,6 +42,12 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.items = 0
+        # SQLite: one writer thread with a synchronous connection (see sync_bridge).
+        self._sync_engine = None
+        self._executor: ThreadPoolExecutor | None = None
+        if rt.engine.dialect.name == "sqlite":
+            self._sync_engine = create_sqlite_sync_engine(rt.settings.database_url)
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atende-commit")
 
     async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         if self._task is None or self._task.done():
@@ -53,6 +61,10 @@ class GroupCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
     async def _collect(self) -> list[_Item]:
         items = [await self._queue.get()]
@@ -88,14 +100,32 @@ class GroupCommitter:
             self.batches += 1
             self.items += len(items)
 
+    def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            tx = Tx(SyncConnection(conn))  # type: ignore[arg-type]
+            results = [run_sync(work(tx)) for work in works]
+        return results, tx
+
+    async def _commit(self, works: list[Work]) -> list[Any]:
+        if self._executor is None:
+            async with self.rt.write() as tx:
+                return [await work(tx) for work in works]
+        loop = asyncio.get_running_loop()
+        results, tx = await loop.run_in_executor(self._executor, self._run_batch_sync, works)
+        # Committed on the writer thread: announce it from here, as rt.write() would.
+        if tx.last_event_id:
+            await self.rt.bus.publish("events", str(tx.last_event_id))
+        if tx.jobs_enqueued:
+            await self.rt.bus.publish("jobs", "")
+        return results
+
     async def _commit_together(self, items: list[_Item]) -> list[Any]:
-        async with self.rt.write() as tx:
-            return [await item.work(tx) for item in items]
+        return await self._commit([item.work for item in items])
 
     async def _commit_alone(self, item: _Item) -> None:
         try:
-            async with self.rt.write() as tx:
-                result = await item.work(tx)
+            (result,) = await self._commit([item.work])
         except Exception as exc:
             if not item.future.done():
                 item.future.set_exception(exc)

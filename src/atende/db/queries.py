@@ -258,3 +258,80 @@ async def board_counts(conn: AsyncConnection, *, channel: str | None = None,
 
 async def media_row(conn: AsyncConnection, media_id: int) -> Any:
     return (await conn.execute(select(media).where(media.c.id == media_id))).first()
+
+
+# ---- agent workspace (web/pages) -------------------------------------------------------------
+# Appended by the workspace; small reads the pages need. Keyset only, never OFFSET.
+
+SYSTEM_EVENT_TYPES = (
+    "conversation.assigned", "conversation.transferred", "conversation.released", "conversation.closed",
+    "conversation.reopened",
+)
+
+
+async def messages_page(
+    conn: AsyncConnection, conversation_id: int, *, before_id: int | None = None, after_id: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Oldest first: the `limit` messages just before `before_id`, or just after `after_id`, or the latest."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt = select(messages).where(messages.c.conversation_id == conversation_id)
+    if after_id is not None:
+        rows = list(await conn.execute(stmt.where(messages.c.id > after_id).order_by(messages.c.id).limit(limit)))
+        return [message_dict(r) for r in rows]
+    if before_id is not None:
+        stmt = stmt.where(messages.c.id < before_id)
+    rows = list(await conn.execute(stmt.order_by(messages.c.id.desc()).limit(limit)))
+    rows.reverse()
+    return [message_dict(r) for r in rows]
+
+
+async def conversation_events(
+    conn: AsyncConnection, conversation_id: int, *, after_id: int | None = None,
+    since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Lifecycle events of one conversation (taken, transferred, released, closed, reopened), oldest first.
+
+    Wants an index on events (conversation_id, id) on big installations (see bench/board.py).
+    """
+    from atende.db.tables import events
+
+    stmt = select(events).where(events.c.conversation_id == conversation_id,
+                                events.c.type.in_(SYSTEM_EVENT_TYPES))
+    if after_id is not None:
+        stmt = stmt.where(events.c.id > after_id)
+    if since is not None:
+        stmt = stmt.where(events.c.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(events.c.created_at <= until)
+    rows = list(await conn.execute(stmt.order_by(events.c.id.desc()).limit(max(1, min(limit, 500)))))
+    rows.reverse()
+    return [{"id": r.id, "type": r.type, "payload": r.payload or {}, "created_at": r.created_at} for r in rows]
+
+
+async def user_names(conn: AsyncConnection) -> dict[int, str]:
+    """id → name of every user (a small table)."""
+    return {int(r.id): r.name for r in await conn.execute(select(users.c.id, users.c.name))}
+
+
+async def agents(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.role, users.c.presence,
+                                     users.c.active).order_by(users.c.name))
+    return [dict(r._mapping) for r in rows]
+
+
+async def quick_reply_list(conn: AsyncConnection) -> list[dict[str, Any]]:
+    from atende.db.tables import quick_replies
+
+    rows = await conn.execute(select(quick_replies.c.id, quick_replies.c.shortcut, quick_replies.c.text)
+                              .order_by(quick_replies.c.shortcut))
+    return [dict(r._mapping) for r in rows]
+
+
+async def connector_templates(conn: AsyncConnection, connector_id: int) -> list[dict[str, Any]]:
+    from atende.db.tables import templates
+
+    rows = await conn.execute(select(templates).where(templates.c.connector_id == connector_id)
+                              .order_by(templates.c.name, templates.c.language))
+    return [{"id": r.id, "name": r.name, "language": r.language, "category": r.category, "status": r.status,
+             "components": r.components or []} for r in rows]

@@ -65,17 +65,16 @@ async def send_message(rt: Runtime, job: Any) -> None:
             reply_to = await conn.scalar(select(messages.c.provider_message_id).where(
                 messages.c.id == row.reply_to_id))
     media = None
-    if row.media_id and hasattr(rt, "media_ref_for_send"):
-        media = await rt.media_ref_for_send(connector, row.media_id)  # type: ignore[attr-defined]
+    if row.media_id and rt.media_ref_for_send is not None:
+        media = await rt.media_ref_for_send(connector, row.media_id)
     template = (row.attributes or {}).get("template")
     out = OutboundMessage(
         reference=str(message_id), to=conv.address, kind=row.kind, text=row.text, template=template,
         media=media if isinstance(media, MediaRef) else None, reply_to_provider_id=reply_to,
         reaction=(row.attributes or {}).get("reaction"), webhook_url=rt.webhook_url(connector.webhook_token),
     )
-    limiter = getattr(rt, "send_limiter", None)
-    if limiter is not None:
-        await limiter.acquire(connector, conv.address)
+    if rt.send_limiter is not None:
+        await rt.send_limiter.acquire(connector, conv.address)
     result = await provider.send(out)  # ProviderError(transient) → the worker retries
     async with rt.write() as tx:
         await outbound.record_send_result(tx, message_id, result)
@@ -186,9 +185,8 @@ async def provider_event(rt: Runtime, job: Any) -> None:
                     status="failed", timestamp=datetime.now(UTC), raw=data, reference=str(mid),
                     error=str(data.get("status_message") or "envio rejeitado pelo provedor")))
         return
-    hook = getattr(rt, "provider_event_hook", None)
-    if hook is not None:
-        await hook(connector, kind, data)
+    if rt.provider_event_hook is not None:
+        await rt.provider_event_hook(connector, kind, data)
     else:
         log.info("provider event ignored", connector_id=connector.id, type=kind)
 
@@ -219,10 +217,9 @@ def sendable(c: LoadedConnector) -> _Sendable:
 
 
 async def fetch_media(rt: Runtime, job: Any) -> None:
-    hook = getattr(rt, "fetch_media_hook", None)
-    if hook is None:
+    if rt.fetch_media_hook is None:
         raise Retry("media store not configured", delay=60)
-    await hook(int(job.payload["connector_id"]), int(job.payload["message_id"]))
+    await rt.fetch_media_hook(int(job.payload["connector_id"]), int(job.payload["message_id"]))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from atende.db.prepared import insert_ignore_stmt
 from atende.db.tables import jobs
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.db.upsert import insert_ignore
 
 
 async def enqueue(
@@ -28,7 +28,7 @@ async def enqueue(
         max_attempts=max_attempts, dedup_key=dedup_key, created_at=now, updated_at=now,
     )
     if dedup_key is None:
-        await tx.conn.execute(insert(jobs).values(**values))
+        await tx.conn.execute(insert(jobs), values)
     else:  # an identical pending job already exists: nothing to add
-        await tx.conn.execute(insert_ignore(jobs, tx.dialect, **values))
+        await tx.conn.execute(insert_ignore_stmt(jobs, tx.dialect), values)
     tx.jobs_enqueued = True

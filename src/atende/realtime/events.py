@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.db.prepared import insert_returning_id
 from atende.db.tables import events
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 
 
 async def append(tx: Tx, type_: str, payload: Mapping[str, Any], conversation_id: int | None = None) -> int:
-    result = await tx.conn.execute(
-        insert(events)
-        .values(type=type_, conversation_id=conversation_id, payload=dict(payload), created_at=utcnow())
-        .returning(events.c.id)
-    )
+    result = await tx.conn.execute(insert_returning_id(events), {
+        "type": type_, "conversation_id": conversation_id, "payload": dict(payload), "created_at": utcnow()})
     event_id = int(result.scalar_one())
     tx.last_event_id = max(tx.last_event_id, event_id)
     return event_id

@@ -23,10 +23,6 @@ from atende.realtime.bus import MemoryBus
 
 log = structlog.get_logger(__name__)
 
-# What an unreachable server raises on connect. Once connected, any error of a query on the bus
-# connection counts as a lost connection: a dying connection raises more than these (e.g.
-# InternalClientError "another operation is in progress" right after pg_terminate_backend).
-CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 NOTIFY_PAYLOAD_LIMIT = 7999  # bytes; PostgreSQL rejects longer payloads
 
 
@@ -90,7 +86,7 @@ class PostgresBus:
                 return
             try:
                 await self._conn.execute("SELECT pg_notify($1, $2)", self._prefix + topic, payload)
-            except Exception as exc:
+            except Exception as exc:  # a dying connection raises more than PostgresConnectionError
                 log.warning("bus.publish_failed", bus="postgres", topic=topic, error=repr(exc))
                 self._lost.set()
 
@@ -146,7 +142,7 @@ class PostgresBus:
                     await self._drop_connection()
                     try:
                         self._conn = await self._connect()
-                    except CONNECT_ERRORS as exc:
+                    except Exception as exc:  # refused, DNS, auth, server starting up: retry
                         error = repr(exc)
                     else:
                         log.info("bus.reconnected", bus="postgres")

@@ -18,16 +18,14 @@ import structlog
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from atende.realtime.bus import MemoryBus
 
 log = structlog.get_logger(__name__)
 
-# What a lost or unreachable server raises; anything else is a bug and stops the reader loudly.
-CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# What a lost, unreachable or misbehaving server raises (TimeoutError is an OSError).
+CONNECTION_ERRORS = (RedisError, OSError)
 
 
 class RedisBus:
@@ -122,7 +120,7 @@ class RedisBus:
                     backoff = self._min_backoff
                 # A timeout lets the health check (PING) run on an idle connection.
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-            except (*CONNECTION_ERRORS, TimeoutError) as exc:
+            except CONNECTION_ERRORS as exc:
                 log.warning("bus.connection_lost", bus="redis", error=repr(exc), retry_in=round(backoff, 2))
                 await self._drop_pubsub()
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.0))

@@ -528,10 +528,10 @@ class FakeGraph:
     def window_closed_for(self, wa_id: str, *, mode: WindowMode = "sync") -> None:
         """Free-form sends to `wa_id` fail with 131047: in the HTTP answer ("sync") or as 200 and a
         later `failed` status webhook queued in `pending_webhooks` ("webhook")."""
-        self.closed_windows[re.sub(r"\D", "", wa_id) or wa_id] = mode
+        self.closed_windows[_recipient_key(wa_id)] = mode
 
     def open_window(self, wa_id: str) -> None:
-        self.closed_windows.pop(re.sub(r"\D", "", wa_id) or wa_id, None)
+        self.closed_windows.pop(_recipient_key(wa_id), None)
 
     def add_template(
         self,
@@ -697,6 +697,11 @@ class FakeGraph:
         return digits
 
 
+def _recipient_key(wa_id: str) -> str:
+    """Digits of a phone / wa_id ("+55 11 …" → "5511…"); a BSUID as is."""
+    return wa_id if "." in wa_id else (re.sub(r"\D", "", wa_id) or wa_id)
+
+
 def create_fake_graph(
     *,
     access_token: str = DEFAULT_ACCESS_TOKEN,
@@ -722,6 +727,12 @@ def create_fake_graph(
         media_url_ttl=media_url_ttl,
         pair_interval_s=pair_interval_s,
     )
+
+
+def create_app() -> FastAPI:
+    """App factory for a standalone fake with the default ids:
+    `uvicorn --factory atende.testing.fake_graph:create_app --host 127.0.0.1 --port 9100`."""
+    return create_fake_graph().app
 
 
 # ----------------------------------------------------------------------------------- the app
@@ -861,16 +872,18 @@ def _build_app(fake: FakeGraph) -> FastAPI:
             return problem
         if object_id != fake.phone_number_id:
             return _unknown_object(object_id, "POST")
-        form = await request.form()
-        upload_file = form.get("file")
-        mime = form.get("type")
-        if form.get("messaging_product") != "whatsapp":
+        async with request.form() as form:  # closes the spooled upload files
+            upload_file = form.get("file")
+            mime = form.get("type")
+            product = form.get("messaging_product")
+            data = await upload_file.read() if isinstance(upload_file, UploadFile) else None
+            filename = upload_file.filename if isinstance(upload_file, UploadFile) else None
+        if product != "whatsapp":
             return graph_error(100, 400, "(#100) The parameter messaging_product is required.")
-        if not isinstance(upload_file, UploadFile):
+        if data is None:
             return graph_error(100, 400, "(#100) The parameter file is required.")
         if not isinstance(mime, str) or not mime:
             return graph_error(100, 400, "(#100) Param type is required.")
-        data = await upload_file.read()
         base = mime.split(";", 1)[0].strip().lower()
         limit = _UPLOAD_LIMITS.get(base)
         if limit is None:
@@ -879,7 +892,7 @@ def _build_app(fake: FakeGraph) -> FastAPI:
             )
         if len(data) > limit:
             return graph_error(131053, 400, details=f"Uploaded media size {len(data)} exceeds {limit} bytes")
-        return JSONResponse({"id": fake.add_media(data, mime, upload_file.filename)})
+        return JSONResponse({"id": fake.add_media(data, mime, filename)})
 
     @app.get("/{ver}/{object_id}/message_templates")
     async def templates(ver: str, object_id: str, request: Request) -> Response:
@@ -1122,6 +1135,7 @@ __all__ = [
     "build_status_webhook",
     "build_template_status_webhook",
     "contact_entry",
+    "create_app",
     "create_fake_graph",
     "deliver",
     "duplicate",

@@ -72,6 +72,7 @@ def test_request_rejected(load_fixture_bytes: FxBytes) -> None:
     assert event.type == "request_rejected"
     assert event.data["request_id"] == "bd067220-a777-46b4-91d7-c834c773538d"
     assert event.data["reason"] == "Request rejected due to validation failure"
+    assert event.data["status_message"] == event.data["reason"]
     assert event.data["error"].startswith("Envio rejeitado pela Kolmeya")
 
 

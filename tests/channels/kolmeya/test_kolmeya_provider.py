@@ -357,3 +357,16 @@ async def test_send_many_matches_by_reference_first(
         ("b", "sent", "m-b"),
     ]
     assert results[0].error_code == "duplicate"
+
+
+async def test_poll_statuses_leaves_rate_budget_for_sends(
+    provider: KolmeyaProvider, fake: FakeKolmeya, outbound: Out
+) -> None:
+    results = [await provider.send(outbound(str(n), f"+55119{n:08d}")) for n in range(4)]
+    fake.state.rate_limit = 105  # after 4 sends and 2 polls only 99 calls are left: below the reserve
+    request_ids = [r.provider_request_id or "" for r in results]
+    batch = await provider.poll_statuses(request_ids)
+    assert len(fake.state.calls_to("/sms/status/request")) == 2
+    assert len(batch.statuses) == 2
+    (event,) = batch.events
+    assert event.type == "status_poll_deferred" and event.data["request_ids"] == request_ids[2:]

@@ -253,7 +253,7 @@ async def served_fake() -> AsyncIterator[tuple[FakeGraph, str]]:
     server = uvicorn.Server(uvicorn.Config(fake.app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(200):
+        for _ in range(1000):  # up to 10 s on a busy machine
             if server.started:
                 break
             await asyncio.sleep(0.01)
@@ -279,3 +279,15 @@ async def test_fake_under_uvicorn_over_tcp(served_fake: tuple[FakeGraph, str]) -
         assert (content, mime) == (b"%PDF-1.4 tcp", "application/pdf")
         # the media URL points back at the same uvicorn server
         assert any(path == "/whatsapp_business/attachments/" for _, path in fake.calls)
+
+
+async def test_standalone_app_factory() -> None:
+    from atende.testing.fake_graph import DEFAULT_ACCESS_TOKEN, DEFAULT_PHONE_NUMBER_ID, create_app
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app())) as http:
+        answer = await http.get(
+            f"http://fake/v25.0/{DEFAULT_PHONE_NUMBER_ID}",
+            headers={"Authorization": f"Bearer {DEFAULT_ACCESS_TOKEN}"},
+        )
+    assert answer.status_code == 200
+    assert answer.json()["id"] == DEFAULT_PHONE_NUMBER_ID

@@ -398,3 +398,11 @@ async def test_mark_read_error_is_provider_error(provider: WhatsAppCloudProvider
 async def test_token_never_in_repr(provider: WhatsAppCloudProvider, fake: FakeGraph) -> None:
     assert fake.access_token not in repr(provider)
     assert fake.access_token not in repr(provider.graph)
+
+
+async def test_window_closed_for_bsuid_recipient(provider: WhatsAppCloudProvider, fake: FakeGraph) -> None:
+    fake.window_closed_for("BR.13491208655302741918")
+    result = await provider.send(out(to="BR.13491208655302741918"))
+    assert (result.status, result.error_code) == ("failed", "131047")
+    fake.open_window("BR.13491208655302741918")
+    assert (await provider.send(out(to="BR.13491208655302741918"))).status == "sent"

@@ -65,11 +65,13 @@ def test_pretty_printed_fixture_bytes_are_what_is_signed() -> None:
     assert not valid_signature(compact, sign(raw, APP_SECRET), APP_SECRET)
 
 
+@settings(deadline=None)  # shared CI machines: no per-example deadline
 @given(raw=st.binary(max_size=2048), secret=st.text(min_size=1, max_size=64))
 def test_property_sign_always_verifies(raw: bytes, secret: str) -> None:
     assert valid_signature(raw, sign(raw, secret), secret)
 
 
+@settings(deadline=None)  # shared CI machines: no per-example deadline
 @given(raw=st.binary(min_size=1, max_size=512), secret=st.text(min_size=1, max_size=32), data=st.data())
 def test_property_any_single_byte_change_fails(raw: bytes, secret: str, data: st.DataObject) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
@@ -79,6 +81,7 @@ def test_property_any_single_byte_change_fails(raw: bytes, secret: str, data: st
     assert not valid_signature(bytes(tampered), sign(raw, secret), secret)
 
 
+@settings(deadline=None)  # shared CI machines: no per-example deadline
 @given(raw=st.binary(max_size=256), header=st.one_of(st.none(), st.text(max_size=100)))
 def test_property_random_headers_never_raise_and_rarely_pass(raw: bytes, header: str | None) -> None:
     assert valid_signature(raw, header, APP_SECRET) is (header == sign(raw, APP_SECRET))
@@ -129,7 +132,7 @@ envelope_like = st.fixed_dictionaries(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150, deadline=None)
 @given(body=st.one_of(json_values, envelope_like))
 def test_property_arbitrary_json_only_ever_raises_webhook_rejected(body: object) -> None:
     raw = json.dumps(body).encode()
@@ -139,6 +142,7 @@ def test_property_arbitrary_json_only_ever_raises_webhook_rejected(body: object)
         assert exc.status_code == 400
 
 
+@settings(deadline=None)  # shared CI machines: no per-example deadline
 @given(raw=st.binary(max_size=512))
 def test_property_arbitrary_bytes_only_ever_raise_webhook_rejected(raw: bytes) -> None:
     try:
@@ -243,7 +247,7 @@ def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, 
     return found
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300, deadline=None)
 @given(name=st.sampled_from(fixture_names()), data=st.data())
 def test_property_mutated_fixtures_only_ever_raise_webhook_rejected(name: str, data: st.DataObject) -> None:
     """Real shapes with one value anywhere replaced by arbitrary JSON (reaches the deep walkers)."""

@@ -323,6 +323,7 @@ def _rejected_event(doc: Mapping[str, Any]) -> ProviderEvent:
             "reference": _ident(doc.get("reference")),
             "status": doc.get("status"),
             "reason": reason_text,
+            "status_message": reason_text,  # Kolmeya's own key, for readers that expect it
             "error": error,
             "raw": dict(doc),
         },

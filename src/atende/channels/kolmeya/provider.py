@@ -43,6 +43,7 @@ from atende.domain.phones import InvalidPhone, normalize_phone
 
 logger = logging.getLogger(__name__)
 
+STATUS_POLL_RATE_RESERVE = 100  # stop polling statuses when fewer API calls than this are left
 MAX_POLL_PAGES = 200  # 200 pages of 1000 replies: far above a week of replies for one account
 
 # Outcome arrays of a /sms/store response, in the order they are matched to our messages
@@ -364,10 +365,24 @@ class KolmeyaProvider:
         return batch
 
     async def poll_statuses(self, request_ids: Sequence[str]) -> WebhookBatch:
-        """The status of every message of the given requests (/sms/status/request). A request Kolmeya
-        refuses to report becomes a ProviderEvent("status_poll_failed"); transient errors raise."""
+        """The status of every message of the given requests (/sms/status/request), one call per request.
+        A request Kolmeya refuses to report becomes a ProviderEvent("status_poll_failed"); transient
+        errors raise. When Kolmeya's X-RateLimit-Remaining drops below STATUS_POLL_RATE_RESERVE the rest
+        is skipped (ProviderEvent("status_poll_deferred")) so that polling never starves sends."""
         batch = WebhookBatch()
-        for request_id in dict.fromkeys(request_ids):
+        pending = list(dict.fromkeys(request_ids))
+        for position, request_id in enumerate(pending):
+            remaining = self.client.rate_limit_remaining
+            if remaining is not None and remaining < STATUS_POLL_RATE_RESERVE:
+                # Keep the account's request budget for sends; the next poll picks these up.
+                logger.warning("kolmeya status polling deferred: %s requests left", remaining)
+                batch.events.append(
+                    ProviderEvent(
+                        "status_poll_deferred",
+                        {"request_ids": pending[position:], "rate_limit_remaining": remaining},
+                    )
+                )
+                break
             try:
                 document = await self.client.status_request(request_id)
             except ProviderError as error:

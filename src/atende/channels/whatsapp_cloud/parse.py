@@ -231,7 +231,7 @@ def _parse_message(
         attributes["frequently_forwarded"] = True
     if isinstance(context.get("referred_product"), dict):
         attributes["referred_product"] = context["referred_product"]
-    if reply_to:
+    if reply_to and _text(context.get("from")):
         attributes["reply_to_from"] = _text(context.get("from"))
     if kind == "reaction" and reply_to is None:
         reply_to = _text(attributes.get("target"))

@@ -171,7 +171,7 @@ def render(request: Request, template: str, context: Mapping[str, Any] | None = 
     if ui is None:
         ui = make_ui(request, user)
     i18n.activate(ui.lang)
-    html = env.get_template(template).render({"ui": ui, "fmt": ui.fmt, "_": i18n.gettext, **(context or {})})
+    html = env.get_template(template).render({"ui": ui, "fmt": ui.fmt, **(context or {})})
     return HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
 
 

@@ -1,0 +1,275 @@
+"""Settings (admin / supervisor): connectors, users and roles, quick replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from atende.actions import connectors as connector_actions
+from atende.actions import quick_replies as qr_actions
+from atende.actions import users as user_actions
+from atende.actions.errors import ActionError
+from atende.channels.registry import UnknownProvider, provider_names, provider_type
+from atende.db import queries
+from atende.db.tables import connectors
+from atende.web.auth import CurrentUser
+from atende.web.pages.core import Admin, PageError, Supervisor, full_ui, redirect, render, rt_of
+from atende.web.pages.i18n import _
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    name: str
+    label: str
+    kind: str = "text"  # text | password | number | select
+    required: bool = False
+    placeholder: str = ""
+    options: tuple[str, ...] = ()
+    help: str = ""
+
+
+def provider_fields() -> dict[str, list[ConfigField]]:
+    """The form fields of each provider's config (shared/contract.md, "Provider config keys")."""
+    return {
+        "kolmeya": [
+            ConfigField("api_token", _("Token da API"), "password", True, help=_("Token Bearer do painel Kolmeya.")),
+            ConfigField("base_url", _("URL da API"), placeholder="https://kolmeya.com.br/api/v1"),
+            ConfigField("tenant_segment_id", _("Centro de custo (segment id)"), "number"),
+            ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0,10"),
+            ConfigField("poll_interval_s", _("Consulta de respostas a cada (s, 0 = desligada)"), "number",
+                        placeholder="60"),
+        ],
+        "whatsapp_cloud": [
+            ConfigField("access_token", _("Token de acesso"), "password", True),
+            ConfigField("phone_number_id", _("Phone number ID"), required=True),
+            ConfigField("app_secret", _("App secret"), "password", True),
+            ConfigField("verify_token", _("Verify token"), "password", True),
+            ConfigField("waba_id", _("WABA ID (para sincronizar modelos)")),
+            ConfigField("base_url", _("URL da API"), placeholder="https://graph.facebook.com"),
+            ConfigField("api_version", _("Versão da API"), placeholder="v25.0"),
+        ],
+        "sandbox": [
+            ConfigField("look_like", _("Simular canal"), "select", options=("sms", "whatsapp", "sandbox")),
+            ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0"),
+        ],
+    }
+
+
+def provider_labels() -> dict[str, str]:
+    return {"kolmeya": "Kolmeya (SMS)", "whatsapp_cloud": "WhatsApp Cloud API", "sandbox": _("Sandbox (demonstração)")}
+
+
+def secret_fields(provider: str) -> frozenset[str]:
+    try:
+        declared = frozenset(getattr(provider_type(provider), "secret_fields", frozenset()))
+    except UnknownProvider:
+        declared = frozenset()
+    return declared | {f.name for f in provider_fields().get(provider, []) if f.kind == "password"}
+
+
+def config_from_form(provider: str, form: Any, *, creating: bool) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for field in provider_fields().get(provider, []):
+        raw = form.get(f"cfg_{field.name}")
+        value = raw.strip() if isinstance(raw, str) else ""
+        if not value:
+            if creating and field.required:
+                raise PageError(422, _("Preencha o campo: %(field)s") % {"field": field.label})
+            continue
+        if field.kind == "number":
+            if not value.lstrip("-").isdigit():
+                raise PageError(422, _("Use um número inteiro em: %(field)s") % {"field": field.label})
+            config[field.name] = int(value)
+        else:
+            config[field.name] = value
+    return config
+
+
+# ---- connectors -------------------------------------------------------------------------------
+
+async def _connectors_page(request: Request, user: CurrentUser, *, error: str = "", status_code: int = 200,
+                           form: dict[str, Any] | None = None) -> Response:
+    rt = rt_of(request)
+    async with rt.read() as conn:
+        rows = list(await conn.execute(select(connectors).order_by(connectors.c.id)))
+    items = [{**queries.connector_dict(r, rt.webhook_url(r.webhook_token)), "stats": queries.connector_stats(r)}
+             for r in rows]
+    ui = await full_ui(request, user)
+    return render(request, "settings/connectors.html",
+                  {"items": items, "fields": provider_fields(), "providers": provider_labels(),
+                   "available": [p for p in provider_names() if p in provider_labels()], "error": error,
+                   "form": form or {}, "page": "settings", "tab": "connectors"},
+                  ui=ui, status_code=status_code)
+
+
+@router.get("/settings")
+async def settings_home(request: Request, user: Supervisor) -> Response:
+    return redirect("/settings/connectors")
+
+
+@router.get("/settings/connectors")
+async def connectors_page(request: Request, user: Supervisor) -> Response:
+    return await _connectors_page(request, user)
+
+
+@router.post("/settings/connectors")
+async def create_connector(request: Request, user: Admin, name: Annotated[str, Form(max_length=200)] = "",
+                           provider: Annotated[str, Form(max_length=40)] = "") -> Response:
+    rt = rt_of(request)
+    form = await request.form()
+    try:
+        config = config_from_form(provider, form, creating=True)
+        async with rt.write() as tx:
+            connector_id = await connector_actions.create_connector(tx, rt.secrets, name=name, provider=provider,
+                                                                    config=config)
+    except (PageError, ActionError) as exc:
+        message = exc.message if isinstance(exc, PageError) else exc.detail
+        keep = {"name": name, "provider": provider,
+                **{k: v for k, v in form.items() if k.startswith("cfg_") and k[4:] not in secret_fields(provider)}}
+        return await _connectors_page(request, user, error=message, status_code=422, form=keep)
+    from atende.jobs.handlers import ensure_periodic
+
+    await ensure_periodic(rt)
+    return redirect(f"/settings/connectors/{connector_id}?created=1", request)
+
+
+async def _connector_edit(request: Request, user: CurrentUser, connector_id: int, *, error: str = "",
+                          status_code: int = 200) -> Response:
+    rt = rt_of(request)
+    async with rt.read() as conn:
+        row = await queries.connector_row(conn, connector_id)
+    if row is None:
+        raise PageError(404, _("Conector não encontrado."))
+    secrets_ = secret_fields(row.provider)
+    stored = rt.secrets.decrypt_json(row.config_encrypted)
+    values = {k: ("" if v is None else str(v)) for k, v in stored.items() if k not in secrets_}
+    item = {**queries.connector_dict(row, rt.webhook_url(row.webhook_token)), "stats": queries.connector_stats(row)}
+    ui = await full_ui(request, user)
+    return render(request, "settings/connector_edit.html",
+                  {"item": item, "fields": provider_fields().get(row.provider, []), "values": values,
+                   "secrets": secrets_, "providers": provider_labels(), "error": error,
+                   "created": request.query_params.get("created"), "saved": request.query_params.get("saved"),
+                   "page": "settings", "tab": "connectors"}, ui=ui, status_code=status_code)
+
+
+@router.get("/settings/connectors/{connector_id}")
+async def connector_page(request: Request, connector_id: int, user: Supervisor) -> Response:
+    return await _connector_edit(request, user, connector_id)
+
+
+@router.post("/settings/connectors/{connector_id}")
+async def update_connector(request: Request, connector_id: int, user: Admin,
+                           name: Annotated[str, Form(max_length=200)] = "",
+                           active: Annotated[str, Form(max_length=5)] = "") -> Response:
+    rt = rt_of(request)
+    async with rt.read() as conn:
+        row = await queries.connector_row(conn, connector_id)
+    if row is None:
+        raise PageError(404, _("Conector não encontrado."))
+    form = await request.form()
+    try:
+        config = config_from_form(row.provider, form, creating=False)
+        async with rt.write() as tx:
+            await connector_actions.update_connector(tx, rt.secrets, connector_id, name=name, config=config,
+                                                     active=active in ("1", "on", "true"))
+    except (PageError, ActionError) as exc:
+        message = exc.message if isinstance(exc, PageError) else exc.detail
+        return await _connector_edit(request, user, connector_id, error=message, status_code=422)
+    rt.forget(connector_id)
+    from atende.jobs.handlers import ensure_periodic
+
+    await ensure_periodic(rt)
+    return redirect(f"/settings/connectors/{connector_id}?saved=1", request)
+
+
+# ---- users ------------------------------------------------------------------------------------
+
+async def _users_page(request: Request, user: CurrentUser, *, error: str = "", status_code: int = 200,
+                      form: dict[str, str] | None = None, created: str = "") -> Response:
+    async with rt_of(request).read() as conn:
+        items = await queries.agents(conn)
+    ui = await full_ui(request, user)
+    return render(request, "settings/users.html", {"items": items, "error": error, "form": form or {},
+                                                   "created": created, "roles": role_labels(),
+                                                   "page": "settings", "tab": "users"},
+                  ui=ui, status_code=status_code)
+
+
+def role_labels() -> dict[str, str]:
+    return {"agent": _("Agente"), "supervisor": _("Supervisor"), "admin": _("Administrador")}
+
+
+@router.get("/settings/users")
+async def users_page(request: Request, user: Supervisor) -> Response:
+    return await _users_page(request, user)
+
+
+@router.post("/settings/users")
+async def create_user(request: Request, user: Admin, name: Annotated[str, Form(max_length=200)] = "",
+                      email: Annotated[str, Form(max_length=254)] = "",
+                      password: Annotated[str, Form(max_length=200)] = "",
+                      role: Annotated[str, Form(max_length=20)] = "agent") -> Response:
+    try:
+        async with rt_of(request).write() as tx:
+            await user_actions.create_user(tx, email=email, password=password, name=name, role=role)
+    except ActionError as exc:
+        return await _users_page(request, user, error=exc.detail, status_code=422,
+                                 form={"name": name, "email": email, "role": role})
+    return await _users_page(request, user, created=email.strip().lower())
+
+
+# ---- quick replies ----------------------------------------------------------------------------
+
+async def _quick_page(request: Request, user: CurrentUser, *, error: str = "", status_code: int = 200,
+                      form: dict[str, str] | None = None) -> Response:
+    async with rt_of(request).read() as conn:
+        items = await queries.quick_reply_list(conn)
+    ui = await full_ui(request, user)
+    return render(request, "settings/quick_replies.html", {"items": items, "error": error, "form": form or {},
+                                                           "page": "settings", "tab": "quick"},
+                  ui=ui, status_code=status_code)
+
+
+@router.get("/settings/quick-replies")
+async def quick_replies_page(request: Request, user: Supervisor) -> Response:
+    return await _quick_page(request, user)
+
+
+@router.post("/settings/quick-replies")
+async def create_quick_reply(request: Request, user: Supervisor, shortcut: Annotated[str, Form(max_length=80)] = "",
+                             text: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    try:
+        async with rt_of(request).write() as tx:
+            await qr_actions.create_quick_reply(tx, shortcut=shortcut, text=text, created_by=user.id)
+    except ActionError as exc:
+        return await _quick_page(request, user, error=exc.detail, status_code=422,
+                                 form={"shortcut": shortcut, "text": text})
+    return redirect("/settings/quick-replies", request)
+
+
+@router.post("/settings/quick-replies/{quick_reply_id}")
+async def update_quick_reply(request: Request, quick_reply_id: int, user: Supervisor,
+                             shortcut: Annotated[str, Form(max_length=80)] = "",
+                             text: Annotated[str, Form(max_length=5000)] = "") -> Response:
+    try:
+        async with rt_of(request).write() as tx:
+            await qr_actions.update_quick_reply(tx, quick_reply_id, shortcut=shortcut, text=text)
+    except ActionError as exc:
+        return await _quick_page(request, user, error=exc.detail, status_code=exc.status_code)
+    return redirect("/settings/quick-replies", request)
+
+
+@router.post("/settings/quick-replies/{quick_reply_id}/delete")
+async def delete_quick_reply(request: Request, quick_reply_id: int, user: Supervisor) -> Response:
+    try:
+        async with rt_of(request).write() as tx:
+            await qr_actions.delete_quick_reply(tx, quick_reply_id)
+    except ActionError as exc:
+        return await _quick_page(request, user, error=exc.detail, status_code=exc.status_code)
+    return redirect("/settings/quick-replies", request)

@@ -1,0 +1,98 @@
+"""The Kanban board: Novo / Em atendimento / Concluído, live counts, endless columns, drag and drop."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from atende.db import queries
+from atende.web.pages.common import (
+    PAGE_SIZE,
+    STATUSES,
+    ConvFilter,
+    filter_labels,
+    load_conversation,
+    move,
+    sort_key,
+    status_labels,
+)
+from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
+from atende.web.pages.i18n import _
+
+router = APIRouter(include_in_schema=False)
+
+FilterQ = Annotated[str | None, Query(max_length=20)]
+SearchQ = Annotated[str | None, Query(max_length=200)]
+
+
+def _view_context(flt: ConvFilter) -> dict[str, Any]:
+    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key}
+
+
+@router.get("/")
+async def home(request: Request, user: PageUser) -> Response:
+    return redirect("/board")
+
+
+@router.get("/board")
+async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
+    flt = ConvFilter.parse(f, q)
+    ui = await full_ui(request, user)
+    columns: dict[str, dict[str, Any]] = {}
+    async with rt_of(request).read() as conn:
+        counts = await queries.board_counts(conn, **flt.count_args(user))
+        for status in STATUSES:
+            items, cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
+                                                             **flt.list_args(user))
+            columns[status] = {"items": items, "cursor": cursor}
+    return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
+                                          "page": "board"}, ui=ui)
+
+
+@router.get("/board/column/{status}")
+async def column_page(request: Request, status: str, user: PageUser, f: FilterQ = None, q: SearchQ = None,
+                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """The next keyset page of one column (endless scroll)."""
+    if status not in STATUSES:
+        raise PageError(404, _("Coluna inválida."))
+    flt = ConvFilter.parse(f, q)
+    try:
+        async with rt_of(request).read() as conn:
+            items, next_cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
+                                                                  cursor=cursor, **flt.list_args(user))
+    except queries.BadCursor:
+        raise PageError(400, _("Cursor inválido.")) from None
+    return render(request, "_column_page.html", {**_view_context(flt), "status": status, "items": items,
+                                                 "cursor": next_cursor}, ui=make_ui(request, user))
+
+
+@router.get("/fragments/conversation/{conversation_id}")
+async def conversation_fragment(request: Request, conversation_id: int, user: PageUser, f: FilterQ = None,
+                                q: SearchQ = None, view: Annotated[str, Query(max_length=10)] = "card") -> Response:
+    """One card (board) or list item (inbox), for live updates; 204 + X-Atende-Hidden when filtered out."""
+    flt = ConvFilter.parse(f, q)
+    async with rt_of(request).read() as conn:
+        conv = await queries.conversation(conn, conversation_id)
+    if conv is None or not flt.matches(conv, user):
+        return Response(status_code=204, headers={"X-Atende-Hidden": "1"})
+    template = "_list_item.html" if view == "item" else "_card.html"
+    return render(request, template, {**_view_context(flt), "c": conv,
+                                      "active_id": int(request.query_params.get("active") or 0)},
+                  ui=make_ui(request, user))
+
+
+@router.post("/board/move")
+async def move_card(request: Request, user: PageUser, conversation_id: Annotated[int, Form()],
+                    to: Annotated[str, Form(max_length=10)],
+                    f: Annotated[str | None, Form(max_length=20)] = None,
+                    q: Annotated[str | None, Form(max_length=200)] = None) -> Response:
+    """Drag and drop between columns: take (→ Em atendimento), close (→ Concluído), reopen/release (→ Novo)."""
+    conv = await move(rt_of(request), user, conversation_id, to)
+    flt = ConvFilter.parse(f, q)
+    return render(request, "_card.html", {**_view_context(flt), "c": conv}, ui=make_ui(request, user),
+                  headers={"HX-Trigger": "atende:counts"})
+
+
+__all__ = ["load_conversation", "router"]

@@ -1,0 +1,329 @@
+"""Inbox and chat: conversation list, thread, composer, actions and the contact panel."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from atende.actions import conversations as conv_actions
+from atende.actions import outbound
+from atende.actions.notes import add_note
+from atende.db import queries
+from atende.db.tables import messages
+from atende.db.types import utcnow
+from atende.domain.window import is_window_open
+from atende.jobs.handlers import sendable
+from atende.runtime import LoadedConnector
+from atende.web.auth import CurrentUser
+from atende.web.pages.common import (
+    PAGE_SIZE,
+    ConvFilter,
+    ensure_may_handle,
+    filter_labels,
+    holder,
+    load_conversation,
+    move,
+    sort_key,
+    status_labels,
+)
+from atende.web.pages.core import PageError, PageUser, Ui, full_ui, make_ui, render, rt_of, wants_fragment
+from atende.web.pages.i18n import _, as_datetime
+
+router = APIRouter(include_in_schema=False)
+
+FilterQ = Annotated[str | None, Query(max_length=20)]
+SearchQ = Annotated[str | None, Query(max_length=200)]
+THREAD_PAGE = 50
+MAX_TEXT = 4096
+MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video"}
+
+
+def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
+    """The sentence a lifecycle event shows in the thread ("Ana assumiu a conversa")."""
+    p = event["payload"]
+
+    def name(key: str) -> str:
+        value = p.get(key)
+        return names.get(int(value), "?") if value else ""
+
+    actor, assignee, previous = name("actor_id"), name("assignee_id"), name("previous_assignee_id")
+    kind = event["type"]
+    if kind == "conversation.assigned":
+        if p.get("actor_id") and p.get("actor_id") == p.get("assignee_id"):
+            return _("%(name)s assumiu a conversa") % {"name": assignee}
+        if actor:
+            return _("%(actor)s atribuiu a conversa a %(name)s") % {"actor": actor, "name": assignee}
+        return _("Atribuída automaticamente a %(name)s") % {"name": assignee}
+    if kind == "conversation.transferred":
+        if actor:
+            return _("%(actor)s transferiu a conversa de %(previous)s para %(name)s") % {
+                "actor": actor, "previous": previous, "name": assignee}
+        return _("Transferida de %(previous)s para %(name)s") % {"previous": previous, "name": assignee}
+    if kind == "conversation.released":
+        return (_("%(actor)s devolveu a conversa para a fila") % {"actor": actor}) if actor \
+            else _("Devolvida para a fila (sem resposta)")
+    if kind == "conversation.closed":
+        return (_("Concluída por %(actor)s") % {"actor": actor}) if actor else _("Concluída automaticamente")
+    if kind == "conversation.reopened":
+        return (_("Reaberta por %(actor)s") % {"actor": actor}) if actor else _("Reaberta: nova mensagem do cliente")
+    return kind
+
+
+def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+    items: list[tuple[datetime, int, dict[str, Any]]] = []
+    for m in msgs:
+        m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
+        items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
+    for e in evts:
+        items.append((as_datetime(e["created_at"]) or utcnow(), 0,
+                      {"type": "event", "e": e, "text": system_line(e, names)}))
+    items.sort(key=lambda t: (t[0], t[1]))
+    return [t[2] for t in items]
+
+
+async def thread_items(request: Request, conversation_id: int, *, before_id: int | None = None,
+                       after_msg: int | None = None, after_event: int | None = None,
+                       ) -> tuple[list[dict[str, Any]], bool]:
+    """Messages plus system lines, oldest first; (items, has_older)."""
+    async with rt_of(request).read() as conn:
+        names = await queries.user_names(conn)
+        if after_msg is not None or after_event is not None:
+            msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
+            evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
+            return merge_items(msgs, evts, names), False
+        msgs = await queries.messages_page(conn, conversation_id, before_id=before_id, limit=THREAD_PAGE)
+        has_older = len(msgs) == THREAD_PAGE
+        since = as_datetime(msgs[0]["created_at"]) if msgs and has_older else None
+        until = None
+        if before_id is not None:
+            until = await conn.scalar(select(messages.c.created_at).where(messages.c.id == before_id))
+        evts = await queries.conversation_events(conn, conversation_id, since=since, until=until)
+    return merge_items(msgs, evts, names), has_older
+
+
+def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
+    hours = loaded.provider.capabilities.service_window_hours if loaded else None
+    if not hours:
+        return {"applies": False, "open": True}
+    last_in = as_datetime(conv.get("last_inbound_at"))
+    return {"applies": True, "open": is_window_open(last_in, utcnow(), hours), "hours": hours}
+
+
+async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]) -> dict[str, Any]:
+    rt = rt_of(request)
+    loaded = await rt.connector(conv["connector_id"])
+    items, has_older = await thread_items(request, conv["id"])
+    async with rt.read() as conn:
+        contact = await queries.contact(conn, conv["contact"]["id"])
+        agent_list = [a for a in await queries.agents(conn) if a["active"]]
+        quick = await queries.quick_reply_list(conn)
+        templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
+    caps = loaded.provider.capabilities if loaded else None
+    return {
+        "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
+        "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
+        "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
+        "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
+        "statuses": status_labels(), "may_handle": user.at_least("supervisor") or holder(conv) in (None, user.id),
+    }
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+
+async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: int | None) -> Response:
+    ui = await full_ui(request, user)
+    async with rt_of(request).read() as conn:
+        items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(user))
+    context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
+                               "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
+    if conv_id is not None:
+        conv = await load_conversation(rt_of(request), conv_id)
+        context.update(await pane_context(request, user, conv))
+    return render(request, "inbox.html", context, ui=ui)
+
+
+@router.get("/inbox")
+async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
+    return await _inbox(request, user, ConvFilter.parse(f, q), None)
+
+
+@router.get("/inbox/list")
+async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
+                     cursor: Annotated[str | None, Query(max_length=200)] = None,
+                     active: int | None = None) -> Response:
+    flt = ConvFilter.parse(f, q)
+    try:
+        async with rt_of(request).read() as conn:
+            items, next_cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, cursor=cursor,
+                                                                  **flt.list_args(user))
+    except queries.BadCursor:
+        raise PageError(400, _("Cursor inválido.")) from None
+    return render(request, "_list_page.html", {"flt": flt, "items": items, "cursor": next_cursor,
+                                               "active_id": active, "statuses": status_labels(),
+                                               "sort_key": sort_key}, ui=make_ui(request, user))
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation_page(request: Request, conversation_id: int, user: PageUser, f: FilterQ = None,
+                            q: SearchQ = None) -> Response:
+    return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/pane")
+async def conversation_pane(request: Request, conversation_id: int, user: PageUser) -> Response:
+    conv = await load_conversation(rt_of(request), conversation_id)
+    return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
+
+
+@router.get("/conversations/{conversation_id}/header")
+async def conversation_header(request: Request, conversation_id: int, user: PageUser) -> Response:
+    conv = await load_conversation(rt_of(request), conversation_id)
+    return await _header(request, user, conv)
+
+
+async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
+                  headers: dict[str, str] | None = None) -> Response:
+    async with rt_of(request).read() as conn:
+        agent_list = [a for a in await queries.agents(conn) if a["active"]]
+    ctx = {"c": conv, "agents": agent_list, "statuses": status_labels(),
+           "may_handle": user.at_least("supervisor") or holder(conv) in (None, user.id)}
+    return render(request, "_chat_header.html", ctx, ui=make_ui(request, user), headers=headers)
+
+
+@router.get("/conversations/{conversation_id}/thread")
+async def thread(request: Request, conversation_id: int, user: PageUser,
+                 before: int | None = None, after_msg: int | None = None, after_event: int | None = None) -> Response:
+    """Older history (`before`) or what is new since the last shown message/event (live sync)."""
+    await load_conversation(rt_of(request), conversation_id)
+    items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
+                                          after_event=after_event)
+    return render(request, "_thread_items.html", {"items": items, "has_older": has_older,
+                                                  "conversation_id": conversation_id,
+                                                  "older_link": before is not None},
+                  ui=make_ui(request, user))
+
+
+@router.get("/messages/{message_id}/bubble")
+async def bubble(request: Request, message_id: int, user: PageUser) -> Response:
+    async with rt_of(request).read() as conn:
+        msg = await queries.message(conn, message_id)
+        names = await queries.user_names(conn)
+    if msg is None:
+        raise PageError(404, _("Mensagem não encontrada."))
+    msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
+    async with rt_of(request).read() as conn:
+        conv = await queries.conversation(conn, msg["conversation_id"])
+    return render(request, "_message.html", {"m": msg, "c": conv}, ui=make_ui(request, user))
+
+
+# ---- writes -----------------------------------------------------------------------------------
+
+def _template_payload(template: dict[str, Any], params: list[str]) -> tuple[dict[str, Any], str]:
+    body = next((c.get("text", "") for c in template["components"]
+                 if str(c.get("type", "")).lower() == "body"), "") or template["name"]
+    preview = re.sub(r"\{\{(\d+)\}\}",
+                     lambda m: params[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(params) else m.group(0),
+                     body)
+    components = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}] if params else []
+    return {"name": template["name"], "language": template["language"], "components": components}, preview
+
+
+@router.post("/conversations/{conversation_id}/send")
+async def send(request: Request, conversation_id: int, user: PageUser,
+               text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+               mode: Annotated[str, Form(max_length=10)] = "reply",
+               template_id: Annotated[int | None, Form()] = None,
+               media_id: Annotated[int | None, Form()] = None,
+               media_kind: Annotated[str, Form(max_length=20)] = "document") -> Response:
+    rt = rt_of(request)
+    conv = await load_conversation(rt, conversation_id)
+    form = await request.form()
+    params = [str(v) for v in form.getlist("params")]
+    if mode == "note":
+        if not text.strip():
+            raise PageError(422, _("Escreva a nota antes de salvar."))
+        async with rt.write() as tx:
+            await add_note(tx, conversation_id, text, author_id=user.id)
+        return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
+    ensure_may_handle(user, conv)
+    loaded = await rt.connector(conv["connector_id"])
+    if loaded is None:
+        raise PageError(404, _("Conector não encontrado."))
+    kind, template = "text", None
+    if mode == "template":
+        async with rt.read() as conn:
+            found = [t for t in await queries.connector_templates(conn, conv["connector_id"]) if t["id"] == template_id]
+        if not found:
+            raise PageError(422, _("Escolha um modelo."))
+        template, text = _template_payload(found[0], params)
+        kind = "template"
+    elif media_id is not None:
+        kind = MEDIA_KINDS.get(media_kind, "document")
+    elif not text.strip():
+        raise PageError(422, _("Escreva a mensagem antes de enviar."))
+    async with rt.write() as tx:
+        await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
+                                     author_id=user.id, template=template, media_id=media_id)
+    return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
+
+
+@router.post("/messages/{message_id}/retry")
+async def retry(request: Request, message_id: int, user: PageUser) -> Response:
+    rt = rt_of(request)
+    async with rt.write() as tx:
+        await outbound.retry(tx, message_id, actor_id=user.id)
+    return await bubble(request, message_id, user)
+
+
+@router.post("/conversations/{conversation_id}/read")
+async def mark_read(request: Request, conversation_id: int, user: PageUser) -> Response:
+    async with rt_of(request).write() as tx:
+        await conv_actions.mark_read(tx, conversation_id)
+    return Response(status_code=204)
+
+
+async def _after_action(request: Request, user: CurrentUser, conversation_id: int) -> Response:
+    conv = await load_conversation(rt_of(request), conversation_id)
+    return await _header(request, user, conv, headers={"HX-Trigger": "atende:thread-sync, atende:counts"})
+
+
+@router.post("/conversations/{conversation_id}/take")
+async def take(request: Request, conversation_id: int, user: PageUser) -> Response:
+    await move(rt_of(request), user, conversation_id, "open")
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def close(request: Request, conversation_id: int, user: PageUser) -> Response:
+    await move(rt_of(request), user, conversation_id, "done")
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/reopen")
+async def reopen(request: Request, conversation_id: int, user: PageUser) -> Response:
+    await move(rt_of(request), user, conversation_id, "new")
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(request: Request, conversation_id: int, user: PageUser,
+                   agent_id: Annotated[int, Form()]) -> Response:
+    rt = rt_of(request)
+    conv = await load_conversation(rt, conversation_id)
+    ensure_may_handle(user, conv)
+    async with rt.write() as tx:
+        await conv_actions.assign(tx, conversation_id, agent_id, actor_id=user.id)
+    return await _after_action(request, user, conversation_id)
+
+
+def _ui_for(request: Request, user: CurrentUser) -> Ui:
+    return make_ui(request, user)
+
+
+__all__ = ["router", "wants_fragment"]

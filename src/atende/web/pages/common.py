@@ -1,0 +1,131 @@
+"""Conversation filters and lifecycle moves shared by the board and the inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from atende.actions import conversations as conv_actions
+from atende.db import queries
+from atende.runtime import Runtime
+from atende.web.auth import CurrentUser
+from atende.web.pages.core import PageError
+from atende.web.pages.i18n import _
+
+FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
+STATUSES = ("new", "open", "done")
+PAGE_SIZE = 25
+
+
+def filter_labels() -> dict[str, str]:
+    return {
+        "mine": _("Minhas conversas"),
+        "all": _("Todos os canais"),
+        "whatsapp": "WhatsApp",
+        "sms": "SMS",
+        "unassigned": _("Não atribuídas"),
+    }
+
+
+def status_labels() -> dict[str, str]:
+    return {"new": _("Novo"), "open": _("Em atendimento"), "done": _("Concluído")}
+
+
+@dataclass(frozen=True)
+class ConvFilter:
+    key: str = "all"
+    q: str = ""
+
+    @classmethod
+    def parse(cls, f: str | None, q: str | None) -> ConvFilter:
+        return cls(f if f in FILTERS else "all", (q or "").strip()[:200])
+
+    def list_args(self, user: CurrentUser) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        if self.key in ("whatsapp", "sms"):
+            args["channel"] = self.key
+        elif self.key == "mine":
+            args["assignee"] = user.id
+        elif self.key == "unassigned":
+            args["unassigned"] = True
+        if self.q:
+            args["q"] = self.q
+        return args
+
+    def count_args(self, user: CurrentUser) -> dict[str, Any]:
+        return {k: v for k, v in self.list_args(user).items() if k != "q"}
+
+    def api_query(self) -> str:
+        """The same filter in /api/v1/conversations/counts terms."""
+        if self.key in ("whatsapp", "sms"):
+            return urlencode({"channel": self.key})
+        return urlencode({"assignee": {"mine": "me", "unassigned": "none"}.get(self.key, "")}) \
+            if self.key in ("mine", "unassigned") else ""
+
+    def query(self, **extra: Any) -> str:
+        params = {"f": self.key, **({"q": self.q} if self.q else {}), **extra}
+        return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+    def matches(self, conv: dict[str, Any], user: CurrentUser) -> bool:
+        assignee = conv["assignee"]["id"] if conv["assignee"] else None
+        if self.key in ("whatsapp", "sms") and conv["channel"] != self.key:
+            return False
+        if self.key == "mine" and assignee != user.id:
+            return False
+        if self.key == "unassigned" and assignee is not None:
+            return False
+        if self.q:
+            needle = self.q.lower()
+            digits = "".join(ch for ch in self.q if ch.isdigit())
+            haystack = f"{conv['contact']['name']} {conv['last_message_preview']}".lower()
+            if needle not in haystack and not (len(digits) >= 4 and digits in conv["contact"]["address"]):
+                return False
+        return True
+
+
+async def load_conversation(rt: Runtime, conversation_id: int) -> dict[str, Any]:
+    async with rt.read() as conn:
+        conv = await queries.conversation(conn, conversation_id)
+    if conv is None:
+        raise PageError(404, _("Conversa não encontrada."))
+    return conv
+
+
+def holder(conv: dict[str, Any]) -> int | None:
+    return conv["assignee"]["id"] if conv["assignee"] else None
+
+
+def ensure_may_handle(user: CurrentUser, conv: dict[str, Any]) -> None:
+    """Agents act on unassigned conversations and their own; supervisors on any."""
+    if not user.at_least("supervisor") and holder(conv) not in (None, user.id):
+        raise PageError(403, _("Esta conversa está com outro agente."))
+
+
+async def move(rt: Runtime, user: CurrentUser, conversation_id: int, to: str) -> dict[str, Any]:
+    """A card dropped on a column (or an action button): take, close, reopen or release."""
+    if to not in STATUSES:
+        raise PageError(422, _("Coluna inválida."))
+    conv = await load_conversation(rt, conversation_id)
+    if conv["status"] == to and (to != "open" or holder(conv) == user.id):
+        return conv
+    async with rt.write() as tx:
+        if to == "open":
+            ensure_may_handle(user, conv)
+            await conv_actions.assign(tx, conversation_id, user.id, actor_id=user.id)
+        elif to == "done":
+            ensure_may_handle(user, conv)
+            await conv_actions.close(tx, conversation_id, actor_id=user.id)
+        elif conv["status"] == "done":
+            await conv_actions.reopen(tx, conversation_id, actor_id=user.id)
+        else:
+            ensure_may_handle(user, conv)
+            await conv_actions.release(tx, conversation_id, actor_id=user.id)
+    return await load_conversation(rt, conversation_id)
+
+
+def sort_key(conv: dict[str, Any]) -> str:
+    from atende.web.pages.i18n import as_datetime
+
+    moment = as_datetime(conv["last_message_at"])
+    return str(int(moment.timestamp() * 1_000_000)) if moment else "0"

@@ -1,0 +1,174 @@
+// atende workspace: what every page shares (CSRF for htmx, toasts, live events, notifications).
+// Classic deferred script: runs after htmx and its SSE extension, before Alpine.js starts.
+(function () {
+  "use strict";
+
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const stringsEl = document.getElementById("i18n-strings");
+  let strings = {};
+  try { strings = JSON.parse(stringsEl ? stringsEl.innerHTML : "{}"); } catch (_) { strings = {}; }
+  const lang = () => document.body?.dataset.lang || "pt-BR";
+  const me = () => Number(document.body?.dataset.userId || 0);
+
+  // ---- npm dependencies missing: say so instead of a half-working page ----------------------
+  window.addEventListener("load", () => {
+    if (!window.htmx || !window.Alpine) {
+      document.getElementById("vendor-missing")?.removeAttribute("hidden");
+    }
+  });
+
+  // ---- toasts ------------------------------------------------------------------------------
+  function toast(message, kind = "error") {
+    const box = document.getElementById("toasts");
+    if (!box || !message) return;
+    const item = document.createElement("div");
+    item.className = "toast " + kind;
+    item.textContent = message;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 6000);
+  }
+
+  async function errorText(response) {
+    let text = "";
+    try { text = await response.text(); } catch (_) { /* ignore */ }
+    try {
+      const data = JSON.parse(text);
+      if (typeof data.detail === "string") return data.detail;
+      if (Array.isArray(data.detail)) return data.detail.map((d) => d.msg).join("; ");
+    } catch (_) { /* not JSON */ }
+    return text && text.length < 300 ? text : (strings.error || "Erro");
+  }
+
+  // fetch with the session's CSRF token; page routes answer errors as short text.
+  function apiFetch(url, options = {}) {
+    const headers = new Headers(options.headers || {});
+    headers.set("X-Requested-With", "fetch");
+    if ((options.method || "GET").toUpperCase() !== "GET") headers.set("X-CSRF-Token", csrf());
+    return fetch(url, { credentials: "same-origin", ...options, headers });
+  }
+
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { area.remove(); }
+    return Promise.resolve();
+  }
+
+  // ---- htmx: CSRF header on every non-GET, errors as toasts ----------------------------------
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.verb !== "get") e.detail.headers["X-CSRF-Token"] = csrf();
+  });
+  document.addEventListener("htmx:responseError", async (e) => {
+    const xhr = e.detail.xhr;
+    let text = xhr.responseText || "";
+    try { const data = JSON.parse(text); text = typeof data.detail === "string" ? data.detail : text; } catch (_) { /* text */ }
+    toast(text && text.length < 300 ? text : strings.error);
+  });
+  document.addEventListener("htmx:sendError", () => toast(strings.offline));
+
+  // ---- live events: one EventSource (htmx SSE extension) fanned out as DOM events ----------
+  let lastEventId = "";
+  if (window.htmx) {
+    // A hard reconnect opens a new EventSource: carry on from the last event seen.
+    window.htmx.createEventSource = (url) => {
+      const sep = url.includes("?") ? "&" : "?";
+      return new EventSource(lastEventId ? `${url}${sep}last_event_id=${lastEventId}` : url, { withCredentials: true });
+    };
+  }
+  document.addEventListener("htmx:sseBeforeMessage", (e) => {
+    e.preventDefault(); // nothing to swap: the pages decide what to refresh
+    const message = e.detail;
+    if (message.lastEventId) lastEventId = message.lastEventId;
+    let data;
+    try { data = JSON.parse(message.data); } catch (_) { return; }
+    document.dispatchEvent(new CustomEvent("atende:event", { detail: data }));
+    if (data.type === "message.created" && data.direction === "in") maybeNotify(data);
+  });
+  document.addEventListener("htmx:sseOpen", () => {
+    document.body.classList.remove("offline");
+    document.dispatchEvent(new CustomEvent("atende:reconnected"));
+  });
+  document.addEventListener("htmx:sseError", () => document.body.classList.add("offline"));
+
+  // ---- desktop notification + sound for new customer messages in my conversations ----------
+  let audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.35);
+    } catch (_) { /* no audio */ }
+  }
+  document.addEventListener("click", () => {
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+    if (audio && audio.state === "suspended") audio.resume();
+  }, { once: true });
+
+  async function maybeNotify(data) {
+    const open = Number(document.getElementById("chat")?.dataset.conversation || 0);
+    if (open === Number(data.conversation_id) && !document.hidden) return;
+    let conv;
+    try {
+      const r = await apiFetch(`/api/v1/conversations/${data.conversation_id}`);
+      if (!r.ok) return;
+      conv = await r.json();
+    } catch (_) { return; }
+    if (!conv.assignee || conv.assignee.id !== me()) return;
+    beep();
+    if ("Notification" in window && Notification.permission === "granted") {
+      const n = new Notification(`${strings.newMessage || "Nova mensagem"}: ${conv.contact.name}`,
+        { body: data.preview || "", tag: `conv-${conv.id}` });
+      n.onclick = () => { window.focus(); location.href = `/conversations/${conv.id}`; };
+    }
+  }
+
+  // ---- relative times ("5 min") kept fresh -------------------------------------------------
+  function ago(iso) {
+    const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    const [value, unit] = seconds < 60 ? [Math.round(seconds), "second"]
+      : seconds < 3600 ? [Math.floor(seconds / 60), "minute"]
+      : seconds < 86400 ? [Math.floor(seconds / 3600), "hour"] : [Math.floor(seconds / 86400), "day"];
+    try {
+      return new Intl.NumberFormat(lang(), { style: "unit", unit, unitDisplay: "narrow" }).format(value);
+    } catch (_) { return String(value); }
+  }
+  setInterval(() => {
+    document.querySelectorAll("[data-ago][datetime]").forEach((el) => { el.textContent = ago(el.getAttribute("datetime")); });
+  }, 30000);
+
+  // ---- Alpine components shared by several pages -------------------------------------------
+  document.addEventListener("alpine:init", () => {
+    window.Alpine.data("connectionTest", (id) => ({
+      busy: false, result: "", balance: "", ok: false,
+      async run() {
+        this.busy = true;
+        this.result = "";
+        try {
+          const r = await apiFetch(`/api/v1/connectors/${id}/test`, { method: "POST" });
+          if (!r.ok) { this.ok = false; this.result = await errorText(r); return; }
+          const data = await r.json();
+          this.ok = !!data.ok;
+          this.result = data.detail || "";
+          this.balance = data.balance_display || (data.balance ? `R$ ${data.balance}` : "");
+        } catch (_) {
+          this.ok = false;
+          this.result = strings.error;
+        } finally {
+          this.busy = false;
+        }
+      },
+    }));
+  });
+
+  window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings };
+})();

@@ -1,24 +1,20 @@
-# ---- test services: real PostgreSQL and Redis (tests/support/services.py) -------------------
-# postgres_server (session) -> PostgresServer; postgres_url -> URL of a fresh database;
-# redis_server (session) -> redis://127.0.0.1:PORT/0; redis_url -> the same, after FLUSHALL.
+"""Shared fixtures: real services (PostgreSQL, Redis) and the engine wired to fake providers."""
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from tests.support.services import (  # noqa: F401, I001 (after the sys.path line)
+import pytest
+
+from tests.support.harness import Harness, close_harness, make_harness
+from tests.support.services import (  # noqa: F401 (fixtures used by name)
     postgres_server,
     postgres_url,
     redis_server,
     redis_url,
 )
 
-# ---- end of test services ------------------------------------------------------------------
-
-
-# ---- application fixtures --------------------------------------------------------------------
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tests.support.harness import Harness, close_harness, make_harness
+# postgres_server (session) -> PostgresServer; postgres_url -> URL of a fresh database;
+# redis_server (session) -> redis://127.0.0.1:PORT/0; redis_url -> the same, after FLUSHALL.
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,7 +6,7 @@
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   const stringsEl = document.getElementById("i18n-strings");
   let strings = {};
-  try { strings = JSON.parse(stringsEl ? stringsEl.innerHTML : "{}"); } catch (_) { strings = {}; }
+  try { strings = JSON.parse(stringsEl ? stringsEl.textContent : "{}"); } catch (_) { strings = {}; }
   const lang = () => document.body?.dataset.lang || "pt-BR";
   const me = () => Number(document.body?.dataset.userId || 0);
 

@@ -1,0 +1,296 @@
+// Inbox and chat: composer (SMS counter, quick replies, emoji, attachments, templates) and live thread.
+import { countSegments } from "./sms-segments.js";
+
+const Atende = window.Atende;
+const EMOJIS = ["😀", "😊", "😉", "🙂", "😍", "😅", "😂", "🤔", "😢", "😮", "🙏", "👍", "👎", "👏", "👋", "🙌",
+  "💪", "🎉", "❤️", "💚", "✅", "❌", "⚠️", "📌", "📞", "📱", "💬", "📄", "💰", "🕒", "📅", "🚚"];
+
+// ---- composer ---------------------------------------------------------------------------------
+document.addEventListener("alpine:init", () => {
+  window.Alpine.data("composer", (cfg) => ({
+    ...cfg,
+    mode: cfg.windowClosed ? "template" : "reply",
+    text: "",
+    busy: false,
+    suggestions: [],
+    active: 0,
+    templateId: "",
+    params: [],
+    preview: "",
+    emojis: EMOJIS,
+
+    get counter() {
+      const c = countSegments(this.text);
+      const micro = Math.round(parseFloat(this.costPerSegment || "0") * 10000) * c.segments;
+      let money = "";
+      try {
+        money = new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
+      } catch (_) { money = `R$ ${(micro / 10000).toFixed(2)}`; }
+      return `${c.segments} ${this.t.seg} | ${money} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+    },
+
+    onInput() {
+      const m = /^\/(\S*)$/.exec(this.text);
+      if (!m || this.mode === "template") { this.suggestions = []; return; }
+      const needle = m[1].toLowerCase();
+      this.suggestions = this.quickReplies.filter((q) => q.shortcut.startsWith(needle)).slice(0, 8);
+      this.active = 0;
+    },
+
+    onKey(e) {
+      if (this.suggestions.length) {
+        if (e.key === "ArrowDown") { e.preventDefault(); this.active = (this.active + 1) % this.suggestions.length; return; }
+        if (e.key === "ArrowUp") { e.preventDefault(); this.active = (this.active + this.suggestions.length - 1) % this.suggestions.length; return; }
+        if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); this.applyQuick(this.suggestions[this.active]); return; }
+        if (e.key === "Escape") { this.suggestions = []; return; }
+      }
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); this.send(); }
+    },
+
+    applyQuick(q) {
+      this.text = q.text;
+      this.suggestions = [];
+      this.$nextTick(() => this.$refs.text.focus());
+    },
+
+    insert(value) {
+      const area = this.$refs.text;
+      const start = area.selectionStart ?? this.text.length;
+      const end = area.selectionEnd ?? this.text.length;
+      this.text = this.text.slice(0, start) + value + this.text.slice(end);
+      this.$refs.emoji?.removeAttribute("open");
+      this.$nextTick(() => { area.focus(); area.selectionStart = area.selectionEnd = start + value.length; });
+    },
+
+    pickTemplate() {
+      const t = this.templates.find((x) => String(x.id) === String(this.templateId));
+      const body = t ? ((t.components || []).find((c) => String(c.type || "").toLowerCase() === "body") || {}).text || t.name : "";
+      const numbers = [...body.matchAll(/\{\{(\d+)\}\}/g)].map((m) => Number(m[1]));
+      this.params = Array.from({ length: numbers.length ? Math.max(...numbers) : 0 }, (_, i) => this.params[i] || "");
+      this.preview = body;
+    },
+
+    async post(body) {
+      this.busy = true;
+      try {
+        const r = await Atende.fetch(this.sendUrl, { method: "POST", body });
+        if (!r.ok) { Atende.toast(await Atende.errorText(r)); return false; }
+        syncThread();
+        return true;
+      } catch (_) {
+        Atende.toast(Atende.strings.offline);
+        return false;
+      } finally {
+        this.busy = false;
+      }
+    },
+
+    async send() {
+      if (this.busy) return;
+      const body = new FormData();
+      body.set("mode", this.mode);
+      if (this.mode === "template") {
+        body.set("template_id", this.templateId);
+        this.params.forEach((p) => body.append("params", p));
+      } else {
+        if (!this.text.trim()) return;
+        body.set("text", this.text);
+      }
+      if (await this.post(body)) {
+        this.text = "";
+        this.suggestions = [];
+        if (this.mode === "template") { this.templateId = ""; this.params = []; this.preview = ""; }
+      }
+    },
+
+    async upload() {
+      const file = this.$refs.file?.files?.[0];
+      if (!file) return;
+      const form = new FormData();
+      form.set("file", file);
+      this.busy = true;
+      let media;
+      try {
+        const r = await Atende.fetch("/api/v1/media", { method: "POST", body: form });
+        if (r.status === 404 || r.status === 405) { Atende.toast(this.t.noUpload); return; }
+        if (!r.ok) { Atende.toast(await Atende.errorText(r)); return; }
+        media = await r.json();
+      } catch (_) {
+        Atende.toast(this.t.uploadFailed);
+        return;
+      } finally {
+        this.busy = false;
+        this.$refs.file.value = "";
+      }
+      const mime = String(media.mime_type || file.type || "");
+      const body = new FormData();
+      body.set("mode", "reply");
+      body.set("media_id", media.id);
+      body.set("media_kind", mime.split("/")[0] === "application" ? "document" : mime.split("/")[0]);
+      body.set("text", this.text);
+      if (await this.post(body)) this.text = "";
+    },
+  }));
+});
+
+// ---- the open conversation --------------------------------------------------------------------
+const chat = () => document.getElementById("chat");
+const thread = () => document.getElementById("thread");
+const openId = () => Number(chat()?.dataset.conversation || 0);
+
+function maxId(selector, attr) {
+  let max = 0;
+  thread()?.querySelectorAll(selector).forEach((el) => { max = Math.max(max, Number(el.getAttribute(attr)) || 0); });
+  return max;
+}
+
+function nearBottom(el) {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
+}
+
+function scrollToBottom() {
+  const el = thread();
+  if (el) el.scrollTop = el.scrollHeight;
+}
+
+let syncing = Promise.resolve();
+function syncThread() {
+  syncing = syncing.then(async () => {
+    const id = openId();
+    const el = thread();
+    if (!id || !el) return;
+    const stick = nearBottom(el);
+    const url = `/conversations/${id}/thread?after_msg=${maxId("[data-msg-id]", "data-msg-id")}` +
+      `&after_event=${maxId("[data-event-id]", "data-event-id")}`;
+    const r = await Atende.fetch(url);
+    if (!r.ok || openId() !== id) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = (await r.text()).trim();
+    for (const node of [...tpl.content.children]) {
+      const existing = node.id ? document.getElementById(node.id) : null;
+      if (existing) existing.replaceWith(node); else el.appendChild(node);
+      window.htmx?.process(node);
+    }
+    if (stick) scrollToBottom();
+  }).catch(() => {});
+  return syncing;
+}
+
+async function refreshBubble(messageId) {
+  const old = document.getElementById(`msg-${messageId}`);
+  if (!old) return;
+  const r = await Atende.fetch(`/messages/${messageId}/bubble`);
+  if (!r.ok) return;
+  const tpl = document.createElement("template");
+  tpl.innerHTML = (await r.text()).trim();
+  const node = tpl.content.firstElementChild;
+  if (node && document.getElementById(`msg-${messageId}`)) {
+    document.getElementById(`msg-${messageId}`).replaceWith(node);
+    window.htmx?.process(node);
+  }
+}
+
+function refreshHeader() {
+  const id = openId();
+  const header = document.getElementById("chat-header");
+  if (!id || !header || header.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
+  window.htmx.ajax("GET", `/conversations/${id}/header`, { target: "#chat-header", swap: "outerHTML" });
+}
+
+function refreshContact() {
+  const panel = document.getElementById("contact-panel");
+  if (!panel || panel.contains(document.activeElement)) return;
+  window.htmx.ajax("GET", `/contacts/${panel.dataset.contact}/panel?conversation=${openId() || ""}`,
+    { target: "#contact-panel", swap: "outerHTML" });
+}
+
+function markRead() {
+  const id = openId();
+  if (id && !document.hidden) Atende.fetch(`/conversations/${id}/read`, { method: "POST" }).catch(() => {});
+}
+
+// ---- the conversation list (inbox) ------------------------------------------------------------
+const list = () => document.getElementById("conv-list");
+const inboxFilter = () => document.getElementById("inbox")?.dataset.filter || "";
+
+function placeItem(id, html) {
+  const box = list();
+  if (!box) return;
+  document.getElementById(`item-${id}`)?.remove();
+  const tpl = document.createElement("template");
+  tpl.innerHTML = (html || "").trim();
+  const item = tpl.content.firstElementChild;
+  if (!item) return;
+  const key = (el) => [Number(el.dataset.sort), Number(el.dataset.id)];
+  const [s, i] = key(item);
+  for (const other of box.querySelectorAll(":scope > .conv-item")) {
+    const [os, oi] = key(other);
+    if (s > os || (s === os && i > oi)) { box.insertBefore(item, other); window.htmx?.process(item); return; }
+  }
+  if (!box.querySelector(":scope > .sentinel")) { box.appendChild(item); window.htmx?.process(item); }
+  box.querySelector(":scope > .empty-col")?.remove();
+}
+
+async function refreshItem(id) {
+  if (!list()) return;
+  const r = await Atende.fetch(`/fragments/conversation/${id}?${inboxFilter()}&view=item&active=${openId()}`);
+  if (r.status === 204) { document.getElementById(`item-${id}`)?.remove(); return; }
+  if (r.ok) placeItem(id, await r.text());
+}
+
+function highlightActive() {
+  const id = openId();
+  document.querySelectorAll(".conv-item").forEach((el) => {
+    const on = Number(el.dataset.id) === id;
+    el.classList.toggle("active", on);
+    if (on) el.setAttribute("aria-current", "true"); else el.removeAttribute("aria-current");
+  });
+  document.getElementById("inbox")?.classList.toggle("has-active", !!id);
+}
+
+// ---- events -----------------------------------------------------------------------------------
+const pendingItems = new Set();
+let itemTimer = null;
+function queueItem(id) {
+  pendingItems.add(String(id));
+  clearTimeout(itemTimer);
+  itemTimer = setTimeout(() => {
+    const ids = [...pendingItems];
+    pendingItems.clear();
+    ids.forEach((x) => refreshItem(x).catch(() => {}));
+  }, 60);
+}
+
+document.addEventListener("atende:event", (e) => {
+  const d = e.detail;
+  const open = openId();
+  if (d.type.startsWith("conversation.")) {
+    queueItem(d.id);
+    if (Number(d.id) === open && d.type !== "conversation.read") { refreshHeader(); syncThread(); }
+  } else if (d.type === "message.created") {
+    queueItem(d.conversation_id);
+    if (Number(d.conversation_id) === open) {
+      syncThread();
+      if (d.direction === "in") markRead();
+    }
+  } else if (d.type === "message.updated") {
+    if (Number(d.conversation_id) === open) refreshBubble(d.id).catch(() => {});
+  } else if (d.type === "contact.updated") {
+    if (String(d.id) === chat()?.dataset.contact) refreshContact();
+    document.querySelectorAll(`.conv-item[data-contact="${d.id}"]`).forEach((el) => queueItem(el.dataset.id));
+  }
+});
+document.addEventListener("atende:reconnected", () => { syncThread(); });
+document.body.addEventListener("atende:thread-sync", () => syncThread());
+document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
+
+document.body.addEventListener("htmx:afterSwap", (e) => {
+  if (e.detail.target?.id === "chat-main") {
+    highlightActive();
+    scrollToBottom();
+    document.getElementById("thread")?.focus({ preventScroll: true });
+  }
+});
+
+scrollToBottom();
+highlightActive();

@@ -329,6 +329,10 @@ class KolmeyaClient:
         """POST /sms/status/request: the request and the status of each of its messages."""
         return await self._post_object("/sms/status/request", {"id": request_id})
 
+    async def status_by_reference(self, reference: str) -> dict[str, Any]:
+        """POST /sms/status/request with `{"reference": ...}` (kolmeya.md §2.3: id OR reference)."""
+        return await self._post_object("/sms/status/request", {"reference": reference})
+
     async def status_message(self, message_id: str) -> dict[str, Any]:
         """POST /sms/status/message: `{"id", "reference", "status", "status_code"}` (shape unconfirmed)."""
         return await self._post_object("/sms/status/message", {"id": message_id})

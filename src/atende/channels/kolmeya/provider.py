@@ -177,6 +177,21 @@ class KolmeyaProvider:
         )
         return self._match(response, [prepared])[0]
 
+    async def find_sent(self, reference: str) -> SendResult | None:
+        """Was a message with this reference already accepted? Asked before re-sending after a worker
+        died mid-send, so a crash never sends the same SMS twice. None when Kolmeya has no such request."""
+        try:
+            response = await self.client.status_by_reference(reference)
+        except ProviderError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        for item in response.get("messages") or []:
+            if str(item.get("reference")) == reference and item.get("id"):
+                return SendResult(reference=reference, status="sent", provider_message_id=str(item["id"]),
+                                  provider_request_id=_ident(response.get("id")), raw=response)
+        return None
+
     async def send_many(self, messages: Sequence[OutboundMessage], *, reference: str | None = None) -> list[SendResult]:
         """Send many SMS in /sms/store requests of at most 1000 (one webhook_url per request), and
         return one SendResult per message, in input order, matched by `reference` (phone as fallback).

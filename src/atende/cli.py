@@ -79,7 +79,8 @@ async def _ensure_admin(rt: Runtime) -> None:
     async with rt.write() as tx:
         await user_actions.create_user(tx, email=DEFAULT_ADMIN, password=password, name="Administrador",
                                        role="admin")
-    print(f"Primeiro acesso: {url}\n  e-mail: {DEFAULT_ADMIN}\n  senha:  {password}\n(guarde esta senha: ela não será mostrada de novo)")
+    print(f"Primeiro acesso: {url}\n  e-mail: {DEFAULT_ADMIN}\n  senha:  {password}\n"
+          "(guarde esta senha: ela não será mostrada de novo)")
 
 
 async def _create_token(rt: Runtime, args: argparse.Namespace) -> None:

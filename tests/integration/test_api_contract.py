@@ -56,7 +56,8 @@ async def test_unknown_ids_are_404_and_bad_input_is_4xx(sqlite_harness: Harness)
         r = await h.post(path, body)
         assert 400 <= r.status_code < 500, (path, body, r.status_code, r.text)
         assert "detail" in r.json()
-    r = await h.client.post("/api/v1/connectors", content=b"{not json", headers={**h.auth(), "content-type": "application/json"})
+    r = await h.client.post("/api/v1/connectors", content=b"{not json",
+                            headers={**h.auth(), "content-type": "application/json"})
     assert r.status_code == 422
     r = await h.get("/api/v1/conversations", params={"cursor": "!!!"})
     assert r.status_code == 400

@@ -36,7 +36,8 @@ async def _claim_send(h: Harness) -> object:
 
 async def _crash_during(h: Harness, monkeypatch: pytest.MonkeyPatch, target: str) -> int:
     c = await h.kolmeya_connector()
-    r = await h.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5548991910234", "text": "Seu pedido saiu"})
+    body = {"connector_id": c["id"], "to": "+5548991910234", "text": "Seu pedido saiu"}
+    r = await h.post("/api/v1/messages", body)
     message_id = r.json()["id"]
     job = await _claim_send(h)
 
@@ -54,11 +55,14 @@ async def _crash_during(h: Harness, monkeypatch: pytest.MonkeyPatch, target: str
     return int(message_id)
 
 
-async def test_killed_after_provider_accepted_is_not_sent_twice(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_killed_after_provider_accepted_is_not_sent_twice(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     message_id = await _crash_during(harness, monkeypatch, "atende.actions.outbound.record_send_result")
     sent = harness.kolmeya.state.sent
     assert len(sent) == 1 and sent[0].reference == str(message_id)
-    m = (await harness.get(f"/api/v1/conversations/{(await harness.get('/api/v1/conversations')).json()['items'][0]['id']}/messages")).json()["items"][0]
+    conv_id = (await harness.get("/api/v1/conversations")).json()["items"][0]["id"]
+    m = (await harness.get(f"/api/v1/conversations/{conv_id}/messages")).json()["items"][0]
     assert m["status"] == "sent" and m["provider_message_id"] == sent[0].id
 
 
@@ -97,15 +101,16 @@ async def test_acknowledged_webhooks_survive_kill_9(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{db}"
     env = {**os.environ, "ATENDE_DATABASE_URL": url, "ATENDE_SECRET_KEY": "crash-test",
            "ATENDE_AUTO_ASSIGN": "false"}
-    setup = ("import asyncio\nfrom atende.cli import _with_runtime\nfrom atende.actions.connectors import create_connector\n"
+    setup = ("import asyncio\nfrom atende.cli import _with_runtime\n"
+             "from atende.actions.connectors import create_connector\n"
              "async def mk(rt):\n    async with rt.write() as tx:\n"
              "        await create_connector(tx, rt.secrets, name='k', provider='kolmeya', config={'api_token': 't', "
              "'base_url': 'http://127.0.0.1:9/api/v1', 'poll_interval_s': 0})\n"
              "asyncio.run(_with_runtime(mk))\n")
-    subprocess.run([sys.executable, "-c", setup], env=env, check=True, timeout=60)
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-c", setup], env=env, check=True, timeout=60)
     token = sqlite3.connect(db).execute("SELECT webhook_token FROM connectors").fetchone()[0]
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", "from atende.cli import main; main()", "serve", "--port",
+    server = subprocess.Popen([  # noqa: ASYNC220 - starting, not waitingsys.executable, "-c", "from atende.cli import main; main()", "serve", "--port",
                                str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     acked: list[str] = []
     try:
@@ -129,7 +134,7 @@ async def test_acknowledged_webhooks_survive_kill_9(tmp_path: Path) -> None:
                     acked.append(f"reply:c{i}")
 
             tasks = [asyncio.create_task(post(i)) for i in range(400)]
-            while len(acked) < 150:
+            while len(acked) < 150:  # noqa: ASYNC110 - polling a plain list the posts fill
                 await asyncio.sleep(0.005)
             os.kill(server.pid, signal.SIGKILL)
             await asyncio.gather(*tasks)

@@ -20,9 +20,9 @@ def _request() -> Request:
     return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}, receive)
 
 
-async def _take(gen, n: int, timeout: float = 5.0) -> list[dict]:  # type: ignore[no-untyped-def]
+async def _take(gen, n: int, limit_s: float = 5.0) -> list[dict]:  # type: ignore[no-untyped-def]
     out: list[dict] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit_s):
         async for chunk in gen:
             if chunk.startswith("id:"):
                 lines = dict(line.split(": ", 1) for line in chunk.strip().split("\n"))

@@ -65,6 +65,7 @@ async def create(
     if conversation_id is None:
         existing = await tx.conn.scalar(select(conversations.c.id).where(
             conversations.c.connector_id == connector_id, conversations.c.address_key == address_key))
+        assert existing is not None
         return int(existing)
     conversation_id = int(conversation_id)
     if status != "done":

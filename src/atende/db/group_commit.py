@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-Work = Callable[[Tx], Awaitable[Any]]
+Work = Callable[[Tx], Coroutine[Any, Any, Any]]
 
 
 @dataclass(slots=True)
@@ -49,7 +49,7 @@ class GroupCommitter:
             self._sync_engine = create_sqlite_sync_engine(rt.settings.database_url)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atende-commit")
 
-    async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run(self, work: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop())
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

@@ -34,11 +34,11 @@ metadata = MetaData(
 )
 
 
-def _id() -> Column:  # type: ignore[type-arg]
+def _id() -> Column[int]:
     return Column("id", BigId, primary_key=True, autoincrement=True)
 
 
-def _fk(name: str, target: str, *, nullable: bool = True, ondelete: str | None = None) -> Column:  # type: ignore[type-arg]
+def _fk(name: str, target: str, *, nullable: bool = True, ondelete: str | None = None) -> Column[int]:
     return Column(name, BigId, ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
@@ -48,10 +48,11 @@ _USER_COLS = (users.c.id, users.c.email, users.c.name, users.c.role, users.c.lan
 async def optional_user(request: Request, rt: Rt) -> CurrentUser | None:
     cached = getattr(request.state, "user", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     auth = request.headers.get("authorization", "")
     now = utcnow()
     user: CurrentUser | None = None
+    row: Any
     async with rt.read() as conn:
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
@@ -92,7 +93,7 @@ async def current_user(request: Request, user: Annotated[CurrentUser | None, Dep
 User = Annotated[CurrentUser, Depends(current_user)]
 
 
-def require(role: str) -> object:
+def require(role: str) -> Any:
     async def dep(user: User) -> CurrentUser:
         if not user.at_least(role):
             raise HTTPException(403, "permissão insuficiente")

@@ -1,0 +1,47 @@
+"""`atende demo`'s parts: idempotent setup and a simulator that drives the real webhook path."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from sqlalchemy import func, select
+
+from atende.db.tables import messages, users
+from atende.demo import prepare, simulate
+from tests.support.harness import Harness
+
+
+async def test_demo_prepares_once_and_customers_write(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    tokens = await prepare(h.rt)
+    assert await prepare(h.rt) == tokens and sorted(tokens) == ["sms", "whatsapp"]
+    async with h.rt.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(users).where(users.c.email.like("%@atende.local")))
+    task = asyncio.create_task(simulate(h.client, tokens, h.rt, rate=200, rng=random.Random(1)))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            async with h.rt.read() as conn:
+                n = await conn.scalar(select(func.count()).select_from(messages))
+            if n and n >= 5:
+                break
+    finally:
+        task.cancel()
+    convs = (await h.get("/api/v1/conversations")).json()["items"]
+    assert convs and {c["channel"] for c in convs} <= {"sms", "whatsapp"}
+    # An agent answers; the simulated phone reports it delivered.
+    r = await h.post(f"/api/v1/conversations/{convs[0]['id']}/messages", {"text": "Olá! Já verifico."}, who="ana")
+    assert r.status_code == 202
+    await h.drain()
+    task = asyncio.create_task(simulate(h.client, tokens, h.rt, rate=200, rng=random.Random(2)))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            m = (await h.get(f"/api/v1/conversations/{convs[0]['id']}/messages", params={"latest": "true"})).json()
+            mine = [x for x in m["items"] if x["id"] == r.json()["id"]]
+            if mine and mine[0]["status"] in ("delivered", "read"):
+                break
+    finally:
+        task.cancel()
+    assert mine[0]["status"] in ("delivered", "read")

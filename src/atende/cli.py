@@ -109,9 +109,12 @@ def _serve(args: argparse.Namespace) -> None:
         import os
 
         os.environ["ATENDE_ROLE"] = args.role
-        uvicorn.run("atende.asgi:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+        uvicorn.run("atende.asgi:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True,
+                    access_log=False)
     else:
-        uvicorn.run(create_app(settings, role=args.role), host=args.host, port=args.port, proxy_headers=True)
+        # Access lines are noise at webhook rates; structlog records what matters.
+        uvicorn.run(create_app(settings, role=args.role), host=args.host, port=args.port, proxy_headers=True,
+                    access_log=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

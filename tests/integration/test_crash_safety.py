@@ -110,8 +110,9 @@ async def test_acknowledged_webhooks_survive_kill_9(tmp_path: Path) -> None:
     await asyncio.to_thread(subprocess.run, [sys.executable, "-c", setup], env=env, check=True, timeout=60)
     token = sqlite3.connect(db).execute("SELECT webhook_token FROM connectors").fetchone()[0]
     port = _free_port()
-    server = subprocess.Popen([  # noqa: ASYNC220 - starting, not waitingsys.executable, "-c", "from atende.cli import main; main()", "serve", "--port",
-                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-c", "from atende.cli import main; main()", "serve", "--port", str(port)]
+    # Started, never waited on from the event loop.
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
     acked: list[str] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:

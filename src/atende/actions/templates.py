@@ -1,0 +1,185 @@
+"""Message templates (WhatsApp HSM): the `templates` table kept true, and the send-time check.
+
+Sync replaces a connector's list with what the provider reports; status webhooks (approved,
+rejected, paused, disabled, category changes) update single rows. Only APPROVED templates may be
+queued (providers/whatsapp-meta.md §3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from atende.actions import contacts as contact_actions
+from atende.actions import conversations as conv_actions
+from atende.actions.errors import Conflict, Invalid
+from atende.db.tables import conversations, templates
+from atende.db.tx import Tx
+from atende.db.types import utcnow
+from atende.realtime import events
+
+APPROVED = "APPROVED"
+# Webhook `event` values that mean the template can be sent again.
+_BACK_TO_APPROVED = frozenset({"REINSTATED", "UNPAUSED", "APPROVED"})
+# Events about quality or review that do not change whether the template can be sent.
+_NOT_A_STATUS = frozenset({"FLAGGED", "IN_APPEAL", "PENDING_DELETION"})
+
+
+def _upsert(tx: Tx) -> Any:
+    return (postgresql if tx.dialect == "postgresql" else sqlite).insert(templates)
+
+
+def normalize_status(event: str | None) -> str | None:
+    if not event:
+        return None
+    value = event.strip().upper()
+    if value in _BACK_TO_APPROVED:
+        return APPROVED
+    return value
+
+
+async def sync_templates(tx: Tx, connector_id: int, items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Replace the connector's templates with the provider's list (name + language is the key)."""
+    now = utcnow()
+    existing = {(r.name, r.language): r for r in await tx.conn.execute(
+        select(templates).where(templates.c.connector_id == connector_id))}
+    seen: set[tuple[str, str]] = set()
+    created = changed = 0
+    for item in items:
+        name, language = item.get("name"), item.get("language")
+        if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+            continue
+        key = (name, language)
+        if key in seen:
+            continue
+        seen.add(key)
+        values = {
+            "category": str(item.get("category") or "").upper(),
+            "status": str(item.get("status") or "").upper(),
+            "components": list(item.get("components") or []),
+        }
+        old = existing.get(key)
+        if old is None:
+            created += 1
+        elif (old.category, old.status, old.components) != (values["category"], values["status"],
+                                                            values["components"]):
+            changed += 1
+        stmt = _upsert(tx).values(connector_id=connector_id, name=name, language=language, updated_at=now,
+                                  **values)
+        await tx.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["connector_id", "name", "language"], set_={**values, "updated_at": now}))
+    gone = [k for k in existing if k not in seen]
+    for name, language in gone:  # deleted in the WhatsApp Manager
+        await tx.conn.execute(delete(templates).where(
+            templates.c.connector_id == connector_id, templates.c.name == name, templates.c.language == language))
+    summary = {"total": len(seen), "created": created, "updated": changed, "removed": len(gone)}
+    await events.append(tx, "templates.synced", {"connector_id": connector_id, **summary})
+    return summary
+
+
+async def apply_template_event(tx: Tx, connector_id: int, data: Mapping[str, Any]) -> bool:
+    """A template webhook (status or category update). Unknown templates are added so the list
+    stays true until the next sync fills in their components. True when something changed."""
+    name, language = data.get("name"), data.get("language")
+    if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+        return False
+    field = str(data.get("field") or "")
+    values: dict[str, Any] = {}
+    if field == "template_category_update":
+        if data.get("new_category"):
+            values["category"] = str(data["new_category"]).upper()
+    else:
+        status = normalize_status(data.get("event"))
+        if status and status not in _NOT_A_STATUS:
+            values["status"] = status
+        if data.get("category"):
+            values["category"] = str(data["category"]).upper()
+        if data.get("new_category"):
+            values["category"] = str(data["new_category"]).upper()
+    if not values:
+        return False
+    row = (await tx.conn.execute(select(templates).where(
+        templates.c.connector_id == connector_id, templates.c.name == name, templates.c.language == language,
+    ).with_for_update())).first()
+    now = utcnow()
+    if row is None:
+        await tx.conn.execute(_upsert(tx).values(
+            connector_id=connector_id, name=name, language=language, category=values.get("category", ""),
+            status=values.get("status", ""), components=[], updated_at=now,
+        ).on_conflict_do_nothing())
+        previous: dict[str, Any] = {}
+    else:
+        if all(getattr(row, k) == v for k, v in values.items()):
+            return False
+        previous = {k: getattr(row, k) for k in values}
+        await tx.conn.execute(update(templates).where(templates.c.id == row.id).values(updated_at=now, **values))
+    await events.append(tx, "template.updated", {
+        "connector_id": connector_id, "name": name, "language": language, **values,
+        "previous": previous, "reason": data.get("reason"),
+    })
+    return True
+
+
+def _given_parameters(components: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for component in components if isinstance(components, list) else []:
+        if not isinstance(component, Mapping):
+            continue
+        ctype = str(component.get("type", "")).lower()
+        if ctype in ("header", "body"):
+            params = component.get("parameters")
+            counts[ctype] = counts.get(ctype, 0) + (len(params) if isinstance(params, list) else 0)
+    return counts
+
+
+async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any]) -> None:
+    """Refuse, before anything is queued, a template that is unknown, not approved or that gets the
+    wrong number of header / body parameters (Meta would answer 132001 / 132015 / 132000)."""
+    from atende.channels.whatsapp_cloud.provider import template_parameters
+
+    name = str(template.get("name") or "")
+    language = template.get("language") or ""
+    if isinstance(language, Mapping):
+        language = language.get("code") or ""
+    row = (await tx.conn.execute(select(templates).where(
+        templates.c.connector_id == connector_id, templates.c.name == name,
+        templates.c.language == str(language)))).first()
+    if row is None:
+        raise Invalid(f"modelo «{name}» ({language}) não encontrado neste conector: sincronize os modelos",
+                      code="template_unknown")
+    if row.status != APPROVED:
+        raise Conflict(f"modelo «{name}» ({language}) não está aprovado (status: {row.status or 'desconhecido'})",
+                       code="template_not_approved")
+    if not row.components:
+        return  # known only from a status webhook: the next sync brings its parameters
+    expected, _ = template_parameters(row.components)
+    given = _given_parameters(template.get("components"))
+    labels = {"header": "no cabeçalho", "body": "no corpo"}
+    for part, label in labels.items():
+        if expected.get(part, 0) != given.get(part, 0):
+            raise Invalid(f"o modelo «{name}» espera {expected.get(part, 0)} parâmetro(s) {label}, "
+                          f"recebeu {given.get(part, 0)}", code="template_parameters")
+
+
+async def start_with_template(
+    tx: Tx, connector: Any, address: str, template: dict[str, Any], *, author_id: int | None,
+) -> tuple[int, int]:
+    """Send a template to an address (the way to open a WhatsApp conversation), reusing the
+    conversation with that address in any of its spellings (9th digit) or creating one."""
+    from atende.actions import outbound
+
+    key = contact_actions.address_key(address, connector.channel)
+    conv_id = await tx.conn.scalar(select(conversations.c.id).where(
+        conversations.c.connector_id == connector.id,
+        conversations.c.address_key.in_(contact_actions.address_variants(key))))
+    if conv_id is None:
+        contact_id = await contact_actions.resolve_contact(tx, address, connector.channel)
+        conv_id = await conv_actions.create(
+            tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
+            address_key=key, at=utcnow(), status="done")
+    message_id = await outbound.queue_message(tx, connector, int(conv_id), text=None, kind="template",
+                                              author_id=author_id, template=template, take=False)
+    return int(conv_id), message_id

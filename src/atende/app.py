@@ -11,7 +11,8 @@ from typing import Literal
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,10 +21,12 @@ from atende.actions.errors import ActionError
 from atende.db.migrate import upgrade
 from atende.jobs.handlers import DEAD_HOOKS, HANDLERS, ensure_periodic
 from atende.jobs.worker import Worker
+from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, connectors, contacts, conversations
+from atende.web.api import admin, connectors, contacts, conversations, media, whatsapp
+from atende.web.auth import require
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -65,7 +68,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, sse):
+    for module in (connectors, conversations, contacts, admin, sse, media, whatsapp):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 
@@ -77,6 +80,12 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         except Exception as exc:  # the point of the check is to say so, not to crash
             return JSONResponse({"ok": False, "detail": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True, "version": __version__})
+
+    @app.get("/metrics", tags=["ops"], dependencies=[require("supervisor")])
+    async def metrics(request: Request) -> Response:
+        async with request.app.state.rt.read() as conn:
+            body = await render(conn)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(ActionError)
     async def action_error(_: Request, exc: ActionError) -> JSONResponse:

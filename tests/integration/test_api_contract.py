@@ -93,3 +93,15 @@ async def test_conversation_list_is_keyset_paginated_newest_first(sqlite_harness
     assert seen == sorted(seen, reverse=True)  # created in order, so newest activity = highest id
     first = (await h.get("/api/v1/conversations", params={"channel": "whatsapp"})).json()
     assert first == {"items": [], "next_cursor": None}
+
+
+async def test_metrics_count_webhooks_and_need_a_supervisor(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    c = await h.kolmeya_connector()
+    body = {"reply": {"id": "r9", "reply": "oi", "received_at": "16/11/2025 14:30:00",
+                      "message": {"id": "m9", "reference": None, "phone": "5511999999999", "content": "x"}}}
+    assert (await h.client.post("/webhooks/" + c["webhook_url"].rsplit("/", 1)[1], json=body)).status_code == 200
+    assert (await h.get("/metrics", who="ana")).status_code == 403
+    text = (await h.get("/metrics", who="supervisor")).text
+    assert 'atende_webhooks_total{outcome="ok",provider="kolmeya"}' in text
+    assert 'atende_jobs{status="pending"}' in text

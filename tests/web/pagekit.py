@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
 from tests.support.harness import APP_HOST, Harness
 
 PASSWORD = "s3nha-forte"

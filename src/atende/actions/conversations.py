@@ -167,5 +167,8 @@ async def mark_read(tx: Tx, conversation_id: int) -> bool:
     )
     if result.rowcount:
         await events.append(tx, "conversation.read", {"id": conversation_id, "unread": 0}, conversation_id)
+        from atende.actions.receipts import queue_read_receipt
+
+        await queue_read_receipt(tx, conversation_id)  # WhatsApp: blue ticks for the customer
         return True
     return False

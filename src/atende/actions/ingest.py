@@ -159,6 +159,11 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         "channel": connector.channel, "preview": preview,
     }, conv.id)
 
+    if msg.kind == "reaction" and reply_to_id is not None:  # shown on the message reacted to
+        from atende.actions.reactions import apply_reaction
+
+        await apply_reaction(tx, reply_to_id, side="customer" if msg.direction == "in" else "agent",
+                             emoji=msg.text, at=msg.timestamp, reaction_id=message_id)
     if msg.media is not None:
         await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id},
                       dedup_key=f"media:{message_id}")

@@ -68,6 +68,10 @@ async def queue_message(
     hours = connector.capabilities.service_window_hours
     if hours and kind != "template" and not is_window_open(conv.last_inbound_at, utcnow(), hours):
         raise Conflict(WINDOW_CLOSED, code="window_closed")
+    if kind == "template" and connector.capabilities.templates:
+        from atende.actions.templates import require_approved
+
+        await require_approved(tx, connector.id, template or {})  # only approved templates go out
 
     now = utcnow()
     values: dict[str, Any] = dict(

@@ -18,6 +18,7 @@ import structlog
 
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tx import Tx
+from atende.metrics import GROUP_COMMIT
 
 if TYPE_CHECKING:
     from atende.runtime import Runtime
@@ -99,6 +100,7 @@ class GroupCommitter:
                         item.future.set_result(result)
             self.batches += 1
             self.items += len(items)
+            GROUP_COMMIT.observe(len(items))
 
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None

@@ -16,10 +16,12 @@ from atende.actions.ingest import ConnectorInfo, ingest_batch
 from atende.actions.optout import DEFAULT_CONFIRMATION
 from atende.actions.routing import route_conversation, route_waiting
 from atende.actions.statuses import apply_status
-from atende.channels.base import MediaRef, OutboundMessage, SendResult, StatusUpdate
+from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
+from atende.jobs import whatsapp as whatsapp_jobs
 from atende.jobs.worker import DeadHook, Handler, PermanentJobError, Reschedule, Retry
+from atende.metrics import SENDS
 
 if TYPE_CHECKING:
     from atende.runtime import LoadedConnector, Runtime
@@ -75,7 +77,12 @@ async def send_message(rt: Runtime, job: Any) -> None:
     )
     if rt.send_limiter is not None:
         await rt.send_limiter.acquire(connector, conv.address)
-    result = await provider.send(out)  # ProviderError(transient) → the worker retries
+    try:
+        result = await provider.send(out)  # ProviderError(transient) → the worker retries
+    except ProviderError as exc:
+        SENDS.labels(connector.provider_name, "retry" if exc.transient else "error").inc()
+        raise
+    SENDS.labels(connector.provider_name, result.status).inc()
     async with rt.write() as tx:
         await outbound.record_send_result(tx, message_id, result)
 
@@ -233,8 +240,9 @@ HANDLERS: dict[str, Handler] = {
     "provider_event": provider_event,
     "sweep": sweep,
     "fetch_media": fetch_media,
+    **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
 }
-DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead}
+DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
 
 
 async def ensure_periodic(rt: Runtime) -> None:

@@ -84,6 +84,9 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+When = datetime | str | None
+
+
 class Formatter:
     """Times in the user's zone, numbers and money in the user's language."""
 
@@ -96,7 +99,7 @@ class Formatter:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def time(self, value: datetime | str | None) -> str:
+    def time(self, value: When) -> str:
         """'14:05' today, '03/02 14:05' on another day (in the user's zone)."""
         moment = as_datetime(value)
         if moment is None:
@@ -106,19 +109,19 @@ class Formatter:
             return format_time(local, "short", locale=self.locale)
         return format_datetime(local, "short", locale=self.locale)
 
-    def datetime(self, value: datetime | str | None) -> str:
+    def datetime(self, value: When) -> str:
         moment = as_datetime(value)
         return format_datetime(moment.astimezone(self.tz), "medium", locale=self.locale) if moment else ""
 
-    def date(self, value: datetime | str | None) -> str:
+    def date(self, value: When) -> str:
         moment = as_datetime(value)
         return format_date(moment.astimezone(self.tz), "medium", locale=self.locale) if moment else ""
 
-    def iso(self, value: datetime | str | None) -> str:
+    def iso(self, value: When) -> str:
         moment = as_datetime(value)
         return moment.isoformat() if moment else ""
 
-    def ago(self, value: datetime | str | None) -> str:
+    def ago(self, value: When) -> str:
         moment = as_datetime(value)
         if moment is None:
             return ""

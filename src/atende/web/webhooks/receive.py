@@ -17,6 +17,7 @@ from atende.actions.ingest import ingest_batch
 from atende.channels.base import WebhookBatch, WebhookRejected, WebhookRequest
 from atende.db.tables import connectors
 from atende.jobs.handlers import connector_info
+from atende.metrics import INGESTED, WEBHOOKS
 from atende.runtime import LoadedConnector, Runtime
 from atende.web.auth import Rt
 
@@ -86,6 +87,7 @@ async def receive(token: str, request: Request, rt: Rt) -> Response:
     try:
         batch = loaded.provider.parse_webhook(req)
     except WebhookRejected as exc:
+        WEBHOOKS.labels(loaded.provider_name, str(exc.status_code)).inc()
         log.info("webhook rejected", connector_id=loaded.id, status=exc.status_code, detail=exc.detail)
         raise HTTPException(exc.status_code, exc.detail) from None
     parts = await split_by_account(rt, loaded, batch) if batch else {}
@@ -104,4 +106,6 @@ async def receive(token: str, request: Request, rt: Rt) -> Response:
         return stored, duplicates
 
     stored, duplicates = await rt.committer.run(work) if parts else (0, 0)
+    WEBHOOKS.labels(loaded.provider_name, "ok").inc()
+    INGESTED.labels(loaded.provider_name).inc(stored)
     return JSONResponse({"ok": True, "stored": stored, "duplicates": duplicates})

@@ -1,0 +1,181 @@
+"""Job handlers for WhatsApp-style channels: ordered, paced sends and read receipts.
+
+Registered in `atende.jobs.handlers` (HANDLERS.update(HANDLERS_HERE)):
+
+- `send_message` wraps the generic handler. For connectors with pacing settings
+  (`pair_interval_s`, `rate_per_second`) it first makes the job wait — rescheduled, not retried, so
+  no attempt is spent — while an earlier message of the same conversation is still queued or being
+  sent (the worker runs jobs concurrently; this keeps a conversation's messages in id order across
+  processes) or while the recipient's gap since our last send has not passed. Rate-limit answers
+  (130429 / 131056) slow the limiter down before the worker retries. Permanent errors raised before
+  the provider call (media missing, refused upload) fail the message with their exact reason.
+- `mark_read` tells the provider the agent read the conversation (newest inbound message).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import select
+
+from atende.actions import outbound
+from atende.channels.base import ProviderError, SendResult
+from atende.db.tables import jobs, media, messages
+from atende.db.types import utcnow
+from atende.jobs.worker import Reschedule
+from atende.media.policy import kind_for_mime
+
+if TYPE_CHECKING:
+    from atende.jobs.worker import DeadHook, Handler
+    from atende.runtime import LoadedConnector, Runtime
+
+log = structlog.get_logger(__name__)
+
+#: Waits shorter than this happen in-process (the limiter sleeps); longer ones reschedule the job.
+SHORT_WAIT_S = 0.25
+#: How often a job waiting for an earlier message looks again when that one's job is running.
+POLL_EARLIER_S = 0.5
+#: An earlier message stuck without a send job this long no longer holds the conversation back.
+STUCK_AFTER = timedelta(minutes=2)
+_PENDING = ("queued", "sending")
+
+
+def _paced(connector: LoadedConnector) -> bool:
+    config = connector.config
+    return hasattr(config, "pair_interval_s") or hasattr(config, "rate_per_second")
+
+
+async def _hold_back(rt: Runtime, row: Any, connector: LoadedConnector) -> float | None:
+    """Seconds this send must wait (None: go now)."""
+    now = utcnow()
+    async with rt.read() as conn:
+        earlier = (await conn.execute(
+            select(messages.c.id, messages.c.updated_at).where(
+                messages.c.conversation_id == row.conversation_id, messages.c.direction == "out",
+                messages.c.id < row.id, messages.c.status.in_(_PENDING), messages.c.kind != "note",
+            ).order_by(messages.c.id).limit(1))).first()
+        if earlier is not None:
+            job = (await conn.execute(select(jobs.c.status, jobs.c.run_at).where(
+                jobs.c.dedup_key == f"send:{earlier.id}"))).first()
+            if job is not None and job.status in ("pending", "running"):
+                if job.status == "pending" and job.run_at > now:
+                    return max(POLL_EARLIER_S, (job.run_at - now).total_seconds() + 0.05)
+                return POLL_EARLIER_S
+            if earlier.updated_at is not None and now - earlier.updated_at < STUCK_AFTER:
+                return POLL_EARLIER_S  # its job is being written or finishing
+        interval = float(getattr(connector.config, "pair_interval_s", 0) or 0)
+        if interval > 0:
+            recent = await conn.execute(select(messages.c.sent_at).where(
+                messages.c.conversation_id == row.conversation_id, messages.c.direction == "out",
+                messages.c.id < row.id, messages.c.sent_at.is_not(None),
+            ).order_by(messages.c.id.desc()).limit(20))
+            stamps = [r.sent_at for r in recent]
+            if stamps:
+                wait = (max(stamps) + timedelta(seconds=interval) - now).total_seconds()
+                if wait > SHORT_WAIT_S:
+                    return wait
+    limiter = rt.send_limiter
+    if limiter is not None and hasattr(limiter, "delay_for"):
+        address = await _address(rt, row.conversation_id)
+        wait = float(limiter.delay_for(connector, address))
+        if wait > SHORT_WAIT_S:
+            return wait
+    return None
+
+
+async def _address(rt: Runtime, conversation_id: int) -> str:
+    from atende.db.tables import conversations
+
+    async with rt.read() as conn:
+        return str(await conn.scalar(select(conversations.c.address).where(conversations.c.id == conversation_id)))
+
+
+async def _media_mismatch(rt: Runtime, row: Any) -> str | None:
+    """A media message whose file cannot go as its kind (a PDF sent as "image", say)."""
+    if row.media_id is None or row.kind not in ("image", "video", "audio", "sticker"):
+        return None
+    async with rt.read() as conn:
+        mime = await conn.scalar(select(media.c.mime_type).where(media.c.id == row.media_id))
+    if mime is None:
+        return "arquivo da mensagem não encontrado"
+    if kind_for_mime(mime) != row.kind:
+        return f"o arquivo ({mime}) não pode ser enviado como {row.kind}; envie como documento"
+    return None
+
+
+async def _fail(rt: Runtime, message_id: int, reason: str, code: str | None) -> None:
+    async with rt.write() as tx:
+        row = await outbound.mark_sending(tx, message_id)
+        if row.status in _PENDING:
+            await outbound.record_send_result(tx, message_id, SendResult(
+                reference=str(message_id), status="failed", error_code=code, error=reason))
+
+
+async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
+    from atende.jobs import handlers as generic
+
+    message_id = int(job.payload["message_id"])
+    async with rt.read() as conn:
+        row = (await conn.execute(select(messages.c.id, messages.c.conversation_id, messages.c.connector_id,
+                                         messages.c.status, messages.c.kind, messages.c.media_id)
+                                  .where(messages.c.id == message_id))).first()
+    connector = await rt.connector(int(row.connector_id)) if row is not None else None
+    if row is None or connector is None or row.status not in _PENDING or not _paced(connector):
+        await generic.send_message(rt, job)
+        return None
+    problem = await _media_mismatch(rt, row)
+    if problem is not None:
+        await _fail(rt, message_id, problem, "media_kind")
+        return None
+    wait = await _hold_back(rt, row, connector)
+    if wait is not None:
+        return Reschedule(utcnow() + timedelta(seconds=min(wait, 600.0)))
+    try:
+        await generic.send_message(rt, job)
+    except ProviderError as exc:
+        if not exc.transient:
+            await _fail(rt, message_id, exc.message, exc.code)
+            return None
+        limiter = rt.send_limiter
+        if limiter is not None and hasattr(limiter, "penalize"):
+            limiter.penalize(connector, await _address(rt, row.conversation_id), exc.code, exc.retry_after)
+        raise
+    return None
+
+
+async def mark_read(rt: Runtime, job: Any) -> None:
+    """Send the read receipt for the newest inbound message of a conversation."""
+    conversation_id = int(job.payload["conversation_id"])
+    async with rt.read() as conn:
+        row = (await conn.execute(select(messages.c.provider_message_id, messages.c.connector_id).where(
+            messages.c.conversation_id == conversation_id, messages.c.direction == "in",
+            messages.c.provider_message_id.is_not(None),
+        ).order_by(messages.c.id.desc()).limit(1))).first()
+    if row is None:
+        return
+    connector = await rt.connector(int(row.connector_id))
+    provider: Any = connector.provider if connector is not None else None
+    if provider is None or not hasattr(provider, "mark_read"):
+        return
+    try:
+        await provider.mark_read(row.provider_message_id)
+    except ProviderError as exc:
+        if exc.transient:
+            raise
+        # An old or unknown message: nothing an agent can do about a missing blue tick.
+        log.info("read receipt refused", conversation_id=conversation_id, code=exc.code, error=exc.message)
+
+
+async def fetch_media_dead(rt: Runtime, job: Any, error: str) -> None:
+    """The download kept failing: say so on the message instead of showing a file forever loading."""
+    from atende.actions.media import mark_media_failed
+
+    async with rt.write() as tx:
+        await mark_media_failed(tx, int(job.payload["message_id"]), f"não foi possível baixar a mídia: {error}",
+                                code="media_download_failed")
+
+
+HANDLERS: dict[str, Handler] = {"send_message": send_message, "mark_read": mark_read}
+DEAD_HOOKS: dict[str, DeadHook] = {"fetch_media": fetch_media_dead}

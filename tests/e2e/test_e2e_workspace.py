@@ -1,0 +1,148 @@
+"""An agent's day in the browser: a customer writes, the card appears, drag, reply, delivered, close."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.live import PASSWORD, TOKEN, LiveStack
+
+pytestmark = pytest.mark.e2e
+PHONE = "+5548991910234"
+
+
+def login(page: Page, live: LiveStack, email: str) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Senha").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url(re.compile(r"/board$"))
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def setup_sms(live: LiveStack, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=10) as api:
+        connector = api.post("/api/v1/connectors", json={"name": "SMS Kolmeya", "provider": "kolmeya", "config": {
+            "api_token": TOKEN, "base_url": live.kolmeya_url, "cost_per_segment": "0.10", "poll_interval_s": 0}})
+        assert connector.status_code == 201, connector.text
+        sent = api.post("/api/v1/messages", json={"connector_id": connector.json()["id"], "to": PHONE,
+                                                  "text": "Olá! Sua fatura de novembro vence amanhã."})
+        assert sent.status_code == 202, sent.text
+    assert live.fake is not None
+    fake = live.fake
+    kolmeya_msg = wait_for(lambda: fake.state.messages_to(PHONE.lstrip("+")))[0]
+    return {"conversation_id": sent.json()["conversation_id"], "kolmeya_id": kolmeya_msg.id, "headers": headers}
+
+
+def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page, browser: Browser,
+                                                      artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    live.create_user("bruno@example.com", "Bruno Lima", "agent")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    assert live.fake is not None
+    fake = live.fake
+
+    # Ana on the board; Bruno, another agent, watches his own board.
+    login(page, live, "admin@example.com")
+    expect(page.get_by_role("heading", name="Contact Center · Todos os canais")).to_be_visible()
+    card = page.locator(f"#card-{cid}")
+    expect(page.locator(f"#column-done #card-{cid}")).to_be_visible()
+    other_context = browser.new_context(viewport={"width": 1366, "height": 768})
+    bruno = other_context.new_page()
+    login(bruno, live, "bruno@example.com")
+    page.evaluate("window.__noReload = true")
+    page.wait_for_function("document.querySelector('#live') && window.htmx")
+    time.sleep(0.5)  # both EventSources connected
+
+    # The customer answers: Kolmeya's reply webhook reaches the app, the card moves to Novo, no reload.
+    live.call(lambda: fake.send_reply(ctx["kolmeya_id"], "Posso pagar na semana que vem?",
+                                      received_at=datetime.now(UTC) + timedelta(seconds=1)))
+    expect(page.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)
+    expect(card).to_contain_text("Posso pagar na semana que vem?")
+    expect(card).to_contain_text("1 seg | R$ 0,10")
+    expect(page.locator("#count-new")).to_have_text("1")
+    assert page.evaluate("window.__noReload") is True
+    expect(bruno.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)
+
+    # Drag it to Em atendimento: taken by Ana, persisted, and Bruno's board follows within a second.
+    card.drag_to(page.locator("#column-open"))
+    expect(page.locator(f"#column-open #card-{cid}")).to_be_visible(timeout=5000)
+    expect(page.locator(f"#column-open #card-{cid}")).to_contain_text("Ana Admin")
+    expect(page.locator("#count-open")).to_have_text("1")
+    expect(bruno.locator(f"#column-open #card-{cid}")).to_be_visible(timeout=1500)
+    conv = httpx.get(f"{live.url}/api/v1/conversations/{cid}", headers=ctx["headers"]).json()
+    assert conv["status"] == "open" and conv["assignee"]["id"] == admin_id
+    page.screenshot(path=str(artifacts / "board.png"))
+
+    # Reply from the chat, with the live SMS counter.
+    page.locator(f"#card-{cid} .card-name").click()
+    page.wait_for_url(re.compile(rf"/conversations/{cid}"))
+    composer = page.get_by_test_id("composer")
+    composer.fill("Claro! Podemos parcelar em duas vezes.")
+    expect(page.get_by_test_id("sms-counter")).to_contain_text("1 seg | R$")
+    composer.press("Enter")
+    bubble = page.locator(".msg.out", has_text="Claro! Podemos parcelar em duas vezes.")
+    expect(bubble).to_be_visible(timeout=5000)
+    expect(composer).to_have_value("")
+    expect(bubble.get_by_test_id("tick")).to_have_class(re.compile(r"tick-sent"), timeout=8000)
+
+    # Kolmeya reports it delivered (status 3): the tick turns ✓✓ by itself.
+    reply = wait_for(lambda: [m for m in fake.state.messages_to(PHONE.lstrip("+")) if "parcelar" in m.text])[0]
+    live.call(lambda: fake.deliver_status(reply.id, 3))
+    expect(bubble.get_by_test_id("tick")).to_have_class(re.compile(r"tick-delivered"), timeout=5000)
+    expect(bubble.get_by_test_id("tick")).to_have_text("✓✓")
+    expect(page.locator(".sysline", has_text="Ana Admin assumiu a conversa")).to_be_visible()
+    page.screenshot(path=str(artifacts / "chat.png"))
+
+    # Close it.
+    page.locator("#chat-header").get_by_role("button", name="Concluir").click()
+    expect(page.get_by_test_id("chat-status")).to_have_text("Concluído", timeout=5000)
+    expect(page.locator(".sysline", has_text="Concluída por Ana Admin")).to_be_visible(timeout=5000)
+    expect(bruno.locator(f"#column-done #card-{cid}")).to_be_visible(timeout=1500)
+
+    # Switch to English.
+    page.get_by_test_id("language").select_option("en")
+    expect(page.get_by_test_id("chat-status")).to_have_text("Done", timeout=5000)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#chat-header").get_by_role("button", name="Reopen")).to_be_visible()
+    expect(page.get_by_role("link", name="Board")).to_be_visible()
+    other_context.close()
+
+
+def test_phone_layout_and_keyboard(live: LiveStack, browser: Browser, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    login(page, live, "admin@example.com")
+    # Keyboard: the card's own button moves it (no drag needed), focus stays usable.
+    done_card = page.locator(f"#column-done #card-{cid}")
+    done_card.focus()
+    done_card.get_by_role("button", name="Assumir").click()
+    expect(page.locator(f"#column-open #card-{cid}")).to_be_visible(timeout=5000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 392, f"the page scrolls sideways on a phone ({width}px)"
+    page.goto(f"{live.url}/conversations/{cid}")
+    expect(page.get_by_test_id("composer")).to_be_visible()
+    assert page.locator(".list-pane").is_hidden()  # one pane at a time on a phone
+    page.screenshot(path=str(artifacts / "chat-phone.png"))
+    context.close()

@@ -22,7 +22,8 @@ JOBS = Gauge("atende_jobs", "Jobs by status", ["status"], registry=REGISTRY)
 
 
 async def render(conn: AsyncConnection) -> bytes:
-    counts = dict((await conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))).all())
+    rows = await conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
+    counts: dict[str, int] = {status: int(n) for status, n in rows}
     for status in ("pending", "running", "dead"):
         JOBS.labels(status).set(counts.get(status, 0))
     return generate_latest(REGISTRY)

@@ -56,6 +56,7 @@ async def _with_runtime(fn):  # type: ignore[no-untyped-def]
     rt = Runtime.create(get_settings())
     try:
         await upgrade(rt.engine)
+        await rt.bus.start()  # actions publish after commit, on Redis too
         return await fn(rt)
     finally:
         await rt.close()

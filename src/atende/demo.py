@@ -116,6 +116,7 @@ def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = N
     async def main() -> None:
         rt = Runtime.create(config)
         await upgrade(rt.engine)
+        await rt.bus.start()
         tokens = await prepare(rt)
         app = create_app(config, rt=rt)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))

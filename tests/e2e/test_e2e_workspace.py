@@ -36,6 +36,20 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
+def drag(page: Page, source: str, target: str) -> None:
+    """A person's drag: press, move in small steps (SortableJS follows the pointer), release."""
+    start = page.locator(source).bounding_box()
+    end = page.locator(target).bounding_box()
+    assert start and end
+    page.mouse.move(start["x"] + 20, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    x, y = end["x"] + end["width"] / 2, end["y"] + 40
+    page.mouse.move(x, y, steps=25)
+    page.wait_for_timeout(150)
+    page.mouse.move(x, y + 5, steps=5)
+    page.mouse.up()
+
+
 def setup_sms(live: LiveStack, token: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=10) as api:
@@ -83,7 +97,7 @@ def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page
     expect(bruno.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)
 
     # Drag it to Em atendimento: taken by Ana, persisted, and Bruno's board follows within a second.
-    card.drag_to(page.locator("#column-open"))
+    drag(page, f"#card-{cid} .card-top", "#column-open")
     expect(page.locator(f"#column-open #card-{cid}")).to_be_visible(timeout=5000)
     expect(page.locator(f"#column-open #card-{cid}")).to_contain_text("Ana Admin")
     expect(page.locator("#count-open")).to_have_text("1")

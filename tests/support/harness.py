@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +19,7 @@ from atende.jobs.worker import Worker
 from atende.realtime.bus import MemoryBus
 from atende.runtime import Runtime
 from atende.settings import Settings
+from atende.testing.fake_graph import FakeGraph, create_fake_graph
 from atende.testing.fake_kolmeya import FakeKolmeya, create_fake_kolmeya
 from atende.testing.transport import HostRouter
 from atende.web.hooks import install_hooks
@@ -23,6 +27,9 @@ from atende.web.hooks import install_hooks
 APP_HOST = "atende.test"
 KOLMEYA_BASE = "http://kolmeya.test/api/v1"
 KOLMEYA_TOKEN = "test-token"
+GRAPH_HOST = "graph.test"
+GRAPH_BASE = f"http://{GRAPH_HOST}"
+WHATSAPP_VERIFY_TOKEN = "verify-me"
 
 
 @dataclass
@@ -33,6 +40,7 @@ class Harness:
     client: httpx.AsyncClient
     worker: Worker
     kolmeya: FakeKolmeya
+    graph: FakeGraph
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
 
@@ -58,6 +66,22 @@ class Harness:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def whatsapp_connector(self, **config: Any) -> dict[str, Any]:
+        """A WhatsApp Cloud connector on the fake Graph API (no pair pacing unless asked)."""
+        body = {
+            "name": "WhatsApp",
+            "provider": "whatsapp_cloud",
+            "config": {
+                "access_token": self.graph.access_token, "phone_number_id": self.graph.phone_number_id,
+                "app_secret": self.graph.app_secret, "verify_token": WHATSAPP_VERIFY_TOKEN,
+                "waba_id": self.graph.waba_id, "base_url": GRAPH_BASE, "api_version": self.graph.api_version,
+                "pair_interval_s": 0, **config,
+            },
+        }
+        response = await self.post("/api/v1/connectors", body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
     async def add_user(self, name: str, role: str) -> None:
         async with self.rt.write() as tx:
             uid = await user_actions.create_user(
@@ -68,6 +92,8 @@ class Harness:
 
 
 async def make_harness(database_url: str, **settings: Any) -> Harness:
+    if "media_dir" not in settings:  # keep downloaded media out of the working tree
+        settings["media_dir"] = Path(tempfile.mkdtemp(prefix="atende-media-"))
     config = Settings(
         database_url=database_url,
         public_url=f"http://{APP_HOST}",
@@ -87,6 +113,8 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
     router.add(APP_HOST, app)
     kolmeya = create_fake_kolmeya([KOLMEYA_TOKEN], webhook_http=http)
     router.add("kolmeya.test", kolmeya.app)
+    graph = create_fake_graph()
+    router.add(GRAPH_HOST, graph.app)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{APP_HOST}")
     h = Harness(
         rt=rt,
@@ -95,6 +123,7 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
         client=client,
         worker=Worker(rt, HANDLERS, dead_hooks=DEAD_HOOKS),
         kolmeya=kolmeya,
+        graph=graph,
     )
     for name, role in (("admin", "admin"), ("supervisor", "supervisor"), ("ana", "agent"), ("bruno", "agent")):
         await h.add_user(name, role)
@@ -104,3 +133,5 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
 async def close_harness(h: Harness) -> None:
     await h.client.aclose()
     await h.rt.close()
+    if h.rt.settings.media_dir.name.startswith("atende-media-"):
+        shutil.rmtree(h.rt.settings.media_dir, ignore_errors=True)

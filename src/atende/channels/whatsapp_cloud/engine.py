@@ -73,9 +73,10 @@ def provider_media_of(raw: Mapping[str, Any] | None, kind: str) -> tuple[str | N
     """(provider media id, media object) of a stored inbound message's raw payload."""
     raw = raw or {}
     wa_type = raw.get("type") if isinstance(raw.get("type"), str) else kind
-    obj = raw.get(wa_type) if isinstance(wa_type, str) else None
-    if not isinstance(obj, dict):
-        obj = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    found = raw.get(wa_type) if isinstance(wa_type, str) else None
+    if not isinstance(found, dict):
+        found = raw.get(kind)
+    obj: dict[str, Any] = found if isinstance(found, dict) else {}
     media_id = obj.get("id")
     if isinstance(media_id, int) and not isinstance(media_id, bool):
         media_id = str(media_id)

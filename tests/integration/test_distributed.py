@@ -53,8 +53,8 @@ async def _serve(env: dict[str, str], *args: str) -> AsyncIterator[asyncio.subpr
             proc.kill()
 
 
-async def _until(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(check, limit_s: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + limit_s
     while True:
         value = await check()
         if value:

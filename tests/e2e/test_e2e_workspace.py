@@ -83,8 +83,8 @@ def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page
     bruno = other_context.new_page()
     login(bruno, live, "bruno@example.com")
     page.evaluate("window.__noReload = true")
-    page.wait_for_function("document.querySelector('#live') && window.htmx")
-    time.sleep(0.5)  # both EventSources connected
+    expect(page.locator("body[data-live='1']")).to_have_count(1)  # the live stream is open
+    expect(bruno.locator("body[data-live='1']")).to_have_count(1)
 
     # The customer answers: Kolmeya's reply webhook reaches the app, the card moves to Novo, no reload.
     live.call(lambda: fake.send_reply(ctx["kolmeya_id"], "Posso pagar na semana que vem?",
@@ -160,3 +160,15 @@ def test_phone_layout_and_keyboard(live: LiveStack, browser: Browser, artifacts:
     assert page.locator(".list-pane").is_hidden()  # one pane at a time on a phone
     page.screenshot(path=str(artifacts / "chat-phone.png"))
     context.close()
+
+
+def test_settings_connection_test_shows_the_kolmeya_balance(live: LiveStack, page: Page) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    setup_sms(live, live.api_token(admin_id))
+    login(page, live, "admin@example.com")
+    page.get_by_role("link", name="Configurações").click()
+    page.get_by_role("link", name="SMS Kolmeya").click()
+    expect(page.get_by_test_id("webhook-url")).to_have_value(re.compile(rf"^{live.url}/webhooks/\S{{40,}}$"))
+    page.get_by_test_id("test-connection").click()
+    expect(page.locator(".test-result")).to_contain_text("R$ 9.397,30", timeout=5000)
+    expect(page.get_by_label("Token da API")).to_have_value("")  # the secret is never echoed

@@ -146,7 +146,9 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         increments = frozenset({"unread"})
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
-        if newest and msg.address != conv.address:
+        # (Compared with the last inbound, not the last activity: Meta's timestamps are whole seconds,
+        # so a reply in the same second as our send would otherwise keep the old spelling.)
+        if msg.address != conv.address and (conv.last_inbound_at is None or msg.timestamp >= conv.last_inbound_at):
             conv_values["address"] = msg.address
     else:
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)

@@ -159,7 +159,7 @@ async def provider_event(rt: Runtime, connector: LoadedConnector, kind: str, dat
         async with rt.write() as tx:
             changed = await template_actions.apply_template_event(tx, connector.id, data)
         log.info("template event", connector_id=connector.id, name=data.get("name"), language=data.get("language"),
-                 event=data.get("event") or data.get("new_category"), changed=changed)
+                 template_event=data.get("event") or data.get("new_category"), changed=changed)
         return
     if kind == "account_error":
         log.warning("whatsapp account error", connector_id=connector.id, errors=data.get("errors"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from atende.actions import media as media_actions
@@ -20,6 +21,7 @@ from atende.media.policy import (
     normalize_mime,
     safe_filename,
 )
+from atende.media.store import LocalMediaStore
 from atende.web.auth import Rt, User
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -121,8 +123,16 @@ async def download(media_id: int, request: Request, rt: Rt, user: User) -> Respo
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
+    store = rt.media_store
+    if isinstance(store, LocalMediaStore):
+        # Streamed from disk, with Range support (audio and video players seek).
+        path = store.path(row.storage_key)
+        if not await asyncio.to_thread(path.is_file):
+            raise HTTPException(410, "o arquivo não está mais no armazenamento")
+        return FileResponse(path, media_type=row.mime_type, headers=headers, content_disposition_type="inline"
+                            if headers["Content-Disposition"].startswith("inline") else "attachment")
     try:
-        data = await rt.media_store.get(row.storage_key)
+        data = await store.get(row.storage_key)
     except FileNotFoundError:
         raise HTTPException(410, "o arquivo não está mais no armazenamento") from None
     return Response(data, media_type=row.mime_type, headers=headers)

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from atende.db.tables import users
+from atende.realtime import events
 from atende.runtime import Runtime
 from atende.web.auth import CSRF_HEADER, CurrentUser, optional_user
 from atende.web.pages import i18n
@@ -138,6 +139,7 @@ class Ui:
     user: CurrentUser | None
     fmt: i18n.Formatter
     presence: str = "offline"
+    last_event_id: int = 0
     vendor_missing: list[str] = field(default_factory=list)
 
     @property
@@ -180,6 +182,8 @@ async def full_ui(request: Request, user: CurrentUser) -> Ui:
     ui = make_ui(request, user)
     async with rt_of(request).read() as conn:
         ui.presence = await conn.scalar(select(users.c.presence).where(users.c.id == user.id)) or "offline"
+        # The live stream replays from what this page shows, so nothing between render and connect is lost.
+        ui.last_event_id = await events.last_id(conn)
     return ui
 
 

@@ -74,8 +74,9 @@
   if (window.htmx) {
     // A hard reconnect opens a new EventSource: carry on from the last event seen.
     window.htmx.createEventSource = (url) => {
-      const sep = url.includes("?") ? "&" : "?";
-      return new EventSource(lastEventId ? `${url}${sep}last_event_id=${lastEventId}` : url, { withCredentials: true });
+      const target = new URL(url, location.href);
+      if (lastEventId) target.searchParams.set("last_event_id", lastEventId);
+      return new EventSource(target.toString(), { withCredentials: true });
     };
   }
   document.addEventListener("htmx:sseBeforeMessage", (e) => {
@@ -89,6 +90,7 @@
   });
   document.addEventListener("htmx:sseOpen", () => {
     document.body.classList.remove("offline");
+    document.body.dataset.live = "1";
     document.dispatchEvent(new CustomEvent("atende:reconnected"));
   });
   document.addEventListener("htmx:sseError", () => document.body.classList.add("offline"));

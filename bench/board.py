@@ -85,7 +85,11 @@ def seed(path: Path, conversations: int, messages: int) -> None:
         msg_id = 0
         evt_id = 0
         for base in range(0, conversations, CHUNK):
-            contacts, idents, convs, msgs, evts = [], [], [], [], []
+            contacts: list[dict[str, Any]] = []
+            idents: list[dict[str, Any]] = []
+            convs: list[dict[str, Any]] = []
+            msgs: list[dict[str, Any]] = []
+            evts: list[dict[str, Any]] = []
             for cid in range(base + 1, min(base + CHUNK, conversations) + 1):
                 channel = "sms" if cid % 2 else "whatsapp"
                 roll = rnd.random()

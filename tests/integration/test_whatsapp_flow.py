@@ -6,6 +6,7 @@ router; webhooks are signed over the exact bytes, the way Meta sends them.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -399,6 +400,12 @@ async def test_inbound_media_is_downloaded_and_served_with_auth(harness: Harness
     assert got.headers["content-type"] == "image/jpeg"
     assert got.headers["content-disposition"].startswith("inline")
     assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["etag"] == f'"{hashlib.sha256(JPEG).hexdigest()}"'
+    url = f"/api/v1/media/{image['media_id']}"
+    part = await harness.client.get(url, headers={**harness.auth(), "Range": "bytes=0-3"})
+    assert part.status_code == 206 and part.content == JPEG[:4]  # players seek in audio and video
+    cached = await harness.client.get(url, headers={**harness.auth(), "If-None-Match": got.headers["etag"]})
+    assert cached.status_code == 304
 
     doc = await message_by_wamid(harness, items[1]["id"])
     got = await harness.get(f"/api/v1/media/{doc['media_id']}")
@@ -603,3 +610,31 @@ async def test_replies_quote_in_both_directions(harness: Harness) -> None:
     quoted = text_message(WA, "Pode ser antes?", context={"from": "551140028922", "id": our_wamid})
     await post_webhook(harness, c, harness.graph.build_message_webhook([quoted]))
     assert (await message_by_wamid(harness, quoted["id"]))["reply_to_id"] == ours["id"]
+
+
+async def test_media_that_never_downloads_says_so_on_the_message(harness: Harness) -> None:
+    from atende.testing.fake_graph import media_message
+    from tests.support.whatsapp import JPEG, make_due
+
+    c = await harness.whatsapp_connector()
+    item = media_message(WA, "image", harness.graph.add_media(JPEG, "image/jpeg"), "image/jpeg")
+    harness.graph.fail_next(131016, http_status=503, route="media", times=50)  # Meta down for good
+    await post_webhook(harness, c, harness.graph.build_message_webhook([item]))
+    for _ in range(12):
+        await harness.drain()
+        if not await make_due(harness, "fetch_media"):
+            break
+    stored = await message_by_wamid(harness, item["id"])
+    assert stored["media_id"] is None
+    assert stored["attributes"]["media_error_code"] == "media_download_failed"
+    assert "baixar a mídia" in stored["attributes"]["media_error"]
+
+
+async def test_template_sync_without_waba_id_explains_what_is_missing(harness: Harness) -> None:
+    c = await harness.whatsapp_connector(waba_id=None)
+    r = await harness.post(f"/api/v1/connectors/{c['id']}/templates/sync")
+    assert r.status_code == 409 and "waba_id" in r.json()["detail"]
+    sms = await harness.kolmeya_connector()
+    r = await harness.post(f"/api/v1/connectors/{sms['id']}/templates/sync")
+    assert r.status_code == 409
+    assert (await harness.post("/api/v1/connectors/9999/templates/sync")).status_code == 404

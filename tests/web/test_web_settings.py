@@ -46,8 +46,9 @@ async def test_connector_create_edit_never_echoes_secrets(sqlite_harness: Harnes
     assert r.status_code == 303
     loaded = await sqlite_harness.rt.connector(connector_id)
     assert loaded is not None and loaded.name == "SMS principal"
-    assert loaded.config.api_token == KOLMEYA_TOKEN  # blank secret kept
-    assert str(loaded.config.cost_per_segment) == "0.10"
+    config = loaded.config.model_dump()
+    assert config["api_token"] == KOLMEYA_TOKEN  # blank secret kept
+    assert str(config["cost_per_segment"]) == "0.10"
     test = await admin.http.post(f"/api/v1/connectors/{connector_id}/test", headers={"X-CSRF-Token": admin.csrf})
     assert test.status_code == 200 and test.json()["balance_display"] == "R$ 9.397,30"
 

@@ -21,7 +21,8 @@ from atende.media.policy import (
     normalize_mime,
     safe_filename,
 )
-from atende.media.store import LocalMediaStore
+from atende.media.store import LocalMediaStore, MediaStore
+from atende.runtime import Runtime
 from atende.web.auth import Rt, User
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -39,6 +40,14 @@ _UPLOAD_DOC = {
         }}},
     },
 }
+
+
+def media_store(rt: Runtime) -> MediaStore:
+    """The runtime's store; web-only processes (no worker, no hooks installed) get the local one."""
+    if rt.media_store is None:
+        rt.media_store = LocalMediaStore(rt.settings.media_dir)
+    store: MediaStore = rt.media_store
+    return store
 
 
 def media_view(row: Any) -> dict[str, Any]:
@@ -79,7 +88,7 @@ async def upload(request: Request, rt: Rt, user: User) -> dict[str, Any]:
         check_upload(mime_type, len(data))
     except MediaRejected as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
-    stored = await rt.media_store.put(data)
+    stored = await media_store(rt).put(data)
     async with rt.write() as tx:
         media_id = await media_actions.upload_media(tx, stored, mime_type=mime_type, filename=filename,
                                                     uploaded_by=user.id)
@@ -123,14 +132,13 @@ async def download(media_id: int, request: Request, rt: Rt, user: User) -> Respo
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    store = rt.media_store
+    store = media_store(rt)
     if isinstance(store, LocalMediaStore):
         # Streamed from disk, with Range support (audio and video players seek).
         path = store.path(row.storage_key)
         if not await asyncio.to_thread(path.is_file):
             raise HTTPException(410, "o arquivo não está mais no armazenamento")
-        return FileResponse(path, media_type=row.mime_type, headers=headers, content_disposition_type="inline"
-                            if headers["Content-Disposition"].startswith("inline") else "attachment")
+        return FileResponse(path, media_type=row.mime_type, headers=headers)
     try:
         data = await store.get(row.storage_key)
     except FileNotFoundError:

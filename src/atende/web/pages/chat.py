@@ -31,7 +31,7 @@ from atende.web.pages.common import (
     sort_key,
     status_labels,
 )
-from atende.web.pages.core import PageError, PageUser, Ui, full_ui, make_ui, render, rt_of, wants_fragment
+from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +40,7 @@ FilterQ = Annotated[str | None, Query(max_length=20)]
 SearchQ = Annotated[str | None, Query(max_length=200)]
 THREAD_PAGE = 50
 MAX_TEXT = 4096
-MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video"}
+MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}
 
 
 def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
@@ -322,8 +322,4 @@ async def transfer(request: Request, conversation_id: int, user: PageUser,
     return await _after_action(request, user, conversation_id)
 
 
-def _ui_for(request: Request, user: CurrentUser) -> Ui:
-    return make_ui(request, user)
-
-
-__all__ = ["router", "wants_fragment"]
+__all__ = ["router"]

@@ -126,7 +126,7 @@ document.addEventListener("alpine:init", () => {
       const body = new FormData();
       body.set("mode", "reply");
       body.set("media_id", media.id);
-      body.set("media_kind", mime.split("/")[0] === "application" ? "document" : mime.split("/")[0]);
+      body.set("media_kind", media.kind || (mime.split("/")[0] === "application" ? "document" : mime.split("/")[0]));
       body.set("text", this.text);
       if (await this.post(body)) this.text = "";
     },
@@ -176,18 +176,22 @@ function syncThread() {
   return syncing;
 }
 
-async function refreshBubble(messageId) {
-  const old = document.getElementById(`msg-${messageId}`);
-  if (!old) return;
-  const r = await Atende.fetch(`/messages/${messageId}/bubble`);
-  if (!r.ok) return;
-  const tpl = document.createElement("template");
-  tpl.innerHTML = (await r.text()).trim();
-  const node = tpl.content.firstElementChild;
-  if (node && document.getElementById(`msg-${messageId}`)) {
-    document.getElementById(`msg-${messageId}`).replaceWith(node);
-    window.htmx?.process(node);
-  }
+// Status changes queue behind any thread sync in flight: the bubble they change may be arriving with it.
+function refreshBubble(messageId) {
+  syncing = syncing.then(async () => {
+    if (!document.getElementById(`msg-${messageId}`)) return;
+    const r = await Atende.fetch(`/messages/${messageId}/bubble`);
+    if (!r.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = (await r.text()).trim();
+    const node = tpl.content.firstElementChild;
+    const current = document.getElementById(`msg-${messageId}`);
+    if (node && current) {
+      current.replaceWith(node);
+      window.htmx?.process(node);
+    }
+  }).catch(() => {});
+  return syncing;
 }
 
 function refreshHeader() {
@@ -274,7 +278,7 @@ document.addEventListener("atende:event", (e) => {
       if (d.direction === "in") markRead();
     }
   } else if (d.type === "message.updated") {
-    if (Number(d.conversation_id) === open) refreshBubble(d.id).catch(() => {});
+    if (Number(d.conversation_id) === open) refreshBubble(d.id);
   } else if (d.type === "contact.updated") {
     if (String(d.id) === chat()?.dataset.contact) refreshContact();
     document.querySelectorAll(`.conv-item[data-contact="${d.id}"]`).forEach((el) => queueItem(el.dataset.id));

@@ -94,3 +94,19 @@ async def test_reply_arriving_out_of_order_builds_thread_in_time_order(harness: 
     assert conv["last_message_preview"] == "segunda"  # the newest by time, not by arrival
     timeline = (await harness.get(f"/api/v1/contacts/{conv['contact']['id']}/timeline")).json()["items"]
     assert [t["text"] for t in timeline] == ["primeira", "segunda"]
+
+
+async def test_reply_in_the_same_second_as_our_send_is_the_newest(harness: Harness) -> None:
+    """Provider clocks have whole seconds: a reply stamped a moment 'before' our send still leads."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    c = await harness.kolmeya_connector()
+    r = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511999999999", "text": "Oferta"})
+    assert r.status_code == 202
+    stamp = datetime.now(UTC).astimezone(ZoneInfo("America/Sao_Paulo"))  # truncated to the second below
+    body = {"reply": {**REPLY["reply"], "id": "same-second", "reply": "Quero!",
+                      "received_at": stamp.strftime("%d/%m/%Y %H:%M:%S")}}
+    assert (await harness.client.post(_path(c), json=body)).status_code == 200
+    conv = (await harness.get(f"/api/v1/conversations/{r.json()['conversation_id']}")).json()
+    assert conv["last_message_preview"] == "Quero!" and conv["last_message_direction"] == "in"

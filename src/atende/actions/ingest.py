@@ -7,6 +7,7 @@ The same payload twice changes nothing: messages are unique per connector + prov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 PREVIEW_CHARS = 120
+SAME_SECOND = timedelta(seconds=1)
 KIND_PREVIEW = {
     "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
     "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
@@ -138,9 +140,11 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     preview = preview_of(msg.kind, msg.text)
     conv_values: dict[str, Any] = {}
     increments: frozenset[str] = frozenset()
-    newest = msg.timestamp >= conv.last_activity_at
+    # Providers stamp whole seconds (Kolmeya, WhatsApp): a reply in the same second as our send
+    # is newer than it, not older.
+    newest = msg.timestamp + SAME_SECOND > conv.last_activity_at
     if newest:  # a late-arriving older message joins the thread but does not become "the last one"
-        conv_values.update(last_activity_at=msg.timestamp, last_message_preview=preview,
+        conv_values.update(last_activity_at=max(msg.timestamp, conv.last_activity_at), last_message_preview=preview,
                            last_message_direction=msg.direction)
     if msg.direction == "in":
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)

@@ -266,6 +266,9 @@ events = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# The chat's system lines: a conversation's events, newest first.
+Index("ix_events_conversation", events.c.conversation_id, events.c.id)
+
 templates = Table(
     "templates",
     metadata,

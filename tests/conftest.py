@@ -39,3 +39,9 @@ async def sqlite_harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield h
     finally:
         await close_harness(h)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for
+    the rest of the session, which would break every asyncio test collected after it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -27,6 +27,7 @@ from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 from atende.web.api import admin, connectors, contacts, conversations, media, whatsapp
 from atende.web.auth import require
+from atende.web.hooks import install_hooks
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -47,10 +48,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         await runtime.bus.start()
         stop = asyncio.Event()
         worker_task = None
+        install_hooks(runtime)  # web processes serve media too, not only workers
         if with_worker:
-            from atende.web.hooks import install_hooks
-
-            install_hooks(runtime)
             worker = Worker(runtime, HANDLERS, dead_hooks=DEAD_HOOKS)
             app.state.worker = worker
             await ensure_periodic(runtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -22,7 +23,8 @@ async def test_content_addressed_and_idempotent(tmp_path: Path) -> None:
     assert first.key == f"sha256/{digest[:2]}/{digest[2:4]}/{digest}" and other.key != first.key
     assert await store.get(first.key) == b"hello" and await store.exists(first.key)
     assert (tmp_path / first.key).is_file()
-    assert not list(tmp_path.rglob(".tmp-*"))  # no temp file left behind
+    leftovers = await asyncio.to_thread(lambda: list(tmp_path.rglob(".tmp-*")))
+    assert not leftovers  # no temp file left behind
     await store.delete(first.key)
     assert not await store.exists(first.key)
     with pytest.raises(FileNotFoundError):

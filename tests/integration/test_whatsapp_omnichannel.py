@@ -61,3 +61,18 @@ async def test_whatsapp_customer_answering_an_sms_contact_is_the_same_person(har
     wa_conv = await conversation(harness, msg["conversation_id"])
     assert wa_conv["contact"]["id"] == sms_conv["contact"]["id"]
     assert wa_conv["connector_id"] == wa["id"] and sms_conv["connector_id"] == sms["id"]
+
+
+async def test_post_messages_opens_a_whatsapp_conversation_with_a_template(harness: Harness) -> None:
+    c = await harness.whatsapp_connector()
+    harness.graph.add_template("boas_vindas", body="Bem-vindo à nossa loja!")
+    assert (await harness.post(f"/api/v1/connectors/{c['id']}/templates/sync", who="supervisor")).status_code == 200
+    text_only = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511987654321", "text": "Oi"})
+    assert text_only.status_code == 409 and text_only.json()["code"] == "window_closed"
+    neither = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511987654321"})
+    assert neither.status_code == 422
+    r = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511987654321",
+                                                 "template": {"name": "boas_vindas", "language": "pt_BR"}})
+    assert r.status_code == 202 and r.json()["kind"] == "template", r.text
+    await harness.drain()
+    assert [s.body["template"]["name"] for s in harness.graph.sent] == ["boas_vindas"]

@@ -107,9 +107,11 @@ async def queue_message(
 
 
 async def start_conversation(
-    tx: Tx, connector: ConnectorLike, address: str, *, text: str, author_id: int | None,
+    tx: Tx, connector: ConnectorLike, address: str, *, text: str | None, author_id: int | None,
+    template: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Send to an address, reusing its conversation or creating one (closed until the customer answers)."""
+    """Send to an address, reusing its conversation in any spelling (9th digit) or creating one,
+    closed until the customer answers. On WhatsApp a template is the way to open one."""
     key = contact_actions.address_key(address, connector.channel)
     conv_id = await tx.conn.scalar(select(conversations.c.id).where(
         conversations.c.connector_id == connector.id,
@@ -119,7 +121,8 @@ async def start_conversation(
         conv_id = await conv_actions.create(
             tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
             address_key=key, at=utcnow(), status="done")
-    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=False)
+    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=False,
+                                     kind="template" if template else "text", template=template)
     return int(conv_id), message_id
 
 

@@ -54,6 +54,9 @@ async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attem
     values: dict[str, Any] = {"status": status.status, "updated_at": utcnow()}
     if status.status in _STAMP:
         values[_STAMP[status.status]] = status.timestamp
+    if status.status == "read" and row.status != "delivered":
+        # WhatsApp skips "delivered" when a message is read at once: it was delivered by then.
+        values["delivered_at"] = status.timestamp
     if status.status == "failed":
         values.update(error=status.error or "falha no envio", error_code=status.error_code)
     if status.provider_message_id and not row.provider_message_id:

@@ -13,10 +13,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from atende.actions import contacts as contact_actions
-from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid
-from atende.db.tables import conversations, templates
+from atende.db.tables import templates
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.realtime import events
@@ -162,24 +160,3 @@ async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any
         if expected.get(part, 0) != given.get(part, 0):
             raise Invalid(f"o modelo «{name}» espera {expected.get(part, 0)} parâmetro(s) {label}, "
                           f"recebeu {given.get(part, 0)}", code="template_parameters")
-
-
-async def start_with_template(
-    tx: Tx, connector: Any, address: str, template: dict[str, Any], *, author_id: int | None,
-) -> tuple[int, int]:
-    """Send a template to an address (the way to open a WhatsApp conversation), reusing the
-    conversation with that address in any of its spellings (9th digit) or creating one."""
-    from atende.actions import outbound
-
-    key = contact_actions.address_key(address, connector.channel)
-    conv_id = await tx.conn.scalar(select(conversations.c.id).where(
-        conversations.c.connector_id == connector.id,
-        conversations.c.address_key.in_(contact_actions.address_variants(key))))
-    if conv_id is None:
-        contact_id = await contact_actions.resolve_contact(tx, address, connector.channel)
-        conv_id = await conv_actions.create(
-            tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
-            address_key=key, at=utcnow(), status="done")
-    message_id = await outbound.queue_message(tx, connector, int(conv_id), text=None, kind="template",
-                                              author_id=author_id, template=template, take=False)
-    return int(conv_id), message_id

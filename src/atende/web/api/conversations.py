@@ -11,7 +11,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions.errors import NotFound
 from atende.db import queries
-from atende.domain.phones import InvalidPhone, normalize_phone
+from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.web.auth import CurrentUser, Rt, User
 
@@ -36,8 +36,9 @@ class MessageIn(BaseModel):
 
 class NewMessageIn(BaseModel):
     connector_id: int
-    to: str = Field(min_length=3, max_length=64)
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    to: str = Field(min_length=3, max_length=140)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    template: TemplateIn | None = None  # WhatsApp: the way to open a conversation
 
 
 class AssignIn(BaseModel):
@@ -153,13 +154,17 @@ async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any
     loaded = await rt.connector(body.connector_id)
     if loaded is None:
         raise HTTPException(404, "conector não encontrado")
+    if (body.text is None) == (body.template is None):
+        raise HTTPException(422, "informe o texto ou o modelo (template), um dos dois")
+    to = body.to.strip()
     try:
-        address = normalize_phone(body.to) if loaded.channel in ("sms", "whatsapp") else body.to
+        address = normalize_phone(to) if loaded.channel in ("sms", "whatsapp") and not is_bsuid(to) else to
     except InvalidPhone as exc:
         raise HTTPException(422, f"telefone inválido: {exc}") from None
     async with rt.write() as tx:
-        _, message_id = await outbound.start_conversation(tx, sendable(loaded), address, text=body.text,
-                                                          author_id=user.id)
+        _, message_id = await outbound.start_conversation(
+            tx, sendable(loaded), address, text=body.text, author_id=user.id,
+            template=body.template.model_dump() if body.template else None)
     return await _message_view(rt, message_id)
 
 

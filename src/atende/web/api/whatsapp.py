@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from atende.actions import outbound
 from atende.actions import reactions as reaction_actions
 from atende.actions import templates as template_actions
 from atende.channels.base import ProviderError
@@ -97,8 +98,8 @@ async def send_template(connector_id: int, body: TemplateSendIn, rt: Rt, user: U
             raise HTTPException(422, f"telefone inválido: {exc}") from None
     template = {"name": body.name, "language": body.language, "components": body.components}
     async with rt.write() as tx:
-        _, message_id = await template_actions.start_with_template(tx, sendable(loaded), address, template,
-                                                                   author_id=user.id)
+        _, message_id = await outbound.start_conversation(tx, sendable(loaded), address, text=None,
+                                                          template=template, author_id=user.id)
     async with rt.read() as conn:
         msg = await queries.message(conn, message_id)
     assert msg is not None

@@ -9,44 +9,13 @@ from __future__ import annotations
 
 import mimetypes
 
-KB = 1024
-MB = 1024 * 1024
+from atende.channels.whatsapp_cloud.provider import ALLOWED_MIME_TYPES, MEDIA_LIMITS
 
-#: Largest file per media kind.
-SIZE_LIMITS: dict[str, int] = {
-    "image": 5 * MB,
-    "video": 16 * MB,
-    "audio": 16 * MB,
-    "document": 100 * MB,
-    "sticker": 500 * KB,
-}
+#: Largest file per media kind, and allowed MIME types (without parameters) → message kind:
+#: WhatsApp's own rules, kept in its provider package.
+SIZE_LIMITS: dict[str, int] = MEDIA_LIMITS
 MAX_UPLOAD_BYTES = max(SIZE_LIMITS.values())
-
-#: Allowed MIME types (without parameters) → message kind.
-MIME_KINDS: dict[str, str] = {
-    "image/jpeg": "image",
-    "image/png": "image",
-    "image/webp": "sticker",
-    "video/mp4": "video",
-    "video/3gpp": "video",
-    "audio/aac": "audio",
-    "audio/amr": "audio",
-    "audio/mpeg": "audio",
-    "audio/mp4": "audio",
-    "audio/ogg": "audio",
-    "text/plain": "document",
-    "text/csv": "document",
-    "application/pdf": "document",
-    "application/msword": "document",
-    "application/vnd.ms-excel": "document",
-    "application/vnd.ms-powerpoint": "document",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "document",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "document",
-    "application/vnd.oasis.opendocument.text": "document",
-    "application/vnd.oasis.opendocument.spreadsheet": "document",
-    "application/vnd.oasis.opendocument.presentation": "document",
-}
+MIME_KINDS: dict[str, str] = ALLOWED_MIME_TYPES
 
 #: Types a browser may show inline (everything else is served as an attachment).
 INLINE_KINDS = frozenset({"image", "sticker", "audio", "video"})

@@ -34,6 +34,10 @@ class CurrentUser:
     def at_least(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
+    def may_handle(self, holder_id: int | None) -> bool:
+        """Agents act on unassigned conversations and their own; supervisors on any."""
+        return self.at_least("supervisor") or holder_id in (None, self.id)
+
 
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.rt

@@ -53,6 +53,11 @@ async def _conversation_or_404(rt: Rt, conversation_id: int) -> dict[str, Any]:
     return conv
 
 
+def _check_may_handle(conv: dict[str, Any], user: CurrentUser) -> None:
+    if not user.may_handle(conv["assignee"]["id"] if conv["assignee"] else None):
+        raise HTTPException(403, "conversa atribuída a outro agente")
+
+
 def _assignee_filter(assignee: str | None, user: CurrentUser) -> tuple[int | None, bool]:
     if assignee in (None, ""):
         return None, False
@@ -180,9 +185,7 @@ async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: User) -> di
     # Agents take conversations for themselves; handing one to someone else is a transfer,
     # which agents may do too (transferir), but never for conversations another agent holds.
     conv = await _conversation_or_404(rt, conversation_id)
-    holder = conv["assignee"]["id"] if conv["assignee"] else None
-    if not user.at_least("supervisor") and holder not in (None, user.id):
-        raise HTTPException(403, "conversa atribuída a outro agente")
+    _check_may_handle(conv, user)
     async with rt.write() as tx:
         await conv_actions.assign(tx, conversation_id, body.agent_id, actor_id=user.id)
     return await _conversation_or_404(rt, conversation_id)
@@ -191,9 +194,7 @@ async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: User) -> di
 @router.post("/conversations/{conversation_id}/close")
 async def close(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
-    holder = conv["assignee"]["id"] if conv["assignee"] else None
-    if not user.at_least("supervisor") and holder not in (None, user.id):
-        raise HTTPException(403, "conversa atribuída a outro agente")
+    _check_may_handle(conv, user)
     async with rt.write() as tx:
         await conv_actions.close(tx, conversation_id, actor_id=user.id)
     return await _conversation_or_404(rt, conversation_id)
@@ -210,9 +211,7 @@ async def reopen(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
 @router.post("/conversations/{conversation_id}/release")
 async def release(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
-    holder = conv["assignee"]["id"] if conv["assignee"] else None
-    if not user.at_least("supervisor") and holder not in (None, user.id):
-        raise HTTPException(403, "conversa atribuída a outro agente")
+    _check_may_handle(conv, user)
     async with rt.write() as tx:
         await conv_actions.release(tx, conversation_id, actor_id=user.id)
     return await _conversation_or_404(rt, conversation_id)

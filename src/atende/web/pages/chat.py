@@ -129,7 +129,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
         "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
-        "statuses": status_labels(), "may_handle": user.at_least("supervisor") or holder(conv) in (None, user.id),
+        "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
     }
 
 
@@ -192,7 +192,7 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
     async with rt_of(request).read() as conn:
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
     ctx = {"c": conv, "agents": agent_list, "statuses": status_labels(),
-           "may_handle": user.at_least("supervisor") or holder(conv) in (None, user.id)}
+           "may_handle": user.may_handle(holder(conv))}
     return render(request, "_chat_header.html", ctx, ui=make_ui(request, user), headers=headers)
 
 

@@ -98,7 +98,7 @@ def holder(conv: dict[str, Any]) -> int | None:
 
 def ensure_may_handle(user: CurrentUser, conv: dict[str, Any]) -> None:
     """Agents act on unassigned conversations and their own; supervisors on any."""
-    if not user.at_least("supervisor") and holder(conv) not in (None, user.id):
+    if not user.may_handle(holder(conv)):
         raise PageError(403, _("Esta conversa está com outro agente."))
 
 

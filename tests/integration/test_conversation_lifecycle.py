@@ -123,3 +123,18 @@ async def test_one_history_per_contact_across_connectors(harness: Harness) -> No
     assert len(convs) == 2 and {x["contact"]["id"] for x in convs} == {a["contact"]["id"]}  # 12-digit form too
     timeline = (await h.get(f"/api/v1/contacts/{a['contact']['id']}/timeline")).json()["items"]
     assert [t["text"] for t in timeline] == ["pelo primeiro", "pelo segundo"]
+
+
+async def test_no_routing_work_while_nobody_can_take_it(harness: Harness) -> None:
+    """Inbound messages with no agent online queue no routing jobs; going online routes the backlog."""
+    h = harness
+    c = await h.kolmeya_connector()
+    for i in range(3):
+        await _inbound(h, c, f"55119999901{i:02d}", "Olá", f"q{i}")
+    pending = (await h.get("/api/v1/jobs", params={"status": "pending"}, who="supervisor")).json()["items"]
+    assert not [j for j in pending if j["kind"] == "route"]
+    assert (await h.post("/api/v1/me/presence", {"presence": "online"}, who="ana")).status_code == 200
+    await h.drain()
+    assert (await _counts(h, assignee="me")) == {"new": 0, "open": 0, "done": 0}  # admin took none
+    convs = (await h.get("/api/v1/conversations", params={"assignee": str(h.user_ids["ana"])})).json()["items"]
+    assert len(convs) == 3 and {x["status"] for x in convs} == {"open"}

@@ -18,7 +18,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, WebhookBatch
 from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
-from atende.db.tables import connectors, conversations, messages
+from atende.db.tables import connectors, conversations, messages, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.sms import count_segments
@@ -45,6 +45,16 @@ def preview_of(kind: str, text: str | None) -> str:
 class IngestResult:
     stored: list[int] = field(default_factory=list)  # new message ids
     inbound_stored: int = 0
+    _agents_online: bool | None = None
+
+    async def can_route(self, tx: Tx, connector: ConnectorInfo) -> bool:
+        """Routing needs a job only when someone can take the conversation; an agent going online
+        routes the waiting queue anyway (route_all). Asked once per batch."""
+        if not connector.auto_assign:
+            return False
+        if self._agents_online is None:
+            self._agents_online = await tx.conn.scalar(_AGENT_ONLINE) is not None
+        return self._agents_online
     duplicates: int = 0
     statuses_applied: int = 0
     conversations: set[int] = field(default_factory=set)
@@ -59,6 +69,7 @@ class ConnectorInfo:
     provider: str
     opt_out_keywords: tuple[str, ...] = ()
     opt_in_keywords: tuple[str, ...] = ()
+    auto_assign: bool = True
 
 
 _KNOWN_IDS = select(messages.c.provider_message_id).where(
@@ -67,6 +78,7 @@ _CONV_BY_KEY = select(conversations).where(
     conversations.c.connector_id == bindparam("cid"),
     conversations.c.address_key.in_(bindparam("keys", expanding=True))).limit(1)
 _CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+_AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
 
 
 async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
@@ -177,7 +189,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if msg.direction == "in":
+    if msg.direction == "in" and conv.status != "open" and await result.can_route(tx, connector):
         await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
 
 

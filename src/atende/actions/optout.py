@@ -17,7 +17,13 @@ DEFAULT_CONFIRMATION = (
 )
 
 
+# A keyword is the whole message; anything longer than this is a conversation, not a command.
+MAX_KEYWORD_MESSAGE = 40
+
+
 async def handle_keywords(tx: Tx, connector: Any, contact_id: int, conversation_id: int, text: str) -> None:
+    if len(text) > MAX_KEYWORD_MESSAGE:
+        return
     out_words = connector.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS
     in_words = connector.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS
     if matches_keyword(text, out_words):

@@ -29,11 +29,12 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-def connector_info(c: LoadedConnector) -> ConnectorInfo:
+def connector_info(c: LoadedConnector, *, auto_assign: bool = True) -> ConnectorInfo:
     return ConnectorInfo(
         id=c.id, channel=c.channel, provider=c.provider_name,
         opt_out_keywords=tuple(getattr(c.config, "opt_out_keywords", ()) or ()),
         opt_in_keywords=tuple(getattr(c.config, "opt_in_keywords", ()) or ()),
+        auto_assign=auto_assign,
     )
 
 
@@ -173,7 +174,7 @@ async def poll_provider(rt: Runtime, job: Any) -> Reschedule | None:
     if request_ids:
         batch.extend(await provider.poll_statuses(request_ids))
     async with rt.write() as tx:
-        await ingest_batch(tx, connector_info(connector), batch)
+        await ingest_batch(tx, connector_info(connector, auto_assign=rt.settings.auto_assign), batch)
         await save_state(tx, connector.id, {**state, "last_reply_poll": utcnow().isoformat()})
     return Reschedule(utcnow() + timedelta(seconds=interval))
 

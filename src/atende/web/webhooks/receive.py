@@ -95,7 +95,7 @@ async def receive(token: str, request: Request, rt: Rt) -> Response:
     for connector_id in parts:
         other = loaded if connector_id == loaded.id else await rt.connector(connector_id)
         assert other is not None
-        infos[connector_id] = connector_info(other)
+        infos[connector_id] = connector_info(other, auto_assign=rt.settings.auto_assign)
 
     async def work(tx: Any) -> tuple[int, int]:
         stored = duplicates = 0

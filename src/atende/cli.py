@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -95,8 +96,12 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
-    if settings.secret_key.startswith("change-me"):
-        print("aviso: ATENDE_SECRET_KEY não definido; usando uma chave de desenvolvimento", file=sys.stderr)
+    if not settings.secret_key:
+        print("aviso: ATENDE_SECRET_KEY não definido; usando a chave gerada em var/secret.key "
+              "(guarde-a: sem ela os tokens dos conectores não podem ser lidos)", file=sys.stderr)
+    if "ATENDE_PUBLIC_URL" not in os.environ:
+        # Webhook URLs and login hints follow where the service really listens.
+        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
     if args.workers > 1 and settings.is_sqlite:
         sys.exit("vários processos web exigem PostgreSQL (ATENDE_DATABASE_URL)")
     if args.role == "worker":
@@ -107,8 +112,6 @@ def _serve(args: argparse.Namespace) -> None:
     from atende.app import create_app
 
     if args.workers > 1:
-        import os
-
         os.environ["ATENDE_ROLE"] = args.role
         uvicorn.run("atende.asgi:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True,
                     access_log=False)

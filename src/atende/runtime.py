@@ -78,7 +78,7 @@ class Runtime:
             settings=settings,
             engine=create_engine(settings.database_url),
             bus=bus or MemoryBus(),
-            secrets=SecretBox(settings.secret_key),
+            secrets=SecretBox(settings.resolved_secret_key()),
             http=http or httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=10.0)),
         )
 

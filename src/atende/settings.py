@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,9 +18,9 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'atende.db'}"
     redis_url: str | None = None
-    # Signs sessions and derives the key that encrypts provider secrets at rest. The default is
-    # only good for a first local start: `atende serve` warns when it is still in use.
-    secret_key: str = "change-me-insecure-development-key"
+    # Derives the key that encrypts provider secrets at rest. Unset: a random key is created once
+    # in var/secret.key (readable by its owner only), so no installation shares a known key.
+    secret_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     media_dir: Path = DEFAULT_VAR_DIR / "media"
     timezone: str = "America/Sao_Paulo"
@@ -43,6 +45,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     run_migrations_on_start: bool = True
     extra_origins: list[str] = Field(default_factory=list)
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = DEFAULT_VAR_DIR / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from atende.actions import users as user_actions
 from atende.actions.connectors import create_connector
+from atende.actions.quick_replies import create_quick_reply
 from atende.db.migrate import upgrade
-from atende.db.tables import connectors, messages, users
+from atende.db.tables import connectors, messages, quick_replies, users
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 
@@ -42,6 +43,13 @@ OPENERS = (
     "Boa tarde, o produto chegou com defeito", "Como faço para trocar o endereço de entrega?",
     "Vocês aceitam Pix?", "Meu código de rastreio não funciona", "Gostaria de falar com um atendente",
 )
+QUICK_REPLIES = (
+    ("ola", "Olá! Obrigado por entrar em contato. Como posso ajudar?"),
+    ("boleto", "Segue a segunda via do seu boleto. Qualquer dúvida, estou por aqui."),
+    ("prazo", "O prazo de entrega é de 3 a 5 dias úteis após a confirmação do pagamento."),
+    ("pix", "Aceitamos Pix, sim! Envio a chave assim que você confirmar o pedido."),
+    ("tchau", "Posso ajudar em algo mais? Tenha um ótimo dia!"),
+)
 FOLLOW_UPS = (
     "Obrigado!", "Certo, vou aguardar", "Pode me mandar por aqui mesmo?", "Ainda não recebi 😕",
     "Perfeito, muito obrigada!", "Qual o prazo?", "Ok, entendi", "Consegui, valeu! 👍",
@@ -49,9 +57,10 @@ FOLLOW_UPS = (
 
 
 async def prepare(rt: Runtime) -> dict[str, str]:
-    """Users and sandbox connectors (idempotent); returns webhook token by look-alike channel."""
+    """Users, sandbox connectors and quick replies (idempotent); returns webhook token by look-alike channel."""
     async with rt.read() as conn:
         existing = {r.email for r in await conn.execute(select(users.c.email))}
+        has_quick = await conn.scalar(select(quick_replies.c.id).limit(1)) is not None
         sandbox = {r.channel: r.webhook_token for r in await conn.execute(
             select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}
     async with rt.write() as tx:
@@ -62,6 +71,9 @@ async def prepare(rt: Runtime) -> dict[str, str]:
             if channel not in sandbox:
                 await create_connector(tx, rt.secrets, name=name, provider="sandbox",
                                        config={"look_like": channel, "cost_per_segment": cost})
+        if not has_quick:  # so "/" in the composer offers something on the first try
+            for shortcut, text in QUICK_REPLIES:
+                await create_quick_reply(tx, shortcut=shortcut, text=text, created_by=None)
     async with rt.read() as conn:
         return {r.channel: r.webhook_token for r in await conn.execute(
             select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}

@@ -1,7 +1,8 @@
-"""Send pacing: a conversation's messages leave in order, one per pair interval, with back-off.
+"""Send pacing: a conversation's messages leave in order; to one customer a short burst
+(`pair_burst`) goes at once, then one per pair interval; rate-limit answers back off.
 
-The limiter itself is tested with a fake clock; the order and pair gap through the worker (which
-runs jobs concurrently) on SQLite and PostgreSQL.
+The limiter itself is tested with a fake clock; the order, bursts and pair gap through the worker
+(which runs jobs concurrently) on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from atende.channels.whatsapp_cloud.engine import SendLimiter
@@ -32,8 +34,9 @@ class FakeClock:
         self.now += seconds
 
 
-def _connector(cid: int = 1, rate: float = 80, pair: float = 6.0) -> Any:
-    return SimpleNamespace(id=cid, config=SimpleNamespace(rate_per_second=rate, pair_interval_s=pair))
+def _connector(cid: int = 1, rate: float = 80, pair: float = 6.0, burst: int = 1) -> Any:
+    return SimpleNamespace(id=cid, config=SimpleNamespace(rate_per_second=rate, pair_interval_s=pair,
+                                                          pair_burst=burst))
 
 
 async def test_limiter_token_bucket_per_number() -> None:
@@ -51,16 +54,56 @@ async def test_limiter_token_bucket_per_number() -> None:
     assert clock.now == before
 
 
-async def test_limiter_pair_interval_per_recipient() -> None:
+async def test_limiter_pair_interval_per_recipient_without_burst() -> None:
     clock = FakeClock()
     limiter = SendLimiter(clock=clock, sleep=clock.sleep)
-    c = _connector(rate=80, pair=6.0)
+    c = _connector(rate=80, pair=6.0, burst=1)
     await limiter.acquire(c, "+5511987654321")
     assert limiter.delay_for(c, "+5511987654321") == 6.0
     assert limiter.delay_for(c, "+5521987654321") == 0.0  # another customer is not held back
     t0 = clock.now
     await limiter.acquire(c, "+5511987654321")
     assert clock.now - t0 >= 6.0
+
+
+async def test_limiter_pair_burst_goes_at_once_then_the_next_waits() -> None:
+    clock = FakeClock()
+    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    c = _connector(rate=80, pair=6.0, burst=3)
+    maria = "+5511987654321"
+    start = clock.now
+    for _ in range(3):
+        assert limiter.delay_for(c, maria) == 0.0
+        await limiter.acquire(c, maria)
+    assert clock.now - start < 0.1  # three back-to-back messages: no pair wait
+    assert limiter.delay_for(c, maria) == pytest.approx(6.0, abs=0.1)
+    assert limiter.delay_for(c, "+5521987654321") == 0.0  # other customers have their own bucket
+    await limiter.acquire(c, maria)  # the 4th borrows nothing more: it waits one interval
+    assert clock.now - start == pytest.approx(6.0, abs=0.1)
+    await limiter.acquire(c, maria)
+    assert clock.now - start == pytest.approx(12.0, abs=0.1)
+    clock.now += 60  # idle: the bucket refills, but never beyond the burst
+    t0 = clock.now
+    for _ in range(3):
+        await limiter.acquire(c, maria)
+    assert clock.now - t0 < 0.1
+    await limiter.acquire(c, maria)
+    assert clock.now - t0 == pytest.approx(6.0, abs=0.1)
+
+
+async def test_limiter_131056_empties_the_pair_bucket() -> None:
+    clock = FakeClock()
+    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    c = _connector(rate=80, pair=6.0, burst=3)
+    maria = "+5511987654321"
+    await limiter.acquire(c, maria)  # two tokens left…
+    limiter.penalize(c, maria, "131056", 2.0)  # …but Meta says the pair is over its rate
+    assert limiter.delay_for(c, maria) == pytest.approx(6.0)
+    t0 = clock.now
+    await limiter.acquire(c, maria)
+    await limiter.acquire(c, maria)
+    # After the pause one goes, then one per interval: no burst right after a 131056.
+    assert clock.now - t0 == pytest.approx(12.0, abs=0.1)
 
 
 async def test_limiter_backs_off_after_rate_limit_codes() -> None:
@@ -77,8 +120,8 @@ async def test_limiter_backs_off_after_rate_limit_codes() -> None:
     assert clock.now - t0 >= 3.0
 
 
-async def test_two_messages_to_one_customer_leave_in_order_and_apart(harness: Harness) -> None:
-    wa = await harness.whatsapp_connector(pair_interval_s=0.4)
+async def test_without_burst_messages_to_one_customer_leave_in_order_and_apart(harness: Harness) -> None:
+    wa = await harness.whatsapp_connector(pair_interval_s=0.4, pair_burst=1)
     harness.graph.pair_interval_s = 0.3  # the fake answers 131056 to anything faster
     msg = await inbound(harness, wa, WA, "Oi")
     other = await inbound(harness, wa, "5521998765432", "Olá")
@@ -147,3 +190,50 @@ async def test_pair_rate_limit_131056_backs_off_that_customer(harness: Harness) 
 
     await settle(harness, until=sent, within_s=10)
     assert len(harness.graph.sent) == 1
+
+
+def _stamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def test_a_burst_of_three_goes_at_once_and_the_fourth_waits(harness: Harness) -> None:
+    wa = await harness.whatsapp_connector(pair_interval_s=1.5, pair_burst=3)
+    msg = await inbound(harness, wa, WA, "Oi")
+    queued = [await reply(harness, msg["conversation_id"], f"parte {i}") for i in range(1, 5)]
+
+    async def all_sent() -> bool:
+        return all([(await message(harness, q["id"]))["status"] == "sent" for q in queued])
+
+    await settle(harness, until=all_sent, within_s=20)
+    assert [m.body["text"]["body"] for m in harness.graph.sent] == ["parte 1", "parte 2", "parte 3", "parte 4"]
+    sent_at = [_stamp((await message(harness, q["id"]))["sent_at"]) for q in queued]
+    assert sent_at == sorted(sent_at)
+    # The burst: back to back, not one pair interval (nor one poll) apart.
+    assert (sent_at[2] - sent_at[0]).total_seconds() < 0.5, sent_at
+    # The 4th waited for a token: one interval after the burst began.
+    assert (sent_at[3] - sent_at[0]).total_seconds() >= 1.4, sent_at
+    assert (sent_at[3] - sent_at[2]).total_seconds() >= 0.9, sent_at
+    async with harness.rt.read() as conn:
+        left = list(await conn.execute(select(jobs.c.id).where(jobs.c.kind == "send_message")))
+    assert left == []  # no 131056, no retry: waiting never burned an attempt
+
+
+async def test_after_131056_the_burst_is_gone_and_order_is_kept(harness: Harness) -> None:
+    wa = await harness.whatsapp_connector(pair_interval_s=1.0, pair_burst=3)
+    msg = await inbound(harness, wa, WA, "Oi")
+    harness.graph.fail_next(131056)  # Meta: this pair is over its rate (e.g. sends from another tool)
+    queued = [await reply(harness, msg["conversation_id"], f"parte {i}") for i in range(1, 4)]
+    await harness.drain()
+    assert harness.graph.sent == []  # the first was refused; the others wait behind it
+    statuses = [(await message(harness, q["id"]))["status"] for q in queued]
+    assert statuses == ["sending", "queued", "queued"]
+    await make_due(harness, "send_message")
+
+    async def all_sent() -> bool:
+        return all([(await message(harness, q["id"]))["status"] == "sent" for q in queued])
+
+    await settle(harness, until=all_sent, within_s=20)
+    assert [m.body["text"]["body"] for m in harness.graph.sent] == ["parte 1", "parte 2", "parte 3"]
+    sent_at = [_stamp((await message(harness, q["id"]))["sent_at"]) for q in queued]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent_at)]
+    assert all(g >= 0.9 for g in gaps), gaps  # one per interval after the back-off, no burst

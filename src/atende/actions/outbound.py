@@ -17,12 +17,14 @@ from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.status import should_apply
+from atende.domain.templates import render_template
 from atende.domain.window import is_window_open
 from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 OPTED_OUT = "O contato pediu para não receber SMS (opt-out). Reative o contato antes de enviar."
 WINDOW_CLOSED = "janela de 24 h encerrada: envie um modelo"
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 
 
 class ConnectorLike(Protocol):
@@ -52,13 +54,26 @@ async def queue_message(
     take: bool = True,
     bypass_opt_out: bool = False,
     on_sent: dict[str, Any] | None = None,
+    media_url: str | None = None,
 ) -> int:
-    """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it."""
+    """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it.
+
+    A template is stored with the text the customer reads, rendered from the synced template and
+    the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
+    validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
+    `attributes.media_url`."""
     conv = await conv_actions.load(tx, conversation_id)
     if conv.connector_id != connector.id:
         raise Invalid("a conversa não pertence a este conector")
     if kind == "text" and not (text or "").strip():
         raise Invalid("mensagem vazia")
+    if media_url is not None:
+        if kind not in MEDIA_KINDS:
+            raise Invalid(f"link de mídia só vale para {', '.join(MEDIA_KINDS)}", code="media_url_kind")
+        if media_id is not None:
+            raise Invalid("envie o arquivo (media_id) ou o link (media_url), não os dois", code="media_url_kind")
+        if not connector.capabilities.media:
+            raise Invalid("este canal não envia mídia por link", code="media_unsupported")
     if connector.channel == "sms":
         if kind != "text":
             raise Invalid("SMS só envia texto")
@@ -71,14 +86,16 @@ async def queue_message(
     if kind == "template" and connector.capabilities.templates:
         from atende.actions.templates import require_approved
 
-        await require_approved(tx, connector.id, template or {})  # only approved templates go out
+        definition = await require_approved(tx, connector.id, template or {})  # only approved ones go out
+        text = render_template(definition, (template or {}).get("components")) or text
 
     now = utcnow()
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
         kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
         media_id=media_id, created_at=now,
-        attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {})},
+        attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
+                    **({"media_url": media_url} if media_url is not None else {})},
         updated_at=now,
     )
     if connector.channel == "sms" and text is not None:

@@ -1,8 +1,10 @@
 """Message templates (WhatsApp HSM): the `templates` table kept true, and the send-time check.
 
 Sync replaces a connector's list with what the provider reports; status webhooks (approved,
-rejected, paused, disabled, category changes) update single rows. Only APPROVED templates may be
-queued (providers/whatsapp-meta.md §3.2).
+rejected, paused, disabled, category changes) update the template's row on every connector of the
+WhatsApp Business Account it belongs to. Only APPROVED templates may be queued
+(providers/whatsapp-meta.md §3.2); `require_approved` hands back the synced components so the
+message can be stored with the text the customer reads (`atende.domain.templates`).
 """
 
 from __future__ import annotations
@@ -78,12 +80,17 @@ async def sync_templates(tx: Tx, connector_id: int, items: Iterable[Mapping[str,
     return summary
 
 
-async def apply_template_event(tx: Tx, connector_id: int, data: Mapping[str, Any]) -> bool:
-    """A template webhook (status or category update). Unknown templates are added so the list
-    stays true until the next sync fills in their components. True when something changed."""
+async def apply_template_event(tx: Tx, connector_ids: int | Iterable[int], data: Mapping[str, Any]) -> list[int]:
+    """A template webhook (status or category update), applied to each listed connector.
+
+    Templates belong to the WhatsApp Business Account, so the caller passes every connector of that
+    WABA (the engine reads the WABA id from their decrypted config). Unknown templates are added so
+    the list stays true until the next sync fills in their components. Returns the connectors whose
+    row changed.
+    """
     name, language = data.get("name"), data.get("language")
     if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
-        return False
+        return []
     field = str(data.get("field") or "")
     values: dict[str, Any] = {}
     if field == "template_category_update":
@@ -98,7 +105,17 @@ async def apply_template_event(tx: Tx, connector_id: int, data: Mapping[str, Any
         if data.get("new_category"):
             values["category"] = str(data["new_category"]).upper()
     if not values:
-        return False
+        return []
+    ids = [connector_ids] if isinstance(connector_ids, int) else sorted(set(connector_ids))
+    changed: list[int] = []
+    for connector_id in ids:
+        if await _apply_template_values(tx, connector_id, name, language, values, data.get("reason")):
+            changed.append(connector_id)
+    return changed
+
+
+async def _apply_template_values(tx: Tx, connector_id: int, name: str, language: str, values: dict[str, Any],
+                                 reason: Any) -> bool:
     row = (await tx.conn.execute(select(templates).where(
         templates.c.connector_id == connector_id, templates.c.name == name, templates.c.language == language,
     ).with_for_update())).first()
@@ -116,7 +133,7 @@ async def apply_template_event(tx: Tx, connector_id: int, data: Mapping[str, Any
         await tx.conn.execute(update(templates).where(templates.c.id == row.id).values(updated_at=now, **values))
     await events.append(tx, "template.updated", {
         "connector_id": connector_id, "name": name, "language": language, **values,
-        "previous": previous, "reason": data.get("reason"),
+        "previous": previous, "reason": reason,
     })
     return True
 
@@ -133,9 +150,11 @@ def _given_parameters(components: Any) -> dict[str, int]:
     return counts
 
 
-async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any]) -> None:
+async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any]) -> list[Any]:
     """Refuse, before anything is queued, a template that is unknown, not approved or that gets the
-    wrong number of header / body parameters (Meta would answer 132001 / 132015 / 132000)."""
+    wrong number of header / body parameters (Meta would answer 132001 / 132015 / 132000).
+
+    Returns the approved template's components as synced (empty when known only from a webhook)."""
     from atende.channels.whatsapp_cloud.provider import template_parameters
 
     name = str(template.get("name") or "")
@@ -152,7 +171,7 @@ async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any
         raise Conflict(f"modelo «{name}» ({language}) não está aprovado (status: {row.status or 'desconhecido'})",
                        code="template_not_approved")
     if not row.components:
-        return  # known only from a status webhook: the next sync brings its parameters
+        return []  # known only from a status webhook: the next sync brings its parameters
     expected, _ = template_parameters(row.components)
     given = _given_parameters(template.get("components"))
     labels = {"header": "no cabeçalho", "body": "no corpo"}
@@ -160,3 +179,4 @@ async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any
         if expected.get(part, 0) != given.get(part, 0):
             raise Invalid(f"o modelo «{name}» espera {expected.get(part, 0)} parâmetro(s) {label}, "
                           f"recebeu {given.get(part, 0)}", code="template_parameters")
+    return list(row.components)

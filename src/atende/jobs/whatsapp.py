@@ -3,17 +3,22 @@
 Registered in `atende.jobs.handlers` (HANDLERS.update(HANDLERS_HERE)):
 
 - `send_message` wraps the generic handler. For connectors with pacing settings
-  (`pair_interval_s`, `rate_per_second`) it first makes the job wait — rescheduled, not retried, so
-  no attempt is spent — while an earlier message of the same conversation is still queued or being
-  sent (the worker runs jobs concurrently; this keeps a conversation's messages in id order across
-  processes) or while the recipient's gap since our last send has not passed. Rate-limit answers
-  (130429 / 131056) slow the limiter down before the worker retries. Permanent errors raised before
-  the provider call (media missing, refused upload) fail the message with their exact reason.
+  (`pair_interval_s`, `pair_burst`, `rate_per_second`) it first makes the job wait — rescheduled,
+  not retried, so no attempt is spent — while an earlier message of the same conversation is still
+  queued or being sent (the worker runs jobs concurrently; this keeps a conversation's messages in
+  id order across processes; one being sent right now is waited for in-process, so a burst goes out
+  back to back) or while the recipient's pair bucket, rebuilt from our recent sends, is empty
+  (`pair_burst` at once, then one per `pair_interval_s`). Rate-limit answers (130429 / 131056) slow
+  the limiter down before the worker retries. Permanent errors raised before the provider call
+  (media missing, refused upload) fail the message with their exact reason. Media messages queued
+  with a public link (`attributes.media_url`) are sent by link instead of an uploaded file.
 - `mark_read` tells the provider the agent read the conversation (newest inbound message).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +26,14 @@ import structlog
 from sqlalchemy import select
 
 from atende.actions import outbound
-from atende.channels.base import ProviderError, SendResult
-from atende.db.tables import jobs, media, messages
+from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult
+from atende.channels.whatsapp_cloud.engine import pair_wait
+from atende.channels.whatsapp_cloud.provider import link_filename
+from atende.db.tables import conversations, jobs, media, messages
 from atende.db.types import utcnow
 from atende.jobs.worker import Reschedule
 from atende.media.policy import kind_for_mime
+from atende.metrics import SENDS
 
 if TYPE_CHECKING:
     from atende.jobs.worker import DeadHook, Handler
@@ -37,6 +45,10 @@ log = structlog.get_logger(__name__)
 SHORT_WAIT_S = 0.25
 #: How often a job waiting for an earlier message looks again when that one's job is running.
 POLL_EARLIER_S = 0.5
+#: An earlier message being sent right now is waited for in-process (polling this often), up to
+#: WAIT_RUNNING_S; then the job is rescheduled like any other wait.
+POLL_RUNNING_S = 0.02
+WAIT_RUNNING_S = 2.0
 #: An earlier message stuck without a send job this long no longer holds the conversation back.
 STUCK_AFTER = timedelta(minutes=2)
 _PENDING = ("queued", "sending")
@@ -47,35 +59,54 @@ def _paced(connector: LoadedConnector) -> bool:
     return hasattr(config, "pair_interval_s") or hasattr(config, "rate_per_second")
 
 
+async def _earlier_holds(rt: Runtime, row: Any) -> float | None:
+    """Seconds to wait for an earlier message of the conversation still queued or being sent
+    (None: there is none). One being sent right now is waited for in-process, briefly, so a
+    burst of messages goes out back to back instead of one poll interval apart."""
+    deadline = time.monotonic() + WAIT_RUNNING_S
+    while True:
+        now = utcnow()
+        async with rt.read() as conn:
+            earlier = (await conn.execute(
+                select(messages.c.id, messages.c.updated_at).where(
+                    messages.c.conversation_id == row.conversation_id, messages.c.direction == "out",
+                    messages.c.id < row.id, messages.c.status.in_(_PENDING), messages.c.kind != "note",
+                ).order_by(messages.c.id).limit(1))).first()
+            if earlier is None:
+                return None
+            job = (await conn.execute(select(jobs.c.status, jobs.c.run_at, jobs.c.lease_until).where(
+                jobs.c.dedup_key == f"send:{earlier.id}"))).first()
+        if job is not None and job.status in ("pending", "running"):
+            if job.status == "pending" and job.run_at > now:
+                return max(POLL_EARLIER_S, (job.run_at - now).total_seconds() + 0.05)
+            leased = job.lease_until is None or job.lease_until > now
+            if job.status == "running" and leased and time.monotonic() < deadline:
+                await asyncio.sleep(POLL_RUNNING_S)
+                continue
+            return POLL_EARLIER_S
+        if earlier.updated_at is not None and now - earlier.updated_at < STUCK_AFTER:
+            return POLL_EARLIER_S  # its job is being written or finishing
+        return None
+
+
 async def _hold_back(rt: Runtime, row: Any, connector: LoadedConnector) -> float | None:
     """Seconds this send must wait (None: go now)."""
-    now = utcnow()
-    async with rt.read() as conn:
-        earlier = (await conn.execute(
-            select(messages.c.id, messages.c.updated_at).where(
-                messages.c.conversation_id == row.conversation_id, messages.c.direction == "out",
-                messages.c.id < row.id, messages.c.status.in_(_PENDING), messages.c.kind != "note",
-            ).order_by(messages.c.id).limit(1))).first()
-        if earlier is not None:
-            job = (await conn.execute(select(jobs.c.status, jobs.c.run_at).where(
-                jobs.c.dedup_key == f"send:{earlier.id}"))).first()
-            if job is not None and job.status in ("pending", "running"):
-                if job.status == "pending" and job.run_at > now:
-                    return max(POLL_EARLIER_S, (job.run_at - now).total_seconds() + 0.05)
-                return POLL_EARLIER_S
-            if earlier.updated_at is not None and now - earlier.updated_at < STUCK_AFTER:
-                return POLL_EARLIER_S  # its job is being written or finishing
-        interval = float(getattr(connector.config, "pair_interval_s", 0) or 0)
-        if interval > 0:
+    wait = await _earlier_holds(rt, row)
+    if wait is not None:
+        return wait
+    interval = float(getattr(connector.config, "pair_interval_s", 0) or 0)
+    burst = max(1, int(getattr(connector.config, "pair_burst", 1) or 1))
+    if interval > 0:
+        # The recipient's bucket rebuilt from our recent sends: holds across worker processes.
+        async with rt.read() as conn:
             recent = await conn.execute(select(messages.c.sent_at).where(
                 messages.c.conversation_id == row.conversation_id, messages.c.direction == "out",
                 messages.c.id < row.id, messages.c.sent_at.is_not(None),
-            ).order_by(messages.c.id.desc()).limit(20))
-            stamps = [r.sent_at for r in recent]
-            if stamps:
-                wait = (max(stamps) + timedelta(seconds=interval) - now).total_seconds()
-                if wait > SHORT_WAIT_S:
-                    return wait
+            ).order_by(messages.c.id.desc()).limit(max(20, 2 * burst)))
+            stamps = [r.sent_at.timestamp() for r in recent]
+        wait = pair_wait(stamps, utcnow().timestamp(), interval, burst)
+        if wait > SHORT_WAIT_S:
+            return wait
     limiter = rt.send_limiter
     if limiter is not None and hasattr(limiter, "delay_for"):
         address = await _address(rt, row.conversation_id)
@@ -86,8 +117,6 @@ async def _hold_back(rt: Runtime, row: Any, connector: LoadedConnector) -> float
 
 
 async def _address(rt: Runtime, conversation_id: int) -> str:
-    from atende.db.tables import conversations
-
     async with rt.read() as conn:
         return str(await conn.scalar(select(conversations.c.address).where(conversations.c.id == conversation_id)))
 
@@ -113,17 +142,64 @@ async def _fail(rt: Runtime, message_id: int, reason: str, code: str | None) -> 
                 reference=str(message_id), status="failed", error_code=code, error=reason))
 
 
-async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
+async def _send_by_link(rt: Runtime, message_id: int, link: str, connector: LoadedConnector) -> None:
+    """The generic send, for a media message whose file is a public link (`attributes.media_url`):
+    the provider gets `MediaRef(url=link)` (WhatsApp: `{"link": …}`) instead of an uploaded id."""
+    async with rt.write() as tx:
+        row = await outbound.mark_sending(tx, message_id)
+    if row.status not in _PENDING:
+        return  # already sent or failed by an earlier run: sending again would duplicate it
+    provider: Any = connector.provider
+    if row.status == "sending" and hasattr(provider, "find_sent"):
+        found: SendResult | None = await provider.find_sent(str(message_id))
+        if found is not None:
+            async with rt.write() as tx:
+                await outbound.record_send_result(tx, message_id, found)
+            return
+    async with rt.read() as conn:
+        address = str(await conn.scalar(select(conversations.c.address).where(
+            conversations.c.id == row.conversation_id)))
+        reply_to = None
+        if row.reply_to_id:
+            reply_to = await conn.scalar(select(messages.c.provider_message_id).where(
+                messages.c.id == row.reply_to_id))
+    out = OutboundMessage(
+        reference=str(message_id), to=address, kind=row.kind, text=row.text,
+        media=MediaRef(url=link, filename=link_filename(link) if row.kind == "document" else None),
+        reply_to_provider_id=reply_to, webhook_url=rt.webhook_url(connector.webhook_token),
+    )
+    if rt.send_limiter is not None:
+        await rt.send_limiter.acquire(connector, address)
+    try:
+        result = await provider.send(out)  # ProviderError(transient) → the worker retries
+    except ProviderError as exc:
+        SENDS.labels(connector.provider_name, "retry" if exc.transient else "error").inc()
+        raise
+    SENDS.labels(connector.provider_name, result.status).inc()
+    async with rt.write() as tx:
+        await outbound.record_send_result(tx, message_id, result)
+
+
+async def _deliver(rt: Runtime, job: Any, row: Any, connector: LoadedConnector | None) -> None:
     from atende.jobs import handlers as generic
 
+    link = (row.attributes or {}).get("media_url") if row is not None else None
+    if connector is not None and row is not None and isinstance(link, str):
+        await _send_by_link(rt, int(row.id), link, connector)
+    else:
+        await generic.send_message(rt, job)
+
+
+async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
     message_id = int(job.payload["message_id"])
     async with rt.read() as conn:
         row = (await conn.execute(select(messages.c.id, messages.c.conversation_id, messages.c.connector_id,
-                                         messages.c.status, messages.c.kind, messages.c.media_id)
+                                         messages.c.status, messages.c.kind, messages.c.media_id,
+                                         messages.c.attributes)
                                   .where(messages.c.id == message_id))).first()
     connector = await rt.connector(int(row.connector_id)) if row is not None else None
     if row is None or connector is None or row.status not in _PENDING or not _paced(connector):
-        await generic.send_message(rt, job)
+        await _deliver(rt, job, row, connector)
         return None
     problem = await _media_mismatch(rt, row)
     if problem is not None:
@@ -133,7 +209,7 @@ async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
     if wait is not None:
         return Reschedule(utcnow() + timedelta(seconds=min(wait, 600.0)))
     try:
-        await generic.send_message(rt, job)
+        await _deliver(rt, job, row, connector)
     except ProviderError as exc:
         if not exc.transient:
             await _fail(rt, message_id, exc.message, exc.code)

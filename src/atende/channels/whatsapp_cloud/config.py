@@ -20,7 +20,8 @@ class WhatsAppCloudConfig(BaseModel):
     base_url: NonEmpty = "https://graph.facebook.com"
     api_version: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^v\d+\.\d+$")] = "v25.0"
     rate_per_second: float = Field(default=80, gt=0)  # throughput per phone number (Meta: 80/s)
-    pair_interval_s: float = Field(default=6.0, ge=0)  # min gap between two sends to one recipient
+    pair_interval_s: float = Field(default=6.0, ge=0)  # one send per recipient per this many seconds…
+    pair_burst: int = Field(default=3, ge=1, le=20)  # …with short bursts of up to this many (Meta's pair limit)
 
     @field_validator("base_url")
     @classmethod

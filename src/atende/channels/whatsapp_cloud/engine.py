@@ -9,10 +9,12 @@
 - `media_ref_for_send(connector, media_id)`: uploads our stored file to the provider once and reuses
   its media id (WhatsApp keeps them 30 days);
 - `provider_event_hook(connector, type, data)`: template status / category webhooks keep the
-  `templates` table true; anything else is logged;
-- `send_limiter`: a token bucket per phone number (`rate_per_second`) and a minimum gap per recipient
-  (`pair_interval_s`), with back-off after 130429 / 131056. Ordering of a conversation's messages is
-  kept by the `send_message` job wrapper in `atende.jobs.whatsapp`.
+  `templates` table true on every connector of the template's WhatsApp Business Account (its
+  `waba_id`, read from the decrypted configs here, never in an action); anything else is logged;
+- `send_limiter`: a token bucket per phone number (`rate_per_second`) and one per recipient
+  (`pair_burst` sends at once, refilled one per `pair_interval_s`: Meta's pair limit lets short
+  bursts borrow from the future), with back-off after 130429 / 131056. Ordering of a conversation's
+  messages is kept by the `send_message` job wrapper in `atende.jobs.whatsapp`.
 
 The hooks work for any provider that offers `fetch_media` / `upload_media`; the limiter applies to
 connectors whose config has `rate_per_second` / `pair_interval_s`.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -156,10 +158,16 @@ def _kind_for(mime_type: str) -> str:
 
 async def provider_event(rt: Runtime, connector: LoadedConnector, kind: str, data: Mapping[str, Any]) -> None:
     if kind == "template_status":
+        targets = await template_connectors(rt, connector, data)
+        if not targets:
+            log.warning("template event for a WABA no connector has", connector_id=connector.id,
+                        waba_id=data.get("waba_id"), name=data.get("name"))
+            return
         async with rt.write() as tx:
-            changed = await template_actions.apply_template_event(tx, connector.id, data)
-        log.info("template event", connector_id=connector.id, name=data.get("name"), language=data.get("language"),
-                 template_event=data.get("event") or data.get("new_category"), changed=changed)
+            changed = await template_actions.apply_template_event(tx, targets, data)
+        log.info("template event", connector_id=connector.id, connectors=targets, name=data.get("name"),
+                 language=data.get("language"), template_event=data.get("event") or data.get("new_category"),
+                 changed=changed)
         return
     if kind == "account_error":
         log.warning("whatsapp account error", connector_id=connector.id, errors=data.get("errors"))
@@ -167,7 +175,62 @@ async def provider_event(rt: Runtime, connector: LoadedConnector, kind: str, dat
     log.info("provider event", connector_id=connector.id, type=kind)
 
 
+async def template_connectors(rt: Runtime, connector: LoadedConnector, data: Mapping[str, Any]) -> list[int]:
+    """Connectors a template event is about: templates belong to the WhatsApp Business Account, so
+    every connector of this provider whose `waba_id` is the event's (`entry.id`). The connector that
+    received it counts too when its `waba_id` is not configured; one configured for another WABA
+    does not. Configs are encrypted: they are read through the runtime's loader."""
+    own_waba = getattr(connector.config, "waba_id", None)
+    event_waba = data.get("waba_id")
+    waba = event_waba if isinstance(event_waba, str) and event_waba else own_waba
+    if not waba:
+        return [connector.id]
+    async with rt.read() as conn:
+        ids = [int(r.id) for r in await conn.execute(
+            select(connectors.c.id).where(connectors.c.provider == connector.provider_name))]
+    targets: set[int] = {connector.id} if own_waba is None or own_waba == waba else set()
+    for connector_id in ids:
+        if connector_id == connector.id:
+            continue
+        try:
+            loaded = await rt.connector(connector_id)
+        except Exception:  # one unreadable config must not keep the others' templates stale
+            log.warning("connector config unreadable", connector_id=connector_id, exc_info=True)
+            continue
+        if loaded is not None and getattr(loaded.config, "waba_id", None) == waba:
+            targets.add(connector_id)
+    return sorted(targets)
+
+
 # ------------------------------------------------------------------------------------ send pacing
+
+_EPSILON = 1e-9
+
+
+def pair_tokens(stamps: Iterable[float], now: float, interval: float, burst: int) -> float:
+    """Tokens left at `now` in a recipient's bucket (capacity `burst`, one token back every
+    `interval` seconds) after sends at `stamps` (seconds, any order), starting full. Sends made
+    faster than the bucket allows (another process, a clock step) leave it in debt (< 0)."""
+    capacity = float(max(1, burst))
+    tokens, at = capacity, None
+    for stamp in sorted(stamps):
+        if at is not None:
+            tokens = min(capacity, tokens + max(0.0, stamp - at) / interval)
+        tokens -= 1.0
+        at = stamp
+    if at is not None:
+        tokens = min(capacity, tokens + max(0.0, now - at) / interval)
+    return tokens
+
+
+def pair_wait(stamps: Iterable[float], now: float, interval: float, burst: int) -> float:
+    """Seconds before one more send to a recipient fits Meta's pair limit (≈ one per `interval`,
+    short bursts of `burst` borrowing from the future; whatsapp-meta.md §3.4). 0 when it may go."""
+    if interval <= 0:
+        return 0.0
+    tokens = pair_tokens(stamps, now, interval, burst)
+    return 0.0 if tokens >= 1.0 - _EPSILON else (1.0 - tokens) * interval
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -184,11 +247,31 @@ class _Bucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-class SendLimiter:
-    """Per-process pacing of sends: a token bucket per connector (phone number) and a minimum gap
-    between two sends to one recipient, plus pauses after rate-limit errors.
+@dataclass(slots=True)
+class _PairBucket:
+    """One recipient's pair-rate bucket: `tokens` at time `at`, refilled one per interval."""
 
-    With several worker processes each one paces its own sends; the per-recipient gap is also
+    tokens: float
+    at: float
+
+    def level(self, now: float, interval: float, burst: int) -> float:
+        return min(float(burst), self.tokens + max(0.0, now - self.at) / interval)
+
+    def wait(self, now: float, interval: float, burst: int) -> float:
+        level = self.level(now, interval, burst)
+        return 0.0 if level >= 1.0 - _EPSILON else (1.0 - level) * interval
+
+    def take(self, now: float, interval: float, burst: int) -> None:
+        self.tokens = self.level(now, interval, burst) - 1.0
+        self.at = now
+
+
+class SendLimiter:
+    """Per-process pacing of sends: a token bucket per connector (phone number, `rate_per_second`)
+    and one per recipient (`pair_burst` sends at once, then one per `pair_interval_s`), plus pauses
+    after rate-limit errors.
+
+    With several worker processes each one paces its own sends; the per-recipient bucket is also
     checked against the database by the send job (`atende.jobs.whatsapp`), which holds for all.
     """
 
@@ -199,32 +282,33 @@ class SendLimiter:
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[int, _Bucket] = {}
-        self._last: dict[tuple[int, str], float] = {}
+        self._pairs: dict[tuple[int, str], _PairBucket] = {}
         self._paused: dict[int, float] = {}
         self._pair_paused: dict[tuple[int, str], float] = {}
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._pruned_at = float("-inf")
 
     @staticmethod
-    def _settings(connector: Any) -> tuple[float, float]:
+    def _settings(connector: Any) -> tuple[float, float, int]:
         config = getattr(connector, "config", None)
         rate = float(getattr(config, "rate_per_second", 0) or 0)
         interval = float(getattr(config, "pair_interval_s", 0) or 0)
-        return rate, interval
+        burst = max(1, int(getattr(config, "pair_burst", 1) or 1))
+        return rate, interval, burst
 
     def delay_for(self, connector: Any, address: str) -> float:
         """Seconds before a send to `address` may start, without reserving anything."""
         now = self._clock()
-        _, interval = self._settings(connector)
+        _, interval, burst = self._settings(connector)
         key = (int(connector.id), address)
-        last = self._last.get(key)
-        ready = max(self._paused.get(key[0], 0.0), self._pair_paused.get(key, 0.0),
-                    last + interval if last is not None else 0.0)
-        return max(0.0, ready - now)
+        ready = max(self._paused.get(key[0], 0.0), self._pair_paused.get(key, 0.0))
+        pair = self._pairs.get(key)
+        pair_wait_s = pair.wait(now, interval, burst) if pair is not None and interval > 0 else 0.0
+        return max(0.0, ready - now, pair_wait_s)
 
     async def acquire(self, connector: Any, address: str) -> None:
         """Wait until a send to `address` on `connector` respects the pacing, and reserve it."""
-        rate, interval = self._settings(connector)
+        rate, interval, burst = self._settings(connector)
         key = (int(connector.id), address)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -242,19 +326,28 @@ class SendLimiter:
                 wait = bucket.reserve(now)
                 if wait > 0:
                     await self._sleep(wait)
-            self._last[key] = self._clock()
-            if interval <= 0:
-                self._last.pop(key, None)
+            if interval > 0:
+                now = self._clock()
+                pair = self._pairs.get(key)
+                if pair is None:
+                    pair = self._pairs[key] = _PairBucket(tokens=float(burst), at=now)
+                pair.take(now, interval, burst)
+            else:
+                self._pairs.pop(key, None)
         if len(self._locks) > self.PRUNE_AT:
             self._prune()
 
     def penalize(self, connector: Any, address: str, code: str | None, retry_after: float | None) -> None:
-        """Slow down after a rate-limit answer: the whole number (130429, 4, 80007) or one pair (131056)."""
+        """Slow down after a rate-limit answer: the whole number (130429, 4, 80007) or one pair (131056).
+
+        131056 also empties that recipient's bucket: after the pause, one send per interval, no burst."""
         now = self._clock()
         key = (int(connector.id), address)
         if code == "131056":
-            _, interval = self._settings(connector)
+            _, interval, _ = self._settings(connector)
             self._pair_paused[key] = now + max(retry_after or 0.0, interval, 1.0)
+            if interval > 0:
+                self._pairs[key] = _PairBucket(tokens=0.0, at=now)
         elif code in ("130429", "4", "80007"):
             self._paused[key[0]] = max(self._paused.get(key[0], 0.0), now + max(retry_after or 0.0, 1.0))
 
@@ -263,15 +356,16 @@ class SendLimiter:
         if now - self._pruned_at < 60:
             return
         self._pruned_at = now
-        for key, last in list(self._last.items()):
-            if now - last > 3600:
-                del self._last[key]
+        for key, pair in list(self._pairs.items()):
+            if now - pair.at > 3600:
+                del self._pairs[key]
         for key, until in list(self._pair_paused.items()):
             if until < now:
                 del self._pair_paused[key]
         for key, lock in list(self._locks.items()):
-            if not lock.locked() and key not in self._last and key not in self._pair_paused:
+            if not lock.locked() and key not in self._pairs and key not in self._pair_paused:
                 del self._locks[key]
 
 
-__all__ = ["SendLimiter", "fetch_media", "install", "media_ref_for_send", "provider_event", "provider_media_of"]
+__all__ = ["SendLimiter", "fetch_media", "install", "media_ref_for_send", "pair_tokens", "pair_wait", "provider_event",
+           "provider_media_of", "template_connectors"]

@@ -7,9 +7,11 @@ engine does those with `capabilities.service_window_hours`, `config.rate_per_sec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -32,6 +34,7 @@ from atende.channels.whatsapp_cloud.config import WhatsAppCloudConfig
 from atende.channels.whatsapp_cloud.errors import ErrorInfo, classify
 from atende.channels.whatsapp_cloud.parse import parse_webhook_body
 from atende.domain.phones import format_phone_display, is_bsuid
+from atende.domain.templates import PLACEHOLDER_RE as _PLACEHOLDER_RE
 
 KB = 1024
 MB = 1024 * 1024
@@ -75,7 +78,6 @@ ALLOWED_MIME_TYPES: dict[str, str] = {
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 _CAPTION_KINDS = frozenset({"image", "video", "document"})
 _URL_RE = re.compile(r"https?://", re.IGNORECASE)
-_PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _MAX_TEXT = 4096
 _MAX_CAPTION = 1024
 _MAX_TEMPLATE_PAGES = 200
@@ -165,6 +167,66 @@ def _placeholders(text: Any) -> list[str]:
 
 class InvalidOutbound(ValueError):
     """The engine asked for something WhatsApp cannot send (reported as a failed SendResult)."""
+
+
+#: Longest media link we accept (Meta fetches it; real CDN links are far shorter).
+MAX_MEDIA_URL = 2048
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".localdomain")
+
+
+def check_media_link(url: str) -> str:
+    """A media link WhatsApp may fetch: `https`, a public host, no credentials, at most
+    MAX_MEDIA_URL characters. Returns it unchanged; InvalidOutbound (a ValueError) says why not.
+
+    Hosts are checked as written (Meta, not us, resolves them): IP literals must be global,
+    names must be dotted and not in a local-only domain. Odd IPv4 spellings (`127.1`, `0x7f.1`,
+    `2130706433`) are refused rather than guessed at.
+    """
+    if not isinstance(url, str) or not url:
+        raise InvalidOutbound("informe o link da mídia")
+    if len(url) > MAX_MEDIA_URL:
+        raise InvalidOutbound(f"link da mídia longo demais ({len(url)} > {MAX_MEDIA_URL} caracteres)")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or not url.isascii():
+        raise InvalidOutbound("o link da mídia tem espaços ou caracteres inválidos")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise InvalidOutbound("link da mídia inválido") from None
+    if parts.scheme.lower() != "https":
+        raise InvalidOutbound("o link da mídia precisa começar com https://")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidOutbound("o link da mídia não pode conter usuário ou senha")
+    if not host:
+        raise InvalidOutbound("o link da mídia não tem endereço (host)")
+    host = host.rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if not address.is_global or address.is_multicast:
+            raise InvalidOutbound("o link da mídia aponta para um endereço privado ou local")
+        return url
+    labels = host.split(".")
+    last = labels[-1]
+    if len(labels) < 2 or not all(labels) or last.isdigit() or last.startswith("0x") or \
+            host == "localhost" or host.endswith(_LOCAL_SUFFIXES) or \
+            not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", host):
+        raise InvalidOutbound("o link da mídia precisa de um endereço público (não local nem privado)")
+    return url
+
+
+def link_filename(url: str) -> str | None:
+    """The file name at the end of a link's path (`…/boleto%20123.pdf` → `boleto 123.pdf`)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    name = unquote(path.rsplit("/", 1)[-1]).strip()
+    name = re.sub(r"[\x00-\x1f\x7f/\\]", "", name)[:200]
+    return name or None
 
 
 class WhatsAppCloudProvider:
@@ -263,7 +325,10 @@ class WhatsAppCloudProvider:
         media = message.media
         if media is None or not (media.provider_media_id or media.url):
             raise InvalidOutbound(f"{kind} sem mídia (id ou link)")
-        obj: dict[str, Any] = {"id": media.provider_media_id} if media.provider_media_id else {"link": media.url}
+        if media.provider_media_id:
+            obj: dict[str, Any] = {"id": media.provider_media_id}
+        else:
+            obj = {"link": check_media_link(media.url or "")}
         caption = media.caption or message.text
         if caption and kind in _CAPTION_KINDS:
             if len(caption) > _MAX_CAPTION:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions.errors import NotFound
+from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
@@ -32,6 +33,8 @@ class MessageIn(BaseModel):
     media_id: int | None = None
     kind: Literal["text", "image", "audio", "video", "document", "sticker", "template", "note"] | None = None
     reply_to_id: int | None = None
+    # WhatsApp: send a media kind by public https link instead of an uploaded file (`text` = caption).
+    media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
 
 
 class NewMessageIn(BaseModel):
@@ -141,6 +144,9 @@ async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: User
         raise HTTPException(422, "informe o modelo (template)")
     if kind == "text" and not (body.text or "").strip():
         raise HTTPException(422, "informe o texto da mensagem")
+    if body.media_url is not None:
+        _check_media_url(body.media_url, kind, loaded.channel, loaded.provider.capabilities.media,
+                         has_file=body.media_id is not None)
     async with rt.write() as tx:
         if kind == "note":
             from atende.actions.notes import add_note
@@ -150,8 +156,24 @@ async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: User
             message_id = await outbound.queue_message(
                 tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
                 template=body.template.model_dump() if body.template else None, media_id=body.media_id,
-                reply_to_id=body.reply_to_id)
+                reply_to_id=body.reply_to_id, media_url=body.media_url)
     return await _message_view(rt, message_id)
+
+
+def _check_media_url(url: str, kind: str, channel: str, media: bool, *, has_file: bool) -> None:
+    """Media by link: only where the channel sends media, for a media kind, to a public https URL."""
+    if not media:
+        detail = ("SMS só envia texto: não é possível enviar mídia por link" if channel == "sms"
+                  else f"este canal ({channel}) não envia mídia por link")
+        raise HTTPException(422, detail)
+    if kind not in outbound.MEDIA_KINDS:
+        raise HTTPException(422, f"para enviar um link de mídia informe kind: {', '.join(outbound.MEDIA_KINDS)}")
+    if has_file:
+        raise HTTPException(422, "envie o arquivo (media_id) ou o link (media_url), não os dois")
+    try:
+        check_media_link(url)
+    except InvalidOutbound as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/messages", status_code=202)

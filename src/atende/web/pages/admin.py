@@ -65,6 +65,22 @@ def provider_labels() -> dict[str, str]:
     return {"kolmeya": "Kolmeya (SMS)", "whatsapp_cloud": "WhatsApp Cloud API", "sandbox": _("Sandbox (demonstração)")}
 
 
+def uses_templates(provider: str) -> bool:
+    """Providers with approved message templates (WhatsApp Cloud): their page lists and syncs them."""
+    try:
+        return bool(provider_type(provider).capabilities.templates)
+    except UnknownProvider:
+        return False
+
+
+def template_labels() -> dict[str, dict[str, str]]:
+    return {
+        "status": {"APPROVED": _("Aprovado"), "PENDING": _("Em análise"), "REJECTED": _("Rejeitado"),
+                   "PAUSED": _("Pausado"), "DISABLED": _("Desativado")},
+        "category": {"MARKETING": _("Marketing"), "UTILITY": _("Utilidade"), "AUTHENTICATION": _("Autenticação")},
+    }
+
+
 def secret_fields(provider: str) -> frozenset[str]:
     try:
         declared = frozenset(getattr(provider_type(provider), "secret_fields", frozenset()))
@@ -150,9 +166,14 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: int
     stored = rt.secrets.decrypt_json(row.config_encrypted)
     values = {k: ("" if v is None else str(v)) for k, v in stored.items() if k not in secrets_}
     item = {**queries.connector_dict(row, rt.webhook_url(row.webhook_token)), "stats": queries.connector_stats(row)}
+    templates: list[dict[str, Any]] | None = None
+    if uses_templates(row.provider):
+        async with rt.read() as conn:
+            templates = await queries.connector_templates(conn, connector_id)
     ui = await full_ui(request, user)
     return render(request, "settings/connector_edit.html",
                   {"item": item, "fields": provider_fields().get(row.provider, []), "values": values,
+                   "templates": templates, "template_labels": template_labels(),
                    "secrets": secrets_, "providers": provider_labels(), "error": error,
                    "created": request.query_params.get("created"), "saved": request.query_params.get("saved"),
                    "page": "settings", "tab": "connectors"}, ui=ui, status_code=status_code)

@@ -47,6 +47,9 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
             items, cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
                                                              **flt.list_args(user))
             columns[status] = {"items": items, "cursor": cursor}
+    if flt.q:
+        # The counters know nothing of the search: count what it found ("25+" when there is more).
+        counts = {status: len(col["items"]) for status, col in columns.items()}
     return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
                                           "page": "board"}, ui=ui)
 

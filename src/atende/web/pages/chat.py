@@ -60,6 +60,8 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
             return _("%(actor)s atribuiu a conversa a %(name)s") % {"actor": actor, "name": assignee}
         return _("Atribuída automaticamente a %(name)s") % {"name": assignee}
     if kind == "conversation.transferred":
+        if actor and p.get("actor_id") == p.get("previous_assignee_id"):
+            return _("%(actor)s transferiu a conversa para %(name)s") % {"actor": actor, "name": assignee}
         if actor:
             return _("%(actor)s transferiu a conversa de %(previous)s para %(name)s") % {
                 "actor": actor, "previous": previous, "name": assignee}

@@ -172,5 +172,51 @@
     }));
   });
 
+  // WhatsApp message templates on a connector's page: sync from the provider, list what came back.
+  document.addEventListener("alpine:init", () => {
+    window.Alpine.data("templateSync", (cfg) => ({
+      busy: false, result: "", ok: false,
+      async sync() {
+        this.busy = true;
+        this.result = "";
+        try {
+          const r = await apiFetch(`/api/v1/connectors/${cfg.id}/templates/sync`, { method: "POST" });
+          if (!r.ok) { this.ok = false; this.result = await errorText(r); return; }
+          const data = await r.json();
+          this.ok = true;
+          this.result = cfg.t.synced.replace(/\{(\w+)\}/g, (_, key) => String(data[key] ?? 0));
+          this.render(data.items || []);
+        } catch (_) {
+          this.ok = false;
+          this.result = strings.error;
+        } finally {
+          this.busy = false;
+        }
+      },
+      render(items) {
+        const rows = this.$refs.rows;
+        rows.replaceChildren();
+        const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+        if (!items.length) {
+          const td = cell(cfg.t.none);
+          td.colSpan = 4;
+          td.className = "muted";
+          rows.appendChild(document.createElement("tr")).appendChild(td);
+          return;
+        }
+        for (const t of items) {
+          const tr = document.createElement("tr");
+          const status = document.createElement("span");
+          status.className = `pill tpl-${String(t.status || "").toLowerCase()}`;
+          status.textContent = cfg.labels.status[t.status] || t.status || "—";
+          const last = document.createElement("td");
+          last.appendChild(status);
+          tr.append(cell(t.name), cell(t.language), cell(cfg.labels.category[t.category] || t.category || "—"), last);
+          rows.appendChild(tr);
+        }
+      },
+    }));
+  });
+
   window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings };
 })();

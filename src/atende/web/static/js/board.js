@@ -51,6 +51,19 @@ if (board) {
   }
 
   async function refreshCounts() {
+    if (board.dataset.search) {
+      // A search shows what it found: count the cards on screen ("25+" while a column has more pages).
+      const nf = new Intl.NumberFormat(Atende.lang());
+      for (const status of ["new", "open", "done"]) {
+        const column = document.getElementById(`column-${status}`);
+        const el = document.getElementById(`count-${status}`);
+        if (column && el) {
+          el.textContent = nf.format(column.querySelectorAll(":scope > .card").length) +
+            (column.querySelector(":scope > .sentinel") ? "+" : "");
+        }
+      }
+      return;
+    }
     const r = await Atende.fetch(`/api/v1/conversations/counts?${countsQS}`);
     if (!r.ok) return;
     const counts = await r.json();

@@ -9,7 +9,7 @@ const EMOJIS = ["😀", "😊", "😉", "🙂", "😍", "😅", "😂", "🤔", 
 document.addEventListener("alpine:init", () => {
   window.Alpine.data("composer", (cfg) => ({
     ...cfg,
-    mode: cfg.windowClosed ? "template" : "reply",
+    mode: cfg.locked ? "note" : (cfg.windowClosed ? "template" : "reply"),
     text: "",
     busy: false,
     suggestions: [],
@@ -27,6 +27,21 @@ document.addEventListener("alpine:init", () => {
         money = new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
       } catch (_) { money = `R$ ${(micro / 10000).toFixed(2)}`; }
       return `${c.segments} ${this.t.seg} | ${money} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+    },
+
+    replyMode() {
+      if (this.locked) return;
+      this.mode = this.windowClosed ? "template" : "reply";
+      this.$nextTick(() => this.$refs.text?.focus());
+    },
+
+    // The header says who may answer the customer now (after take, transfer, or another agent's move).
+    setLocked(locked, holder) {
+      this.holder = holder;
+      if (locked === this.locked) return;
+      this.locked = locked;
+      if (locked) this.mode = "note";
+      else if (this.mode === "note" && !this.text) this.mode = this.windowClosed ? "template" : "reply";
     },
 
     onInput() {
@@ -265,12 +280,18 @@ function queueItem(id) {
   }, 60);
 }
 
+// The contact panel lists the customer's conversations on every channel, with their status.
+function panelShows(conversationId) {
+  return !!document.querySelector(`#contact-panel a[href="/conversations/${conversationId}"]`);
+}
+
 document.addEventListener("atende:event", (e) => {
   const d = e.detail;
   const open = openId();
   if (d.type.startsWith("conversation.")) {
     queueItem(d.id);
     if (Number(d.id) === open && d.type !== "conversation.read") { refreshHeader(); syncThread(); }
+    if (d.type !== "conversation.read" && panelShows(d.id)) refreshContact();
   } else if (d.type === "message.created") {
     queueItem(d.conversation_id);
     if (Number(d.conversation_id) === open) {
@@ -288,13 +309,45 @@ document.addEventListener("atende:reconnected", () => { syncThread(); });
 document.body.addEventListener("atende:thread-sync", () => syncThread());
 document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
+// The header decides who may answer: the composer follows it (take, transfer, another agent's move).
+function syncComposer() {
+  const header = document.getElementById("chat-header");
+  const composer = document.getElementById("composer");
+  if (!header || !composer || !window.Alpine) return;
+  const state = window.Alpine.$data(composer);
+  state?.setLocked?.(header.dataset.mayHandle !== "1", header.dataset.holder || "");
+}
+
+// After an action button replaced the header, focus would fall to <body>: keep the keyboard user in the chat.
+let headerHadFocus = false;
+document.body.addEventListener("htmx:beforeSwap", (e) => {
+  if (e.detail.target?.id === "chat-header") headerHadFocus = e.detail.target.contains(document.activeElement);
+});
+
+document.body.addEventListener("htmx:afterSettle", (e) => {
+  const header = e.target; // an outerHTML swap settles on the new element
+  if (header?.id !== "chat-header") return;
+  syncComposer();
+  if (openId()) queueItem(openId()); // our own action shows in the list now, not on the next live event
+  if (headerHadFocus && (!document.activeElement || document.activeElement === document.body)) {
+    const text = document.querySelector("#composer textarea");
+    const canWrite = header.dataset.mayHandle === "1" && header.dataset.status === "open" && text?.offsetParent;
+    (canWrite ? text : header.querySelector(".actions button:not([disabled]), .actions summary"))?.focus();
+  }
+  headerHadFocus = false;
+});
+
 document.body.addEventListener("htmx:afterSwap", (e) => {
   if (e.detail.target?.id === "chat-main") {
     highlightActive();
     scrollToBottom();
-    document.getElementById("thread")?.focus({ preventScroll: true });
+    // Keyboard users land in the conversation they opened (Tab: composer; Shift+Tab: actions).
+    if (document.activeElement?.closest?.(".conv-item") || document.activeElement === document.body) {
+      document.getElementById("thread")?.focus({ preventScroll: true });
+    }
   }
 });
 
 scrollToBottom();
 highlightActive();
+if (openId() && document.activeElement === document.body) document.getElementById("thread")?.focus({ preventScroll: true });

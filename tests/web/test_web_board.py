@@ -121,3 +121,27 @@ async def test_card_fragment_for_live_updates(harness: Harness, pages: Pages) ->
     r = await ana.get(f"/fragments/conversation/{cid}?view=item")
     assert r.status_code == 200 and f'id="item-{cid}"' in r.text
     assert (await ana.get("/fragments/conversation/999999")).status_code == 204
+
+
+async def test_search_counts_what_it_found(harness: Harness, pages: Pages) -> None:
+    one = await sms_conversation(harness)
+    await sms_conversation(harness, "Oi", to="+5511988887777", reply="Quero cancelar", connector=one["connector"])
+    ana = await pages("ana")
+    assert count((await ana.get("/board")).text, "new") == 2
+    html = (await ana.get("/board?q=paguei")).text
+    # The counters know nothing of the search: the column heads count the cards the search found.
+    assert (count(html, "new"), count(html, "open"), count(html, "done")) == (1, 0, 0)
+    assert 'data-search="1"' in html and "Limpar busca" in html and 'href="/board?f=all"' in html
+    assert 'data-search=""' in (await ana.get("/board")).text
+
+
+async def test_search_count_says_more_when_a_column_has_more_pages(sqlite_harness: Harness,
+                                                                    sqlite_pages: Pages) -> None:
+    h = sqlite_harness
+    c = await h.kolmeya_connector()
+    for i in range(27):
+        r = await h.post("/api/v1/messages", {"connector_id": c["id"], "to": f"+55119888870{i:02d}", "text": "Boleto"})
+        assert r.status_code == 202
+    ana = await sqlite_pages("ana")
+    html = (await ana.get("/board?q=boleto")).text
+    assert re.search(r'id="count-done"[^>]*>25\+<', html)

@@ -91,7 +91,7 @@ async def test_actions_take_transfer_close_reopen_write_system_lines(harness: Ha
     assert [line.strip() for line in lines] == [
         "Reaberta: nova mensagem do cliente",
         "Ana assumiu a conversa",
-        "Ana transferiu a conversa de Ana para Bruno",
+        "Ana transferiu a conversa para Bruno",  # not "de Ana para Bruno" when Ana hands over her own
         "Concluída por Bruno",
         "Reaberta por Bruno",
     ]
@@ -173,3 +173,89 @@ async def test_contact_panel_renames_and_toggles_opt_out(harness: Harness, pages
     assert "Olá! Sua fatura vence amanhã." in page and "Já paguei, obrigado" in page
     assert (await ana.post(f"/contacts/{contact_id}/name", {"name": " "})).status_code == 422
     assert (await ana.get("/contacts/99999")).status_code == 404
+
+
+def composer_config(html: str) -> str:
+    match = re.search(r'x-data="composer\(([^"]+)\)"', html)
+    assert match, "no composer on the page"
+    return match.group(1).replace("&#34;", '"')
+
+
+async def test_composer_is_note_only_in_another_agents_conversation(harness: Harness, pages: Pages) -> None:
+    one = await sms_conversation(harness)
+    cid = one["conversation"]["id"]
+    ana, bruno, sup = await pages("ana"), await pages("bruno"), await pages("supervisor")
+    await ana.post(f"/conversations/{cid}/take")
+    mine = (await ana.get(f"/conversations/{cid}")).text
+    assert '"locked": false' in composer_config(mine) and 'data-may-handle="1"' in mine
+    theirs = (await bruno.get(f"/conversations/{cid}")).text
+    config = composer_config(theirs)
+    assert '"locked": true' in config and '"holder": "Ana"' in config
+    assert "{name}. Voc\\u00ea pode deixar uma nota interna." in config
+    assert 'data-testid="composer-locked"' in theirs and ':disabled="locked"' in theirs
+    assert 'data-may-handle="0" data-holder="Ana"' in theirs  # what the live header tells the composer
+    # A note is still welcome; a reply is not.
+    assert (await bruno.post(f"/conversations/{cid}/send", {"text": "Ana, ela já pagou", "mode": "note"})).status_code == 204
+    assert (await bruno.post(f"/conversations/{cid}/send", {"text": "oi", "mode": "reply"})).status_code == 403
+    assert '"locked": false' in composer_config((await sup.get(f"/conversations/{cid}")).text)
+    # After a transfer the header Ana receives says she may no longer answer.
+    r = await ana.post(f"/conversations/{cid}/transfer", {"agent_id": harness.user_ids["bruno"]})
+    assert 'data-may-handle="0" data-holder="Bruno"' in r.text
+    header = (await bruno.get(f"/conversations/{cid}/header")).text
+    assert 'data-may-handle="1" data-holder="Bruno"' in header
+
+
+async def test_supervisor_transfer_names_both_agents(harness: Harness, pages: Pages) -> None:
+    one = await sms_conversation(harness)
+    cid = one["conversation"]["id"]
+    ana, sup = await pages("ana"), await pages("supervisor")
+    await ana.post(f"/conversations/{cid}/take")
+    await sup.post(f"/conversations/{cid}/transfer", {"agent_id": harness.user_ids["bruno"]})
+    html = (await ana.get(f"/conversations/{cid}")).text
+    assert "Supervisor transferiu a conversa de Ana para Bruno" in html
+
+
+async def test_chat_pane_keyboard_and_phone_affordances(harness: Harness, pages: Pages) -> None:
+    one = await sms_conversation(harness)
+    cid = one["conversation"]["id"]
+    ana = await pages("ana")
+    html = (await ana.get(f"/conversations/{cid}")).text
+    # The thread takes focus when a conversation opens (Tab: composer, Shift+Tab: actions).
+    assert re.search(r'id="thread" tabindex="-1"', html)
+    # The contact toggle uses a glyph every font has (ⓘ was a missing-glyph box), and the panel,
+    # which covers the chat on a phone, has its own way back.
+    assert "ⓘ" not in html and 'class="toggle-contact"' in html and "ℹ️" in html
+    panel = html[html.index('id="contact-panel"'):]
+    assert 'class="close-contact"' in panel and "Voltar à conversa" in panel
+    contact_page = (await ana.get(f"/contacts/{one['conversation']['contact']['id']}")).text
+    assert 'class="close-contact"' not in contact_page  # no chat to go back to there
+    # Customer bubbles carry the channel mark in their footer, not on a line of its own.
+    inbound = bubble(html, max(int(x) for x in re.findall(r'id="msg-(\d+)" data-msg-id', html)))
+    assert 'data-status="received"' in inbound and "msg-head" not in inbound
+    assert re.search(r'<footer>\s*<span class="chmark ch-sms"', inbound)
+    # Back/forward re-load the page instead of restoring a DOM snapshot full of Alpine's rendered copies.
+    assert '"historyCacheSize": 0' in html and '"refreshOnHistoryMiss": true' in html
+
+
+async def test_demo_quick_replies_reach_the_composer(harness: Harness, pages: Pages) -> None:
+    from atende.demo import QUICK_REPLIES, prepare
+
+    await prepare(harness.rt)
+    await prepare(harness.rt)  # idempotent: no duplicate shortcut
+    one = await sms_conversation(harness)
+    ana = await pages("ana")
+    config = composer_config((await ana.get(f"/conversations/{one['conversation']['id']}")).text)
+    for shortcut, _text in QUICK_REPLIES:
+        assert config.count(f'"shortcut": "{shortcut}"') == 1, shortcut
+
+
+async def test_inbox_list_keeps_an_empty_state_for_live_removals(harness: Harness, pages: Pages) -> None:
+    one = await sms_conversation(harness)
+    ana = await pages("ana")
+    html = (await ana.get("/inbox")).text
+    assert f'id="item-{one["conversation"]["id"]}"' in html
+    assert re.search(r'<p class="empty-col" hidden>Nenhuma conversa\.</p>', html)  # shown by chat.js when emptied
+    empty = (await ana.get("/inbox?f=mine")).text
+    assert re.search(r'<p class="empty-col" >Nenhuma conversa\.</p>', empty)
+    searched = (await ana.get("/inbox?q=paguei")).text
+    assert "Limpar busca" in searched and 'href="/inbox?f=all"' in searched

@@ -99,3 +99,30 @@ async def test_quick_replies_crud(sqlite_harness: Harness, sqlite_pages: Pages) 
     assert r.status_code == 204
     assert "Nenhuma resposta rápida ainda" in (await sup.get("/settings/quick-replies")).text
     assert (await sup.post(f"/settings/quick-replies/{qid}/delete", htmx=False)).status_code == 404
+
+
+async def test_whatsapp_connector_page_syncs_and_lists_templates(harness: Harness, pages: Pages) -> None:
+    wa = await harness.whatsapp_connector()
+    sms = await harness.kolmeya_connector()
+    sup = await pages("supervisor")
+    page = (await sup.get(f"/settings/connectors/{wa['id']}")).text
+    assert 'data-testid="sync-templates"' in page and "Sincronizar modelos" in page
+    assert f'&#34;id&#34;: {wa["id"]}' in page  # the button posts to /api/v1/connectors/{id}/templates/sync
+    assert "Nenhum modelo sincronizado ainda." in page
+    assert "sync-templates" not in (await sup.get(f"/settings/connectors/{sms['id']}")).text
+
+    harness.graph.add_template("pedido_enviado", body="Olá {{1}}, seu pedido saiu.")
+    harness.graph.add_template("promo_natal", "en_US", category="MARKETING", status="PAUSED", body="Promo!")
+    # What the button does, with the page's session and CSRF token.
+    r = await sup.http.post(f"/api/v1/connectors/{wa['id']}/templates/sync", headers={"X-CSRF-Token": sup.csrf})
+    assert r.status_code == 200 and r.json()["total"] == 2
+    page = (await sup.get(f"/settings/connectors/{wa['id']}")).text
+    table = page[page.index('data-testid="templates"'):page.index("</table>", page.index('data-testid="templates"'))]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>\s*<td><span class=\"pill tpl-(\w+)\">([^<]+)<",
+                      table)
+    assert rows == [("pedido_enviado", "pt_BR", "Utilidade", "approved", "Aprovado"),
+                    ("promo_natal", "en_US", "Marketing", "paused", "Pausado")]
+    ana = await pages("ana")
+    assert (await ana.get(f"/settings/connectors/{wa['id']}")).status_code == 403
+    r = await ana.http.post(f"/api/v1/connectors/{wa['id']}/templates/sync", headers={"X-CSRF-Token": ana.csrf})
+    assert r.status_code == 403

@@ -98,6 +98,8 @@
   // ---- desktop notification + sound for new customer messages in my conversations ----------
   let audio = null;
   function beep() {
+    // Browsers refuse sound before the first click or key press on the page (and warn in the console).
+    if (navigator.userActivation && !navigator.userActivation.hasBeenActive) return;
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
       const osc = audio.createOscillator();

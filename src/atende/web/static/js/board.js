@@ -143,6 +143,9 @@ if (board) {
       if (d.type !== "conversation.read") countsDirty = true;
     } else if (d.type === "message.created") {
       pending.add(String(d.conversation_id));
+    } else if (d.type === "message.updated" && (d.status === "sent" || d.status === "failed")) {
+      // The provider took (or refused) a message: the card's "N seg | R$" moves now.
+      if (document.getElementById(`card-${d.conversation_id}`)) pending.add(String(d.conversation_id));
     } else if (d.type === "contact.updated") {
       board.querySelectorAll(`.card[data-contact="${d.id}"]`).forEach((c) => pending.add(c.dataset.id));
     } else {

@@ -63,9 +63,12 @@ document.addEventListener("alpine:init", () => {
     },
 
     applyQuick(q) {
+      // Read the ref first: a click comes from a suggestion that clearing the list removes, and
+      // $refs asked from a removed element finds nothing.
+      const area = this.$refs.text;
       this.text = q.text;
       this.suggestions = [];
-      this.$nextTick(() => this.$refs.text.focus());
+      this.$nextTick(() => area?.focus());
     },
 
     insert(value) {
@@ -216,6 +219,12 @@ function refreshHeader() {
   window.htmx.ajax("GET", `/conversations/${id}/header`, { target: "#chat-header", swap: "outerHTML" });
 }
 
+let headerTimer = null;
+function refreshHeaderSoon() {
+  clearTimeout(headerTimer);
+  headerTimer = setTimeout(refreshHeader, 150);
+}
+
 function refreshContact() {
   const panel = document.getElementById("contact-panel");
   if (!panel || panel.contains(document.activeElement)) return;
@@ -247,14 +256,21 @@ function placeItem(id, html) {
     if (s > os || (s === os && i > oi)) { box.insertBefore(item, other); window.htmx?.process(item); return; }
   }
   if (!box.querySelector(":scope > .sentinel")) { box.appendChild(item); window.htmx?.process(item); }
-  box.querySelector(":scope > .empty-col")?.remove();
+}
+
+function syncEmptyList() {
+  const box = list();
+  const empty = box?.querySelector(":scope > .empty-col");
+  if (!box || !empty) return;
+  empty.hidden = !!box.querySelector(":scope > .conv-item, :scope > .sentinel");
 }
 
 async function refreshItem(id) {
   if (!list()) return;
   const r = await Atende.fetch(`/fragments/conversation/${id}?${inboxFilter()}&view=item&active=${openId()}`);
-  if (r.status === 204) { document.getElementById(`item-${id}`)?.remove(); return; }
-  if (r.ok) placeItem(id, await r.text());
+  if (r.status === 204) document.getElementById(`item-${id}`)?.remove();
+  else if (r.ok) placeItem(id, await r.text());
+  syncEmptyList();
 }
 
 function highlightActive() {
@@ -299,9 +315,13 @@ document.addEventListener("atende:event", (e) => {
       if (d.direction === "in") markRead();
     }
   } else if (d.type === "message.updated") {
-    if (Number(d.conversation_id) === open) refreshBubble(d.id);
+    if (Number(d.conversation_id) === open) {
+      refreshBubble(d.id);
+      // Accepted or refused by the provider: the header's "N seg | R$" total changes.
+      if ((d.status === "sent" || d.status === "failed") && chat()?.dataset.channel === "sms") refreshHeaderSoon();
+    }
   } else if (d.type === "contact.updated") {
-    if (String(d.id) === chat()?.dataset.contact) refreshContact();
+    if (String(d.id) === chat()?.dataset.contact) { refreshContact(); refreshHeaderSoon(); }
     document.querySelectorAll(`.conv-item[data-contact="${d.id}"]`).forEach((el) => queueItem(el.dataset.id));
   }
 });

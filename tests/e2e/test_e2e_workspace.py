@@ -180,3 +180,53 @@ def test_settings_connection_test_shows_the_kolmeya_balance(live: LiveStack, pag
     # The fake starts at R$ 9.397,30 and charges each SMS sent.
     expect(page.locator(".test-result")).to_contain_text(re.compile(r"R\$\s?9\.39\d,\d\d"), timeout=5000)
     expect(page.get_by_label("Token da API")).to_have_value("")  # the secret is never echoed
+
+
+def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, page: Page, browser: Browser,
+                                                               artifacts: Path) -> None:
+    """What only a browser shows: the composer, the contact panel and the focus follow the header."""
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    bruno_id = live.create_user("bruno@example.com", "Bruno Lima", "agent")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    other = browser.new_context(viewport={"width": 1366, "height": 768})
+    bruno = other.new_page()
+    login(bruno, live, "bruno@example.com")
+    bruno.goto(f"{live.url}/conversations/{cid}")
+    expect(bruno.locator("body[data-live='1']")).to_have_count(1)
+    bruno.evaluate("window.__noReload = true")
+    expect(bruno.get_by_test_id("composer-locked")).to_be_hidden()
+    panel_pill = bruno.locator(f'#contact-panel a[href="/conversations/{cid}"] .pill')
+    expect(panel_pill).to_have_text("Concluído")
+
+    # Ana (admin) takes it elsewhere: Bruno's chat turns note-only and his contact panel follows, live.
+    login(page, live, "admin@example.com")
+    page.goto(f"{live.url}/conversations/{cid}")
+    page.locator("#chat-header").get_by_role("button", name="Assumir").click()
+    expect(bruno.get_by_test_id("composer-locked")).to_contain_text("Ana Admin", timeout=3000)
+    expect(bruno.get_by_role("tab", name="Responder")).to_be_disabled()
+    expect(panel_pill).to_have_text("Em atendimento", timeout=3000)
+
+    # She hands it to Bruno: his composer opens for replies without a reload.
+    page.locator("#chat-header summary", has_text="Transferir").click()
+    page.locator("#chat-header select[name=agent_id]").select_option(value=str(bruno_id))
+    page.locator("#chat-header form").get_by_role("button", name="Transferir").click()
+    expect(bruno.get_by_test_id("composer-locked")).to_be_hidden(timeout=3000)
+    expect(bruno.get_by_role("tab", name="Responder")).to_be_enabled()
+    expect(bruno.locator(".sysline", has_text="Ana Admin transferiu a conversa para Bruno Lima")).to_be_visible()
+
+    # Keyboard only: Bruno closes it with Enter; focus stays on the new header's first action, not <body>.
+    close = bruno.locator("#chat-header").get_by_role("button", name="Concluir")
+    close.focus()
+    bruno.keyboard.press("Enter")
+    expect(bruno.get_by_test_id("chat-status")).to_have_text("Concluído", timeout=3000)
+    expect(bruno.locator("#chat-header").get_by_role("button", name="Assumir")).to_be_focused()
+    assert bruno.evaluate("window.__noReload") is True
+    bruno.screenshot(path=str(artifacts / "chat-handover.png"))
+    other.close()
+
+    # The new-connector form shows the fields of the provider picked (x-show lost to [hidden] before).
+    page.goto(f"{live.url}/settings/connectors")
+    page.get_by_label("Provedor").select_option("whatsapp_cloud")
+    expect(page.get_by_label("Phone number ID *")).to_be_visible()
+    expect(page.get_by_label("Token da API *")).to_be_hidden()

@@ -197,7 +197,7 @@ def _stamp(value: str) -> datetime:
 
 
 async def test_a_burst_of_three_goes_at_once_and_the_fourth_waits(harness: Harness) -> None:
-    wa = await harness.whatsapp_connector(pair_interval_s=1.5, pair_burst=3)
+    wa = await harness.whatsapp_connector(pair_interval_s=3.0, pair_burst=3)
     msg = await inbound(harness, wa, WA, "Oi")
     queued = [await reply(harness, msg["conversation_id"], f"parte {i}") for i in range(1, 5)]
 
@@ -208,11 +208,11 @@ async def test_a_burst_of_three_goes_at_once_and_the_fourth_waits(harness: Harne
     assert [m.body["text"]["body"] for m in harness.graph.sent] == ["parte 1", "parte 2", "parte 3", "parte 4"]
     sent_at = [_stamp((await message(harness, q["id"]))["sent_at"]) for q in queued]
     assert sent_at == sorted(sent_at)
-    # The burst: back to back, not one pair interval (nor one poll) apart.
-    assert (sent_at[2] - sent_at[0]).total_seconds() < 0.5, sent_at
+    # The burst: back to back (typically ~0.1 s for all three), not one pair interval apart.
+    assert (sent_at[2] - sent_at[0]).total_seconds() < 1.0, sent_at
     # The 4th waited for a token: one interval after the burst began.
-    assert (sent_at[3] - sent_at[0]).total_seconds() >= 1.4, sent_at
-    assert (sent_at[3] - sent_at[2]).total_seconds() >= 0.9, sent_at
+    assert (sent_at[3] - sent_at[0]).total_seconds() >= 2.9, sent_at
+    assert (sent_at[3] - sent_at[2]).total_seconds() >= 1.5, sent_at
     async with harness.rt.read() as conn:
         left = list(await conn.execute(select(jobs.c.id).where(jobs.c.kind == "send_message")))
     assert left == []  # no 131056, no retry: waiting never burned an attempt

@@ -195,7 +195,8 @@ async def test_composer_is_note_only_in_another_agents_conversation(harness: Har
     assert 'data-testid="composer-locked"' in theirs and ':disabled="locked"' in theirs
     assert 'data-may-handle="0" data-holder="Ana"' in theirs  # what the live header tells the composer
     # A note is still welcome; a reply is not.
-    assert (await bruno.post(f"/conversations/{cid}/send", {"text": "Ana, ela já pagou", "mode": "note"})).status_code == 204
+    note = await bruno.post(f"/conversations/{cid}/send", {"text": "Ana, ela já pagou", "mode": "note"})
+    assert note.status_code == 204
     assert (await bruno.post(f"/conversations/{cid}/send", {"text": "oi", "mode": "reply"})).status_code == 403
     assert '"locked": false' in composer_config((await sup.get(f"/conversations/{cid}")).text)
     # After a transfer the header Ana receives says she may no longer answer.

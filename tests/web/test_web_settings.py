@@ -118,11 +118,26 @@ async def test_whatsapp_connector_page_syncs_and_lists_templates(harness: Harnes
     assert r.status_code == 200 and r.json()["total"] == 2
     page = (await sup.get(f"/settings/connectors/{wa['id']}")).text
     table = page[page.index('data-testid="templates"'):page.index("</table>", page.index('data-testid="templates"'))]
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>\s*<td><span class=\"pill tpl-(\w+)\">([^<]+)<",
-                      table)
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>\s*"
+                      r"<td><span class=\"pill tpl-(\w+)\">([^<]+)<", table)
     assert rows == [("pedido_enviado", "pt_BR", "Utilidade", "approved", "Aprovado"),
                     ("promo_natal", "en_US", "Marketing", "paused", "Pausado")]
     ana = await pages("ana")
     assert (await ana.get(f"/settings/connectors/{wa['id']}")).status_code == 403
     r = await ana.http.post(f"/api/v1/connectors/{wa['id']}/templates/sync", headers={"X-CSRF-Token": ana.csrf})
     assert r.status_code == 403
+
+
+async def test_new_connector_form_can_show_every_providers_fields(sqlite_harness: Harness,
+                                                                 sqlite_pages: Pages) -> None:
+    admin = await sqlite_pages("admin")
+    page = (await admin.get("/settings/connectors")).text
+    fieldsets = re.findall(r"<fieldset ([^>]*)>\s*<legend>([^<]+)</legend>", page)
+    assert [legend for _attrs, legend in fieldsets] == ["Kolmeya (SMS)", "Sandbox (demonstração)",
+                                                        "WhatsApp Cloud API"]
+    for attrs, _legend in fieldsets:
+        # x-show only sets a style, and the CSS rule [hidden] { display: none !important } beats it:
+        # the other providers' fields must be revealed by binding the attribute itself.
+        assert "x-show" not in attrs and ':hidden="provider !== ' in attrs, attrs
+    first, last = (attrs.replace(":hidden", "") for attrs in (fieldsets[0][0], fieldsets[2][0]))
+    assert " hidden" not in first and " hidden" in last  # without JS, only the default provider shows

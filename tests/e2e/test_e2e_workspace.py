@@ -221,6 +221,8 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
     bruno.keyboard.press("Enter")
     expect(bruno.get_by_test_id("chat-status")).to_have_text("Concluído", timeout=3000)
     expect(bruno.locator("#chat-header").get_by_role("button", name="Assumir")).to_be_focused()
+    expect(panel_pill).to_have_text("Concluído", timeout=3000)
+    expect(bruno.locator(f"#item-{cid} .pill")).to_have_text("Concluído", timeout=3000)
     assert bruno.evaluate("window.__noReload") is True
     bruno.screenshot(path=str(artifacts / "chat-handover.png"))
     other.close()

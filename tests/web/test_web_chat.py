@@ -234,6 +234,9 @@ async def test_chat_pane_keyboard_and_phone_affordances(harness: Harness, pages:
     inbound = bubble(html, max(int(x) for x in re.findall(r'id="msg-(\d+)" data-msg-id', html)))
     assert 'data-status="received"' in inbound and "msg-head" not in inbound
     assert re.search(r'<footer>\s*<span class="chmark ch-sms"', inbound)
+    # A contact without a name is shown by number once, not "number · SMS · number".
+    header = html[html.index('id="chat-header"'):html.index("</header>", html.index('id="chat-header"'))]
+    assert header.count("+5548991910234") == 1
     # Back/forward re-load the page instead of restoring a DOM snapshot full of Alpine's rendered copies.
     assert '"historyCacheSize": 0' in html and '"refreshOnHistoryMiss": true' in html
 

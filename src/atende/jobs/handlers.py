@@ -68,8 +68,11 @@ async def send_message(rt: Runtime, job: Any) -> None:
             reply_to = await conn.scalar(select(messages.c.provider_message_id).where(
                 messages.c.id == row.reply_to_id))
     media = None
+    link = (row.attributes or {}).get("media_url")
     if row.media_id and rt.media_ref_for_send is not None:
         media = await rt.media_ref_for_send(connector, row.media_id)
+    elif isinstance(link, str):  # a public link instead of an uploaded file (WhatsApp `{"link": …}`)
+        media = MediaRef(url=link)
     template = (row.attributes or {}).get("template")
     out = OutboundMessage(
         reference=str(message_id), to=conv.address, kind=row.kind, text=row.text, template=template,

@@ -26,14 +26,12 @@ import structlog
 from sqlalchemy import select
 
 from atende.actions import outbound
-from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult
+from atende.channels.base import ProviderError, SendResult
 from atende.channels.whatsapp_cloud.engine import pair_wait
-from atende.channels.whatsapp_cloud.provider import link_filename
 from atende.db.tables import conversations, jobs, media, messages
 from atende.db.types import utcnow
 from atende.jobs.worker import Reschedule
 from atende.media.policy import kind_for_mime
-from atende.metrics import SENDS
 
 if TYPE_CHECKING:
     from atende.jobs.worker import DeadHook, Handler
@@ -142,52 +140,10 @@ async def _fail(rt: Runtime, message_id: int, reason: str, code: str | None) -> 
                 reference=str(message_id), status="failed", error_code=code, error=reason))
 
 
-async def _send_by_link(rt: Runtime, message_id: int, link: str, connector: LoadedConnector) -> None:
-    """The generic send, for a media message whose file is a public link (`attributes.media_url`):
-    the provider gets `MediaRef(url=link)` (WhatsApp: `{"link": …}`) instead of an uploaded id."""
-    async with rt.write() as tx:
-        row = await outbound.mark_sending(tx, message_id)
-    if row.status not in _PENDING:
-        return  # already sent or failed by an earlier run: sending again would duplicate it
-    provider: Any = connector.provider
-    if row.status == "sending" and hasattr(provider, "find_sent"):
-        found: SendResult | None = await provider.find_sent(str(message_id))
-        if found is not None:
-            async with rt.write() as tx:
-                await outbound.record_send_result(tx, message_id, found)
-            return
-    async with rt.read() as conn:
-        address = str(await conn.scalar(select(conversations.c.address).where(
-            conversations.c.id == row.conversation_id)))
-        reply_to = None
-        if row.reply_to_id:
-            reply_to = await conn.scalar(select(messages.c.provider_message_id).where(
-                messages.c.id == row.reply_to_id))
-    out = OutboundMessage(
-        reference=str(message_id), to=address, kind=row.kind, text=row.text,
-        media=MediaRef(url=link, filename=link_filename(link) if row.kind == "document" else None),
-        reply_to_provider_id=reply_to, webhook_url=rt.webhook_url(connector.webhook_token),
-    )
-    if rt.send_limiter is not None:
-        await rt.send_limiter.acquire(connector, address)
-    try:
-        result = await provider.send(out)  # ProviderError(transient) → the worker retries
-    except ProviderError as exc:
-        SENDS.labels(connector.provider_name, "retry" if exc.transient else "error").inc()
-        raise
-    SENDS.labels(connector.provider_name, result.status).inc()
-    async with rt.write() as tx:
-        await outbound.record_send_result(tx, message_id, result)
-
-
 async def _deliver(rt: Runtime, job: Any, row: Any, connector: LoadedConnector | None) -> None:
     from atende.jobs import handlers as generic
 
-    link = (row.attributes or {}).get("media_url") if row is not None else None
-    if connector is not None and row is not None and isinstance(link, str):
-        await _send_by_link(rt, int(row.id), link, connector)
-    else:
-        await generic.send_message(rt, job)
+    await generic.send_message(rt, job)
 
 
 async def send_message(rt: Runtime, job: Any) -> Reschedule | None:

@@ -334,8 +334,9 @@ class WhatsAppCloudProvider:
             if len(caption) > _MAX_CAPTION:
                 raise InvalidOutbound(f"legenda longa demais ({len(caption)} > {_MAX_CAPTION})")
             obj["caption"] = caption
-        if kind == "document" and media.filename:
-            obj["filename"] = media.filename
+        filename = media.filename or (link_filename(media.url) if media.url else None)
+        if kind == "document" and filename:
+            obj["filename"] = filename
         return obj
 
     @staticmethod

@@ -10,13 +10,11 @@ from tests.support.harness import Harness
 from tests.web.pagekit import PageClient
 
 
-@pytest.fixture
-async def pages(harness: Harness) -> AsyncIterator[Callable[[str], Awaitable[PageClient]]]:
-    """`await pages("ana")` → a PageClient signed in as that harness user."""
+async def _signed_in(h: Harness) -> AsyncIterator[Callable[[str], Awaitable[PageClient]]]:
     clients: list[PageClient] = []
 
     async def make(who: str) -> PageClient:
-        client = PageClient(harness)
+        client = PageClient(h)
         response = await client.login(who)
         assert response.status_code == 303, response.text
         clients.append(client)
@@ -25,20 +23,17 @@ async def pages(harness: Harness) -> AsyncIterator[Callable[[str], Awaitable[Pag
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def pages(harness: Harness) -> AsyncIterator[Callable[[str], Awaitable[PageClient]]]:
+    """`await pages("ana")` → a PageClient signed in as that harness user."""
+    async for make in _signed_in(harness):
+        yield make
 
 
 @pytest.fixture
 async def sqlite_pages(sqlite_harness: Harness) -> AsyncIterator[Callable[[str], Awaitable[PageClient]]]:
     """The same, on SQLite only."""
-    clients: list[PageClient] = []
-
-    async def make(who: str) -> PageClient:
-        client = PageClient(sqlite_harness)
-        response = await client.login(who)
-        assert response.status_code == 303, response.text
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+    async for make in _signed_in(sqlite_harness):
+        yield make

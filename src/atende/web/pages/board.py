@@ -12,6 +12,8 @@ from atende.web.pages.common import (
     PAGE_SIZE,
     STATUSES,
     ConvFilter,
+    FilterQ,
+    SearchQ,
     filter_labels,
     load_conversation,
     move,
@@ -23,8 +25,6 @@ from atende.web.pages.i18n import _
 
 router = APIRouter(include_in_schema=False)
 
-FilterQ = Annotated[str | None, Query(max_length=20)]
-SearchQ = Annotated[str | None, Query(max_length=200)]
 
 
 def _view_context(flt: ConvFilter) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from atende.web.auth import CurrentUser
 from atende.web.pages.common import (
     PAGE_SIZE,
     ConvFilter,
+    FilterQ,
+    SearchQ,
     ensure_may_handle,
     filter_labels,
     holder,
@@ -36,8 +38,6 @@ from atende.web.pages.i18n import _, as_datetime
 
 router = APIRouter(include_in_schema=False)
 
-FilterQ = Annotated[str | None, Query(max_length=20)]
-SearchQ = Annotated[str | None, Query(max_length=200)]
 THREAD_PAGE = 50
 MAX_TEXT = 4096
 MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}

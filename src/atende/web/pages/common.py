@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
+
+from fastapi import Query
 
 from atende.actions import conversations as conv_actions
 from atende.db import queries
@@ -129,3 +131,8 @@ def sort_key(conv: dict[str, Any]) -> str:
 
     moment = as_datetime(conv["last_message_at"])
     return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
+
+
+# Query parameters shared by the board and the inbox.
+FilterQ = Annotated[str | None, Query(max_length=20)]
+SearchQ = Annotated[str | None, Query(max_length=200)]

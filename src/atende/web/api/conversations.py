@@ -126,7 +126,8 @@ async def list_messages(
     return {"items": items, "next_cursor": next_cursor}
 
 
-async def _message_view(rt: Rt, message_id: int) -> dict[str, Any]:
+async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:
+    """A message just written by an action, as the API returns it."""
     async with rt.read() as conn:
         msg = await queries.message(conn, message_id)
     assert msg is not None
@@ -157,7 +158,7 @@ async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: User
                 tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
                 template=body.template.model_dump() if body.template else None, media_id=body.media_id,
                 reply_to_id=body.reply_to_id, media_url=body.media_url)
-    return await _message_view(rt, message_id)
+    return await message_view(rt, message_id)
 
 
 def _check_media_url(url: str, kind: str, channel: str, media: bool, *, has_file: bool) -> None:
@@ -192,14 +193,14 @@ async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any
         _, message_id = await outbound.start_conversation(
             tx, sendable(loaded), address, text=body.text, author_id=user.id,
             template=body.template.model_dump() if body.template else None)
-    return await _message_view(rt, message_id)
+    return await message_view(rt, message_id)
 
 
 @router.post("/messages/{message_id}/retry", status_code=202)
 async def retry_message(message_id: int, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.write() as tx:
         await outbound.retry(tx, message_id, actor_id=user.id)
-    return await _message_view(rt, message_id)
+    return await message_view(rt, message_id)
 
 
 @router.post("/conversations/{conversation_id}/assign")

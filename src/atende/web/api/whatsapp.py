@@ -22,6 +22,7 @@ from atende.db import queries
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
+from atende.web.api.conversations import message_view
 from atende.web.auth import Rt, User, require
 
 router = APIRouter(tags=["whatsapp"])
@@ -100,10 +101,7 @@ async def send_template(connector_id: int, body: TemplateSendIn, rt: Rt, user: U
     async with rt.write() as tx:
         _, message_id = await outbound.start_conversation(tx, sendable(loaded), address, text=None,
                                                           template=template, author_id=user.id)
-    async with rt.read() as conn:
-        msg = await queries.message(conn, message_id)
-    assert msg is not None
-    return msg
+    return await message_view(rt, message_id)
 
 
 @router.post("/messages/{message_id}/reaction", status_code=202)
@@ -115,7 +113,4 @@ async def react(message_id: int, body: ReactionIn, rt: Rt, user: User) -> dict[s
     loaded = await _connector(rt, int(target["connector_id"]))
     async with rt.write() as tx:
         reaction_id = await reaction_actions.react(tx, sendable(loaded), message_id, body.emoji, author_id=user.id)
-    async with rt.read() as conn:
-        msg = await queries.message(conn, reaction_id)
-    assert msg is not None
-    return msg
+    return await message_view(rt, reaction_id)

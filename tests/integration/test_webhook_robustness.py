@@ -110,3 +110,16 @@ async def test_reply_in_the_same_second_as_our_send_is_the_newest(harness: Harne
     assert (await harness.client.post(_path(c), json=body)).status_code == 200
     conv = (await harness.get(f"/api/v1/conversations/{r.json()['conversation_id']}")).json()
     assert conv["last_message_preview"] == "Quero!" and conv["last_message_direction"] == "in"
+
+
+async def test_reply_links_by_reference_when_the_message_id_is_unknown(harness: Harness) -> None:
+    """kolmeya.md §3.2: link by message.id, then by our reference, then by phone."""
+    c = await harness.kolmeya_connector()
+    r = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511999999999", "text": "Pedido"})
+    assert r.status_code == 202
+    body = {"reply": {**REPLY["reply"], "id": "by-ref", "reply": "Recebi",
+                      "message": {"id": "not-a-known-uuid", "reference": str(r.json()["id"]),
+                                  "phone": "5511999999999", "content": "Pedido"}}}
+    assert (await harness.client.post(_path(c), json=body)).status_code == 200
+    thread = (await harness.get(f"/api/v1/conversations/{r.json()['conversation_id']}/messages")).json()["items"]
+    assert [m["text"] for m in thread] == ["Pedido", "Recebi"] and thread[1]["reply_to_id"] == r.json()["id"]

@@ -88,42 +88,43 @@ async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
+async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> Any:
+    """The message this one answers: by the provider's id, then by our own reference."""
+    conds = []
+    if msg.reply_to_provider_id:
+        conds.append(messages.c.provider_message_id == msg.reply_to_provider_id)
+    if msg.reply_to_reference and msg.reply_to_reference.isdigit():
+        conds.append(messages.c.id == int(msg.reply_to_reference))
+    for cond in conds:
+        row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
+            messages.c.connector_id == connector.id, cond))).first()
+        if row is not None:
+            return row
+    return None
+
+
 async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> tuple[Any, int | None]:
-    """The conversation a message belongs to, and the id of the message it answers, if known."""
-    reply_to_id: int | None = None
-    conv_id: int | None = None
-    if msg.reply_to_provider_id or msg.reply_to_reference:
-        cond = None
-        if msg.reply_to_provider_id:
-            cond = messages.c.provider_message_id == msg.reply_to_provider_id
-        elif msg.reply_to_reference and msg.reply_to_reference.isdigit():
-            cond = messages.c.id == int(msg.reply_to_reference)
-        if cond is not None:
-            row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
-                messages.c.connector_id == connector.id, cond))).first()
-            if row is not None:
-                reply_to_id, conv_id = int(row.id), int(row.conversation_id)
+    """The conversation a message belongs to (the answered message's, else the address's, else a new
+    one), and the id of the message it answers, if known."""
+    answered = await _answered(tx, connector, msg)
     key = contact_actions.address_key(msg.address, connector.channel)
-    if conv_id is None:
+    if answered is not None:
+        conv = (await tx.conn.execute(_CONV_BY_ID, {"id": answered.conversation_id})).first()
+    else:
         variants = list(contact_actions.address_variants(key))
         conv = (await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants})).first()
-        if conv is not None:
-            if msg.contact_name or msg.identity:
-                await contact_actions.resolve_contact(
-                    tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
-            return conv, reply_to_id
-    if conv_id is None:
+    if conv is None:
         contact_id = await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
         conv_id = await conv_actions.create(
             tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel,
             address=msg.address, address_key=key, at=msg.timestamp,
             status="new" if msg.direction == "in" else "done")
+        conv = (await tx.conn.execute(_CONV_BY_ID, {"id": conv_id})).first()
     elif msg.contact_name or msg.identity:
         await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
-    conv = (await tx.conn.execute(_CONV_BY_ID, {"id": conv_id})).first()
-    return conv, reply_to_id
+    return conv, int(answered.id) if answered is not None else None
 
 
 async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, result: IngestResult) -> None:

@@ -20,7 +20,7 @@ from atende.channels.base import Provider
 from atende.channels.registry import provider_type
 from atende.db.engine import create_engine, read_tx
 from atende.db.tables import connectors
-from atende.db.tx import Tx, transaction
+from atende.db.tx import transaction
 from atende.realtime.bus import EventBus, MemoryBus
 from atende.secrets import SecretBox
 from atende.settings import Settings
@@ -141,5 +141,3 @@ class Runtime:
     def webhook_url(self, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/webhooks/{token}"
 
-
-__all__ = ["LoadedConnector", "Runtime", "Tx"]

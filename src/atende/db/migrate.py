@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -35,9 +34,3 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 def upgrade_url(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
-
-if __name__ == "__main__":  # pragma: no cover - manual use
-    import sys
-
-    asyncio.run(asyncio.sleep(0))
-    upgrade_url(sys.argv[1])

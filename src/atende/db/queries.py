@@ -173,9 +173,7 @@ async def list_messages(
             raise BadCursor("cursor inválido")
         stmt = stmt.where(messages.c.id > int(after))
     if latest and not cursor:
-        rows = list(await conn.execute(stmt.order_by(messages.c.id.desc()).limit(limit)))
-        rows.reverse()
-        return [message_dict(r) for r in rows], None
+        return await messages_page(conn, conversation_id, limit=limit), None
     rows = list(await conn.execute(stmt.order_by(messages.c.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select
 
-from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions.connectors import save_state
 from atende.actions.contacts import phones_of
@@ -264,4 +263,4 @@ async def ensure_periodic(rt: Runtime) -> None:
                 await enqueue(tx, "poll_provider", {"connector_id": row.id}, dedup_key=f"poll:{row.id}")
 
 
-__all__ = ["DEAD_HOOKS", "HANDLERS", "conv_actions", "ensure_periodic", "sendable"]
+__all__ = ["DEAD_HOOKS", "HANDLERS", "ensure_periodic", "sendable"]

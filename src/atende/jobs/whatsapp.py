@@ -140,8 +140,8 @@ async def _fail(rt: Runtime, message_id: int, reason: str, code: str | None) -> 
                 reference=str(message_id), status="failed", error_code=code, error=reason))
 
 
-async def _deliver(rt: Runtime, job: Any, row: Any, connector: LoadedConnector | None) -> None:
-    from atende.jobs import handlers as generic
+async def _generic_send(rt: Runtime, job: Any) -> None:
+    from atende.jobs import handlers as generic  # handlers registers this module: import late
 
     await generic.send_message(rt, job)
 
@@ -155,7 +155,7 @@ async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
                                   .where(messages.c.id == message_id))).first()
     connector = await rt.connector(int(row.connector_id)) if row is not None else None
     if row is None or connector is None or row.status not in _PENDING or not _paced(connector):
-        await _deliver(rt, job, row, connector)
+        await _generic_send(rt, job)
         return None
     problem = await _media_mismatch(rt, row)
     if problem is not None:
@@ -165,7 +165,7 @@ async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
     if wait is not None:
         return Reschedule(utcnow() + timedelta(seconds=min(wait, 600.0)))
     try:
-        await _deliver(rt, job, row, connector)
+        await _generic_send(rt, job)
     except ProviderError as exc:
         if not exc.transient:
             await _fail(rt, message_id, exc.message, exc.code)

@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from atende.actions import conversations as conv_actions
 from atende.actions import outbound
-from atende.actions.errors import NotFound
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
@@ -247,5 +246,3 @@ async def mark_read(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
         await conv_actions.mark_read(tx, conversation_id)
     return await _conversation_or_404(rt, conversation_id)
 
-
-__all__ = ["NotFound", "router"]

@@ -292,3 +292,25 @@ quick_replies = Table(
     _fk("created_by", "users.id"),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Who did what, when and from where (security, LGPD). Append-only, separate from the events stream:
+# events drive the UI and may be pruned; the audit log is evidence. No foreign keys, so that an
+# entry outlives the user, contact or connector it names.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", BigId),  # null: the system (timers, webhooks) or an unknown login
+    Column("action", String(60), nullable=False),  # dotted English: login.failed, conversation.take, ...
+    Column("target_type", String(40)),  # user | contact | conversation | connector | token | ...
+    Column("target_id", BigId),
+    Column("contact_id", BigId),  # the data subject concerned, if any: "who looked at this customer"
+    Column("ip", String(64)),
+    Column("detail", Json, nullable=False, server_default="{}"),
+)
+Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
+Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.id)
+Index("ix_audit_log_action", audit_log.c.action, audit_log.c.id)
+Index("ix_audit_log_contact", audit_log.c.contact_id, audit_log.c.id)
+Index("ix_audit_log_target", audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)

@@ -106,3 +106,8 @@ def require(role: str) -> Any:
     return Depends(dep)
 
 
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address as the server saw it (behind a proxy, uvicorn's --proxy-headers sets it)."""
+    return request.client.host if request.client else None

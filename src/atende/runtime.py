@@ -50,6 +50,7 @@ class Runtime:
     _by_token: dict[str, int] = field(default_factory=dict)
     connector_ttl_s: float = 30.0
     _committer: Any = None
+    _hub: Any = None
     # Optional channel behaviour, installed by web/hooks.py (e.g. WhatsApp media and templates).
     media_store: Any = None
     send_limiter: Any = None  # async acquire(connector, address): throughput and pair pacing
@@ -67,6 +68,15 @@ class Runtime:
                                              max_wait_ms=self.settings.ingest_batch_wait_ms)
         return self._committer
 
+    @property
+    def hub(self) -> Any:
+        """The live-update hub: one events reader fanned out to this process's SSE streams."""
+        if self._hub is None:
+            from atende.realtime.hub import Hub
+
+            self._hub = Hub(self)
+        return self._hub
+
     @classmethod
     def create(cls, settings: Settings, *, bus: EventBus | None = None,
                http: httpx.AsyncClient | None = None) -> Runtime:
@@ -83,6 +93,8 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
         if self._committer is not None:
             await self._committer.close()
         await self.bus.close()

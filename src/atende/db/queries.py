@@ -136,13 +136,10 @@ async def list_conversations(
         stmt = stmt.where(conversations.c.assignee_id.is_(None))
     elif assignee is not None:
         stmt = stmt.where(conversations.c.assignee_id == assignee)
-    if q:
-        like = f"%{q.strip().lower()}%"
-        digits = "".join(ch for ch in q if ch.isdigit())
-        conds = [func.lower(contacts.c.name).like(like), func.lower(conversations.c.last_message_preview).like(like)]
-        if len(digits) >= 4:
-            conds.append(conversations.c.address.like(f"%{digits}%"))
-        stmt = stmt.where(or_(*conds))
+    if q:  # names, numbers and messages, through the search indexes (no LIKE scans)
+        from atende.search.queries import board_filter
+
+        stmt = stmt.where(board_filter(conn.dialect.name, q))
     if cursor:
         at_s, id_s = decode_cursor(cursor, 2)
         try:

@@ -28,6 +28,7 @@ from atende.settings import Settings, get_settings
 from atende.web.api import admin, audit, connectors, contacts, conversations, media, search, whatsapp
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
+from atende.web.unavailable import install as install_unavailable
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         log.warning("database unavailable", error=str(exc.orig))
         return JSONResponse({"detail": "banco de dados ocupado, tente novamente"}, status_code=503,
                             headers={"Retry-After": "1"})
+
+    install_unavailable(app)  # the database unreachable (e.g. restarting) → 503 + Retry-After
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -97,6 +97,8 @@ class Runtime:
             await self._hub.close()
         if self._committer is not None:
             await self._committer.close()
+        if hasattr(self.send_limiter, "aclose"):
+            await self.send_limiter.aclose()
         await self.bus.close()
         await self.http.aclose()
         await self.engine.dispose()

@@ -44,8 +44,9 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         runtime = rt or Runtime.create(settings)
         app.state.rt = runtime
         if settings.run_migrations_on_start:
-            await upgrade(runtime.engine)
+            await upgrade(runtime.engine, secret_key=settings.resolved_secret_key())
         await runtime.bus.start()
+        runtime.watch_connectors()
         stop = asyncio.Event()
         worker_task = None
         install_hooks(runtime)  # web processes serve media too, not only workers

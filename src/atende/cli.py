@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _with_runtime(fn):  # type: ignore[no-untyped-def]
     rt = Runtime.create(get_settings())
     try:
-        await upgrade(rt.engine)
+        await upgrade(rt.engine, secret_key=rt.settings.resolved_secret_key())
         await rt.bus.start()  # actions publish after commit, on Redis too
         return await fn(rt)
     finally:

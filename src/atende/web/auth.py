@@ -106,6 +106,13 @@ def require(role: str) -> Any:
     return Depends(dep)
 
 
+async def _admin(user: User) -> CurrentUser:
+    if not user.at_least("admin"):
+        raise HTTPException(403, "permissão insuficiente")
+    return user
+
+
+Admin = Annotated[CurrentUser, Depends(_admin)]
 
 
 def client_ip(request: Request) -> str | None:

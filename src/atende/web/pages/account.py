@@ -51,7 +51,7 @@ def _login_page(request: Request, *, error: str = "", email: str = "", next_url:
                                               "login_csrf": token}, ui=make_ui(request, None),
                       status_code=status_code)
     settings = rt_of(request).settings
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
                         max_age=3600, path="/login")
     return response
 
@@ -98,7 +98,7 @@ async def login(
     async with rt.write() as tx:
         token, _csrf = await user_actions.create_session(tx, int(row.id), rt.settings.session_max_age_s)
     response = redirect(safe_next(next))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=rt.settings.cookie_secure,
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=rt.settings.secure_cookies,
                         max_age=rt.settings.session_max_age_s, path="/")
     response.set_cookie(LANG_COOKIE, row.language, samesite="lax", max_age=3600 * 24 * 365, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from atende.actions.errors import ActionError
 from atende.db.migrate import upgrade
 from atende.db.tables import users
 from atende.runtime import Runtime
-from atende.settings import get_settings
+from atende.settings import Settings, get_settings
 
 DEFAULT_ADMIN = "admin@atende.local"
 
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--role", choices=("all", "web", "worker"), default="all")
     serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL only)")
+    serve.add_argument("--setup", action="store_true",
+                       help="first apply migrations and create a first admin if there is none (scripts/run)")
 
     sub.add_parser("migrate", help="apply database migrations")
 
@@ -53,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _with_runtime(fn):  # type: ignore[no-untyped-def]
-    rt = Runtime.create(get_settings())
+async def _with_runtime(fn, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    rt = Runtime.create(settings or get_settings())
     try:
         await upgrade(rt.engine, secret_key=rt.settings.resolved_secret_key())
         await rt.bus.start()  # actions publish after commit, on Redis too
@@ -68,6 +71,23 @@ async def _create_user(rt: Runtime, args: argparse.Namespace) -> None:
         user_id = await user_actions.create_user(tx, email=args.email, password=args.password, name=args.name,
                                                  role=args.role)
     print(f"usuário {args.email} criado (id {user_id}, papel {args.role})")
+
+
+def port_taken(host: str, port: int) -> bool:
+    """True when something already listens on host:port (checked before printing any login hint)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def exit_if_port_taken(host: str, port: int, command: str) -> None:
+    if port_taken(host, port):
+        sys.exit(f"erro: a porta {port} em {host} já está em uso (outro atende ainda rodando?).\n"
+                 f"  Pare o outro processo ou escolha outra porta: {command} --port {port + 1}")
 
 
 async def _ensure_admin(rt: Runtime) -> None:
@@ -96,6 +116,8 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
+    if args.role != "worker":
+        exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:
         print("aviso: ATENDE_SECRET_KEY não definido; usando a chave gerada em var/secret.key "
               "(guarde-a: sem ela os tokens dos conectores não podem ser lidos)", file=sys.stderr)
@@ -104,6 +126,8 @@ def _serve(args: argparse.Namespace) -> None:
         settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
     if args.workers > 1 and settings.is_sqlite:
         sys.exit("vários processos web exigem PostgreSQL (ATENDE_DATABASE_URL)")
+    if args.setup:  # the login hint names the address really served, after the port check above
+        asyncio.run(_with_runtime(_ensure_admin, settings))
     if args.role == "worker":
         from atende.jobs.run import run_worker
 

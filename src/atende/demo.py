@@ -117,8 +117,21 @@ async def _advance_ticks(http: httpx.AsyncClient, rt: Runtime, tokens: dict[str,
                             json={"statuses": [{"id": row.provider_message_id, "status": nxt}]})
 
 
+def demo_banner(host: str, port: int, rate: float) -> str:
+    """What `atende demo` prints: the address it serves and every demo login, by role."""
+    roles = {"admin": "administração", "supervisor": "supervisão", "agent": "agente"}
+    lines = [f"atende demo em http://{host}:{port} (banco var/demo.db; senha de todos: {DEMO_PASSWORD})"]
+    lines += [f"  {email:<22} {name} ({roles[role]})" for email, name, role in DEMO_USERS]
+    lines.append(f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS e WhatsApp (sandbox)")
+    return "\n".join(lines)
+
+
 def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = None) -> None:
     import uvicorn
+
+    from atende.cli import exit_if_port_taken
+
+    exit_if_port_taken(host, port, "scripts/demo")
 
     from atende.app import create_app
 
@@ -134,9 +147,7 @@ def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = N
         tokens = await prepare(rt)
         app = create_app(config, rt=rt)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        print(f"atende demo em http://{host}:{port}\n"
-              f"  entre com admin@atende.local, ana@atende.local ou bruno@atende.local, senha {DEMO_PASSWORD}\n"
-              f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS e WhatsApp (sandbox)")
+        print(demo_banner(host, port, rate))
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=10) as http:
             sim: asyncio.Task[Any] = asyncio.create_task(simulate(http, tokens, rt, rate, random.Random()))
             try:

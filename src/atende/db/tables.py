@@ -329,8 +329,9 @@ login_throttle = Table(
     "login_throttle",
     metadata,
     Column("key", String(300), primary_key=True),
-    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("failures", Integer, nullable=False, server_default=text("0")),  # in the current minute
     Column("window_start", UtcDateTime, nullable=False),
+    Column("strikes", Integer, nullable=False, server_default=text("0")),  # blocks in a row: the back-off
     Column("blocked_until", UtcDateTime),
 )
 

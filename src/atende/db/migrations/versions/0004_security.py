@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=300), nullable=False),
         sa.Column("failures", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("window_start", atende.db.types.UtcDateTime(), nullable=False),
+        sa.Column("strikes", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("blocked_until", atende.db.types.UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
     )

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
 from atende.db.engine import create_engine
 from atende.db.migrate import upgrade
 from atende.db.tables import conversations
-from atende.db.types import UtcDateTime
 from tests.support.harness import Harness
 
 PHONE = "+5511987654321"
@@ -171,34 +170,67 @@ async def test_board_search_uses_the_indexes(harness: Harness) -> None:
     assert await board("!!!") == []
 
 
+def before_search() -> str:
+    """The revision just before the search migration (whatever the chain became after merges)."""
+    from alembic.script import ScriptDirectory
+
+    from atende.db.migrate import alembic_config
+
+    previous = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision("0009").down_revision
+    assert isinstance(previous, str)
+    return previous
+
+
+async def downgrade(engine: Any, revision: str) -> None:
+    from alembic import command
+
+    from atende.db.migrate import alembic_config
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def run(sync_conn: Any) -> None:
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, revision)
+
+    async with engine.connect() as conn:
+        await conn.run_sync(run)
+        await conn.commit()
+
+
+async def seed_rows(engine: Any, texts: list[str]) -> None:
+    """Rows written the way any code would (Core inserts), whatever the search objects are."""
+    from sqlalchemy import insert
+
+    from atende.db import tables as t
+
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(t.contacts).values(id=1, name="Antônio Pereira", created_at=now, updated_at=now))
+        await conn.execute(insert(t.contact_identities).values(contact_id=1, kind="phone", value="+5548991910234",
+                                                               attributes={}, created_at=now))
+        connector = {c.name: "x" for c in t.connectors.columns if not c.nullable and c.server_default is None}
+        connector.update(id=1, name="c", provider="sandbox", channel="sms", created_at=now, updated_at=now)
+        await conn.execute(insert(t.connectors).values(**connector))
+        await conn.execute(insert(t.conversations).values(
+            id=1, connector_id=1, contact_id=1, channel="sms", address_key="+5548991910234",
+            address="+5548991910234", status="new", last_activity_at=now, created_at=now))
+        await conn.execute(insert(t.messages), [
+            {"conversation_id": 1, "connector_id": 1, "contact_id": 1, "direction": "in", "kind": "text",
+             "text": text_, "status": "received", "attributes": {}, "created_at": now, "updated_at": now}
+            for text_ in texts])
+
+
 async def test_migration_backfills_existing_rows(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Rows written before 0009 are found after it, on both databases."""
+    from atende.search.queries import search as run_search
+
     for url in (f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", request.getfixturevalue("postgres_url")):
         engine = create_engine(url)
         try:
-            await upgrade(engine, "0003")
-            async with engine.begin() as conn:
-                now = datetime(2025, 1, 1, tzinfo=UTC)
-                for stmt in (
-                    "INSERT INTO contacts (id, name, created_at, updated_at) VALUES (1, 'Antônio Pereira', :t, :t)",
-                    "INSERT INTO contact_identities (contact_id, kind, value, attributes, created_at) "
-                    "VALUES (1, 'phone', '+5548991910234', '{}', :t)",
-                    "INSERT INTO connectors (id, name, provider, channel, config_encrypted, webhook_token, state, "
-                    "created_at, updated_at) VALUES (1, 'c', 'sandbox', 'sms', 'x', 'tok', '{}', :t, :t)",
-                    "INSERT INTO conversations (id, connector_id, contact_id, channel, address_key, address, status, "
-                    "last_activity_at, created_at) VALUES (1, 1, 1, 'sms', '+5548991910234', '+5548991910234', "
-                    "'new', :t, :t)",
-                ):
-                    await conn.execute(text(stmt).bindparams(bindparam("t", type_=UtcDateTime)), {"t": now})
-                for i in range(1, 31):
-                    await conn.execute(text(
-                        "INSERT INTO messages (conversation_id, connector_id, contact_id, direction, kind, text, "
-                        "status, attributes, created_at, updated_at) VALUES (1, 1, 1, 'in', 'text', :x, 'received', "
-                        "'{}', :t, :t)").bindparams(bindparam("t", type_=UtcDateTime)),
-                        {"x": f"mensagem antiga {i} sobre a cobrança", "t": now})
             await upgrade(engine)
-            from atende.search.queries import search as run_search
-
+            await downgrade(engine, before_search())  # as a database written before search existed
+            await seed_rows(engine, [f"mensagem antiga {i} sobre a cobrança" for i in range(1, 31)])
+            await upgrade(engine)
             async with engine.connect() as conn:
                 items, cursor = await run_search(conn, "cobranca", limit=100)
                 assert len([i for i in items if i["match"] == "message"]) == 30 and cursor is None
@@ -219,5 +251,26 @@ async def test_sqlite_search_triggers_exist_at_head(tmp_path: Path) -> None:
             names = set((await conn.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"))).scalars())
         assert names == {f"search_{t}_{op}" for t in ("messages", "contacts", "numbers") for op in ("ai", "ad", "au")}
+    finally:
+        await engine.dispose()
+
+
+async def test_lost_search_triggers_are_restored_and_the_index_rebuilt(tmp_path: Path) -> None:
+    """What a later migration rebuilding `messages` in batch mode would do: the triggers go, writes
+    meanwhile miss the index; the next upgrade puts the triggers back and rebuilds the index."""
+    from atende.search.queries import search as run_search
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'heal.db'}"
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER search_messages_ai"))
+        await seed_rows(engine, ["sem gatilho"])
+        async with engine.connect() as conn:
+            assert (await run_search(conn, "gatilho"))[0] == []  # stale
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert [i["match"] for i in (await run_search(conn, "gatilho"))[0]] == ["message"]
     finally:
         await engine.dispose()

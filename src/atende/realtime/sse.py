@@ -3,6 +3,8 @@
 A stream opened without an id starts at the newest event. With an id (the `Last-Event-ID` header
 a reconnecting EventSource sends, or `?last_event_id=`), it first replays what it missed from the
 events table, then goes live. What a user may see is decided by the authorization layer's filter.
+Streams end when their session does: the hub closes them on the bus topic "sessions", and each
+stream re-checks its session now and then in case that message was lost.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,12 +20,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from atende.auth.tokens import token_hash
+from atende.domain.ids import MAX_ID, parse_int
 from atende.realtime.hub import Closed, CutOff, EventFilter, accept_all, format_event, replay
-from atende.web.auth import SESSION_COOKIE, CurrentUser, Rt, User
+from atende.web.auth import SESSION_COOKIE, CurrentUser, Rt, User, optional_user
 
 router = APIRouter(tags=["events"])
 REPLAY_LIMIT = 1000
 REPLAY_DEDUP_WINDOW = 1000  # ids below the hub's position that can still arrive late (see hub.py)
+SESSION_RECHECK_S = 60.0  # at a keepalive, at most this often: one query per stream per minute
 
 __all__ = ["format_event", "router", "stream"]
 
@@ -43,6 +48,15 @@ async def event_filter_for(user: CurrentUser) -> EventFilter:
     return accept
 
 
+async def _session_ended(rt: Any, request: Request | None, checked: list[float]) -> bool:
+    """A lost "sessions" bus message must not keep a dead session streaming: re-check now and then."""
+    if request is None or time.monotonic() - checked[0] < SESSION_RECHECK_S:
+        return False
+    checked[0] = time.monotonic()
+    request.state.user = None
+    return await optional_user(request, rt) is None
+
+
 async def stream(rt: Any, request: Request | None, after: int | None, *, accept: EventFilter = accept_all,
                  user_id: int | None = None, session_hash: str | None = None) -> AsyncIterator[str]:
     hub = rt.hub
@@ -50,6 +64,7 @@ async def stream(rt: Any, request: Request | None, after: int | None, *, accept:
     sub = hub.subscribe(accept, user_id=user_id, session_hash=session_hash)
     live_from = hub.position  # the hub delivers what it reads after this
     last = live_from if after is None else after
+    checked = [time.monotonic()]
     try:
         yield "retry: 2000\n\n"
         replayed: set[int] = set()
@@ -71,6 +86,8 @@ async def stream(rt: Any, request: Request | None, after: int | None, *, accept:
             except Closed:
                 return
             if not items:
+                if await _session_ended(rt, request, checked):
+                    return
                 yield ": keepalive\n\n"
                 continue
             chunk = []
@@ -86,9 +103,10 @@ async def stream(rt: Any, request: Request | None, after: int | None, *, accept:
 
 
 @router.get("/events")
-async def sse(request: Request, rt: Rt, user: User, last_event_id: int | None = Query(default=None, ge=0)) -> Any:
-    header = request.headers.get("last-event-id", "")
-    after = int(header) if header.isdigit() else last_event_id
+async def sse(request: Request, rt: Rt, user: User,
+              last_event_id: int | None = Query(default=None, ge=0, le=MAX_ID)) -> Any:
+    header = parse_int(request.headers.get("last-event-id", ""), low=0, high=MAX_ID)
+    after = header if header is not None else last_event_id
     cookie = request.cookies.get(SESSION_COOKIE) if user.via == "session" else None
     body = stream(rt, request, after, accept=await event_filter_for(user), user_id=user.id,
                   session_hash=token_hash(cookie) if cookie else None)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from atende.db.engine import create_engine
 from atende.db.tables import metadata
-from atende.search.schema import include_name
+from atende.search.schema import ensure_sqlite, include_name
 
 config = context.config
 
@@ -25,6 +25,8 @@ def _configure(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            ensure_sqlite(connection)  # search triggers a batch-mode table rebuild may have dropped
 
 
 async def _run_async(url: str) -> None:

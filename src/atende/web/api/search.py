@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, HTTPException, Query
 
 from atende.db.queries import BadCursor
+from atende.domain.ids import MAX_ID
 from atende.search import queries as search_queries
 from atende.web.auth import CurrentUser, Rt, User
 
@@ -41,7 +42,7 @@ async def search(
     rt: Rt, user: User,
     q: str = Query(min_length=1, max_length=200, description="palavras (sem acento tanto faz) ou um número"),
     channel: str | None = Query(default=None, max_length=20),
-    connector_id: int | None = Query(default=None, ge=1),
+    connector_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     from_: str | None = Query(default=None, alias="from", max_length=40),
     to: str | None = Query(default=None, max_length=40),
     limit: int = Query(default=20, ge=1, le=search_queries.MAX_LIMIT),

@@ -177,7 +177,10 @@ async def _revoke_token(rt: Runtime, args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from atende.logs import configure_logging
+
     settings = get_settings()
+    configure_logging(settings)
     if args.role != "worker":
         exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:

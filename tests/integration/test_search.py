@@ -274,3 +274,32 @@ async def test_lost_search_triggers_are_restored_and_the_index_rebuilt(tmp_path:
             assert [i["match"] for i in (await run_search(conn, "gatilho"))[0]] == ["message"]
     finally:
         await engine.dispose()
+
+
+async def test_old_matches_beyond_the_newest_window_are_found_in_order(harness: Harness,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL walks the newest messages first, then asks the GIN index for older ones: with a tiny
+    window both steps run, and pages still come newest first without gaps or repeats."""
+    from atende.search import queries as search_queries
+
+    monkeypatch.setattr(search_queries, "WINDOW", 3)
+    h = harness
+    c = await h.kolmeya_connector()
+    for i in range(8):
+        await sms_in(h, c, f"reclamação número {i}", phone=f"+55119876501{i:02d}", ref=f"old-{i}")
+        for j in range(3):  # newer messages that do not match push the old ones out of the window
+            await sms_in(h, c, f"outra coisa {i} {j}", phone=f"+55119876501{i:02d}", ref=f"noise-{i}-{j}")
+    seen: list[int] = []
+    cursor = None
+    for _ in range(10):
+        params: dict[str, Any] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = await search(h, "reclamacao", **params)
+        seen += [i["message_id"] for i in messages_of(page)]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 8 and seen == sorted(seen, reverse=True) and len(set(seen)) == 8
+    r = await h.get("/api/v1/conversations", params={"q": "reclamacao"})
+    assert len(r.json()["items"]) == 8  # the board finds them too

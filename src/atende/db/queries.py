@@ -167,7 +167,7 @@ async def list_conversations(
     if q:  # names, numbers and messages, through the search indexes (no LIKE scans)
         from atende.search.queries import board_filter
 
-        stmt = stmt.where(board_filter(conn.dialect.name, q))
+        stmt = stmt.where(await board_filter(conn, q))
     if cursor:
         at_s, id_s = decode_cursor(cursor, 2)
         at, cid = cursor_time(at_s), cursor_id(id_s)

@@ -21,6 +21,7 @@ from atende.db.tables import contact_identities, contacts, conversations, messag
 from atende.search import terms
 
 MAX_LIMIT = 100
+WINDOW = 20_000  # PostgreSQL: newest messages tested one by one before asking the GIN index
 BOARD_MESSAGE_HITS = 1000  # the board matches conversations of the newest N matching messages
 SNIPPET_TOKENS = 16
 HEADLINE = (f"StartSel={terms.START}, StopSel={terms.STOP}, MaxWords=24, MinWords=8, ShortWord=2, "
@@ -66,8 +67,7 @@ async def visibility(user: Any) -> ColumnElement[bool] | None:
 
 def _message_match(dialect: str, words: list[str]) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return text("to_tsvector('atende_pt'::regconfig, coalesce(messages.text, '')) "
-                    "@@ to_tsquery('atende_pt'::regconfig, :search_words)").bindparams(
+        return text("messages.search_vector @@ to_tsquery('atende_pt'::regconfig, :search_words)").bindparams(
             search_words=terms.tsquery(words))  # type: ignore[return-value]
     return text("search_messages MATCH :search_words").bindparams(
         search_words=terms.fts5_query(words))  # type: ignore[return-value]
@@ -93,27 +93,68 @@ def contact_ids_by_number(dialect: str, numbers: list[str]) -> Select[Any]:
                 search_numbers=terms.trigram_query(numbers))))
 
 
-def _recent_message_conversations(dialect: str, words: list[str]) -> Select[Any]:
-    if dialect == "postgresql":
-        hits = (select(messages.c.conversation_id).where(_message_match(dialect, words))
-                .order_by(messages.c.id.desc()).limit(BOARD_MESSAGE_HITS))
-        return select(hits.subquery().c.conversation_id)
-    ids = (select(_fts_messages.c.rowid).where(_message_match(dialect, words))
+def _recent_message_conversations(words: list[str]) -> Select[Any]:
+    """SQLite: conversations of the newest matching messages (FTS5 walks its index newest first)."""
+    ids = (select(_fts_messages.c.rowid).where(_message_match("sqlite", words))
            .order_by(_fts_messages.c.rowid.desc()).limit(BOARD_MESSAGE_HITS))
     return select(messages.c.conversation_id).where(messages.c.id.in_(ids.scalar_subquery()))
 
 
-def board_filter(dialect: str, q: str) -> ColumnElement[bool]:
+async def board_filter(conn: AsyncConnection, q: str) -> ColumnElement[bool]:
     """The board's and the conversation list's `q`: the contact's name or number, or any message of
     the conversation (the newest BOARD_MESSAGE_HITS hits), through the search indexes."""
+    dialect = conn.dialect.name
     parsed = Query.parse(q)
     conds: list[ColumnElement[bool]] = []
     if parsed.words:
         conds.append(conversations.c.contact_id.in_(contact_ids_by_name(dialect, parsed.words)))
-        conds.append(conversations.c.id.in_(_recent_message_conversations(dialect, parsed.words)))
+        if dialect == "postgresql":
+            hits = await _pg_message_ids(conn, parsed.words, limit=BOARD_MESSAGE_HITS, before=None, conds=[],
+                                         joined=False)
+            if hits:
+                rows = await conn.execute(select(messages.c.conversation_id).distinct().where(messages.c.id.in_(hits)))
+                conds.append(conversations.c.id.in_([r[0] for r in rows]))
+        else:
+            conds.append(conversations.c.id.in_(_recent_message_conversations(parsed.words)))
     if parsed.numbers:
         conds.append(conversations.c.contact_id.in_(contact_ids_by_number(dialect, parsed.numbers)))
     return or_(*conds) if conds else false()
+
+
+async def _pg_message_ids(conn: AsyncConnection, words: list[str], *, limit: int, before: int | None,
+                          conds: list[ColumnElement[bool]], joined: bool = True) -> list[int]:
+    """Ids of the newest matching messages, newest first, on PostgreSQL.
+
+    A GIN index finds rare words fast but returns every match unordered, so "the newest 20 of a
+    million" would fetch and sort them all; walking the primary key backwards finds common words
+    fast but reads the whole table for a rare one; and the planner cannot tell which case it is in
+    (it multiplies the words' frequencies, and words that go together break that). So: first walk
+    the newest WINDOW messages (a cheap test each, on the stored tsvector), and only if that does not
+    fill the page, ask the GIN index for the older ones."""
+    top = before - 1 if before is not None else await conn.scalar(select(func.max(messages.c.id)))
+    if not top or top < 1:
+        return []
+    bottom = max(0, int(top) - WINDOW)
+    match = _message_match("postgresql", words)
+    source: Any = messages
+    if joined:
+        source = messages.join(conversations, conversations.c.id == messages.c.conversation_id)
+    await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+    recent = [r[0] for r in await conn.execute(
+        select(messages.c.id).select_from(source)
+        .where(match, messages.c.id > bottom, messages.c.id <= top, *conds)
+        .order_by(messages.c.id.desc()).limit(limit))]
+    await conn.execute(text("SET LOCAL enable_bitmapscan = on"))
+    if len(recent) >= limit or bottom == 0:
+        return recent
+    hits = select(messages.c.id).where(match, messages.c.id <= bottom).cte("hits").prefix_with("MATERIALIZED")
+    older_source: Any = hits.join(messages, messages.c.id == hits.c.id)
+    if joined:
+        older_source = older_source.join(conversations, conversations.c.id == messages.c.conversation_id)
+    older = [r[0] for r in await conn.execute(
+        select(messages.c.id).select_from(older_source).where(*conds)
+        .order_by(messages.c.id.desc()).limit(limit - len(recent)))]
+    return recent + older
 
 
 # ---- GET /api/v1/search ------------------------------------------------------------------------------
@@ -171,15 +212,15 @@ async def _message_hits(conn: AsyncConnection, dialect: str, words: list[str], *
             conversations.c.channel, contacts.c.id.label("contact_id"), contacts.c.name.label("contact_name"),
             conversations.c.address)
     if dialect == "postgresql":
-        if before is not None:
-            conds.append(messages.c.id < before)
-        page = (select(*cols)
+        ids = await _pg_message_ids(conn, words, limit=limit, before=before, conds=conds[1:])
+        if not ids:
+            return []
+        # The headline only for the page's rows (it re-parses the text).
+        headline = func.ts_headline(_PT, messages.c.text, func.to_tsquery(_PT, terms.tsquery(words)), literal(HEADLINE))
+        stmt = (select(*cols, headline.label("snippet"))
                 .select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id)
                              .join(contacts, contacts.c.id == messages.c.contact_id))
-                .where(*conds).order_by(messages.c.id.desc()).limit(limit)).subquery()
-        # The headline only for the page's rows (it re-parses the text).
-        headline = func.ts_headline(_PT, page.c.text, func.to_tsquery(_PT, terms.tsquery(words)), literal(HEADLINE))
-        stmt = select(page, headline.label("snippet")).order_by(page.c.id.desc())
+                .where(messages.c.id.in_(ids)).order_by(messages.c.id.desc()))
     else:
         if before is not None:
             conds.append(_fts_messages.c.rowid < before)

@@ -73,7 +73,10 @@ POSTGRES = [
     "CREATE TEXT SEARCH CONFIGURATION atende_pt (COPY = pg_catalog.portuguese)",
     "ALTER TEXT SEARCH CONFIGURATION atende_pt"
     " ALTER MAPPING FOR hword, hword_part, word WITH unaccent, portuguese_stem",
-    "CREATE INDEX ix_search_messages ON messages USING gin (to_tsvector('atende_pt'::regconfig, coalesce(text, '')))",
+    # Stored, so that walking the newest messages can test each one cheaply (see search/queries.py).
+    "ALTER TABLE messages ADD COLUMN search_vector tsvector"
+    " GENERATED ALWAYS AS (to_tsvector('atende_pt'::regconfig, coalesce(text, ''))) STORED",
+    "CREATE INDEX ix_search_messages ON messages USING gin (search_vector)",
     "CREATE INDEX ix_search_contacts ON contacts USING gin (to_tsvector('atende_pt'::regconfig, coalesce(name, '')))",
     "CREATE INDEX ix_search_numbers ON contact_identities USING gin (value gin_trgm_ops)",
 ]
@@ -109,4 +112,6 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         return not name.startswith("search_")
     if type_ == "index":
         return not name.startswith("ix_search_")
+    if type_ == "column":
+        return name != "search_vector"  # PostgreSQL's stored tsvector on messages
     return True

@@ -7,9 +7,10 @@ SQLite: FTS5 tables with external content (the text stays in its own table; the 
 the terms), unicode61 with remove_diacritics 2 for words and trigram for number fragments, kept in
 step by triggers in the writer's own transaction (every writer, present and future), and filled
 from existing rows in batches.
-PostgreSQL: the 'atende_pt' text search configuration (portuguese + unaccent), GIN expression
-indexes (PostgreSQL maintains them in the writer's transaction; building one reads existing rows)
-and a pg_trgm index for number fragments.
+PostgreSQL: the 'atende_pt' text search configuration (portuguese + unaccent), a stored generated
+tsvector on messages with a GIN index, a GIN expression index on contacts' names (PostgreSQL keeps
+both in the writer's transaction; adding the column fills it for existing rows) and a pg_trgm index
+for number fragments.
 
 Everything here is named search_* / ix_search_*: db/tables.py does not describe it, and the schema
 comparison skips those names (atende.search.schema.include_name).
@@ -49,6 +50,7 @@ def downgrade() -> None:
     if bind.dialect.name == "postgresql":
         for name in ("ix_search_messages", "ix_search_contacts", "ix_search_numbers"):
             op.execute(f"DROP INDEX IF EXISTS {name}")
+        op.execute("ALTER TABLE messages DROP COLUMN IF EXISTS search_vector")
         op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS atende_pt")
         return
     for trigger in ("messages_ai", "messages_ad", "messages_au", "contacts_ai", "contacts_ad", "contacts_au",

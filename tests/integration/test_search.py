@@ -276,19 +276,34 @@ async def test_lost_search_triggers_are_restored_and_the_index_rebuilt(tmp_path:
         await engine.dispose()
 
 
-async def test_old_matches_beyond_the_newest_window_are_found_in_order(harness: Harness,
+@pytest.mark.parametrize("common", [True, False], ids=["window-then-gin", "gin-first"])
+async def test_old_matches_beyond_the_newest_window_are_found_in_order(harness: Harness, common: bool,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL walks the newest messages first, then asks the GIN index for older ones: with a tiny
-    window both steps run, and pages still come newest first without gaps or repeats."""
+    """PostgreSQL walks the newest messages first for common words, then asks the GIN index for older
+    ones; rare words go to the GIN index at once. Either way pages come newest first, no gaps, no repeats."""
     from atende.search import queries as search_queries
 
     monkeypatch.setattr(search_queries, "WINDOW", 3)
+    monkeypatch.setattr(search_queries, "RARE_ROWS", 0 if common else 10**9)
+    monkeypatch.setattr(search_queries, "_stats_cache", {})
     h = harness
     c = await h.kolmeya_connector()
     for i in range(8):
         await sms_in(h, c, f"reclamação número {i}", phone=f"+55119876501{i:02d}", ref=f"old-{i}")
         for j in range(3):  # newer messages that do not match push the old ones out of the window
             await sms_in(h, c, f"outra coisa {i} {j}", phone=f"+55119876501{i:02d}", ref=f"noise-{i}-{j}")
+    if h.rt.engine.dialect.name == "postgresql":
+        async with h.rt.engine.connect() as conn:
+            await conn.execute(text("ANALYZE messages"))  # statistics: the window path needs them
+            await conn.commit()
+        calls: list[bool] = []
+        real = search_queries._has_rare_word
+
+        async def spy(conn: Any, words: list[str]) -> bool:
+            calls.append(await real(conn, words))
+            return calls[-1]
+
+        monkeypatch.setattr(search_queries, "_has_rare_word", spy)
     seen: list[int] = []
     cursor = None
     for _ in range(10):
@@ -303,3 +318,5 @@ async def test_old_matches_beyond_the_newest_window_are_found_in_order(harness: 
     assert len(seen) == 8 and seen == sorted(seen, reverse=True) and len(set(seen)) == 8
     r = await h.get("/api/v1/conversations", params={"q": "reclamacao"})
     assert len(r.json()["items"]) == 8  # the board finds them too
+    if h.rt.engine.dialect.name == "postgresql":
+        assert calls and set(calls) == {not common}  # the path the test meant to take

@@ -8,6 +8,7 @@ user finds only conversations they may open.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,8 @@ from atende.search import terms
 
 MAX_LIMIT = 100
 WINDOW = 20_000  # PostgreSQL: newest messages tested one by one before asking the GIN index
+RARE_ROWS = 20_000  # PostgreSQL: a word matching fewer messages than this goes to the GIN index first
+STATS_TTL_S = 600.0
 BOARD_MESSAGE_HITS = 1000  # the board matches conversations of the newest N matching messages
 SNIPPET_TOKENS = 16
 HEADLINE = (f"StartSel={terms.START}, StopSel={terms.STOP}, MaxWords=24, MinWords=8, ShortWord=2, "
@@ -134,11 +137,14 @@ async def _pg_message_ids(conn: AsyncConnection, words: list[str], *, limit: int
     top = before - 1 if before is not None else await conn.scalar(select(func.max(messages.c.id)))
     if not top or top < 1:
         return []
-    bottom = max(0, int(top) - WINDOW)
     match = _message_match("postgresql", words)
+    # A word rare enough (by the column's statistics) goes straight to the GIN index.
+    bottom = int(top) if await _has_rare_word(conn, words) else max(0, int(top) - WINDOW)
     source: Any = messages
     if joined:
         source = messages.join(conversations, conversations.c.id == messages.c.conversation_id)
+    if bottom == top:
+        return await _pg_older_ids(conn, match, bottom, limit, conds, joined)
     await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
     recent = [r[0] for r in await conn.execute(
         select(messages.c.id).select_from(source)
@@ -147,14 +153,48 @@ async def _pg_message_ids(conn: AsyncConnection, words: list[str], *, limit: int
     await conn.execute(text("SET LOCAL enable_bitmapscan = on"))
     if len(recent) >= limit or bottom == 0:
         return recent
-    hits = select(messages.c.id).where(match, messages.c.id <= bottom).cte("hits").prefix_with("MATERIALIZED")
-    older_source: Any = hits.join(messages, messages.c.id == hits.c.id)
+    return recent + await _pg_older_ids(conn, match, bottom, limit - len(recent), conds, joined)
+
+
+async def _pg_older_ids(conn: AsyncConnection, match: ColumnElement[bool], upto: int, limit: int,
+                        conds: list[ColumnElement[bool]], joined: bool) -> list[int]:
+    """Every match with id ≤ upto from the GIN index (materialized: no walk of the primary key), newest first."""
+    hits = select(messages.c.id).where(match, messages.c.id <= upto).cte("hits").prefix_with("MATERIALIZED")
+    source: Any = hits.join(messages, messages.c.id == hits.c.id)
     if joined:
-        older_source = older_source.join(conversations, conversations.c.id == messages.c.conversation_id)
-    older = [r[0] for r in await conn.execute(
-        select(messages.c.id).select_from(older_source).where(*conds)
-        .order_by(messages.c.id.desc()).limit(limit - len(recent)))]
-    return recent + older
+        source = source.join(conversations, conversations.c.id == messages.c.conversation_id)
+    return [r[0] for r in await conn.execute(
+        select(messages.c.id).select_from(source).where(*conds).order_by(messages.c.id.desc()).limit(limit))]
+
+
+_stats_cache: dict[str, tuple[float, float, list[tuple[str, float]]]] = {}
+
+
+async def _has_rare_word(conn: AsyncConnection, words: list[str]) -> bool:
+    """Does one of the words (as a prefix of the stems PostgreSQL indexes) match fewer than RARE_ROWS
+    messages, by the statistics ANALYZE keeps on messages.search_vector (most common elements)?
+    Without statistics (a young table) every word counts as rare: the GIN index is cheap then."""
+    key = str(conn.engine.url)
+    now = time.monotonic()
+    cached = _stats_cache.get(key)
+    if cached is None or now - cached[0] > STATS_TTL_S:
+        row = (await conn.execute(text(
+            "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs "
+            "FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = 'messages' AND s.attname = 'search_vector' "
+            "AND s.schemaname = current_schema() WHERE c.oid = 'messages'::regclass"))).first()
+        rows_total = float(row[0] or 0) if row else 0.0
+        elems = list(zip(row[1] or [], row[2] or [], strict=False)) if row else []
+        cached = _stats_cache[key] = (now, rows_total, [(str(e), float(f)) for e, f in elems])
+    _, rows_total, elems = cached
+    if rows_total < RARE_ROWS or not elems:
+        return True
+    lexemes = await conn.scalar(select(func.tsvector_to_array(func.to_tsvector(_PT, " ".join(words)))))
+    floor = min(f for _, f in elems)  # anything not listed is rarer than the least common listed
+    for lexeme in lexemes or []:
+        share = sum(f for e, f in elems if e.startswith(lexeme)) or floor
+        if share * rows_total < RARE_ROWS:
+            return True
+    return False
 
 
 # ---- GET /api/v1/search ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ MAX_LIMIT = 100
 WINDOW = 20_000  # PostgreSQL: newest messages tested one by one before asking the GIN index
 RARE_ROWS = 20_000  # PostgreSQL: a word matching fewer messages than this goes to the GIN index first
 STATS_TTL_S = 600.0
+MCE_FULL = 1000  # most_common_elems kept at the default statistics target (100 x 10)
 BOARD_MESSAGE_HITS = 1000  # the board matches conversations of the newest N matching messages
 SNIPPET_TOKENS = 16
 HEADLINE = (f"StartSel={terms.START}, StopSel={terms.STOP}, MaxWords=24, MinWords=8, ShortWord=2, "
@@ -189,7 +190,9 @@ async def _has_rare_word(conn: AsyncConnection, words: list[str]) -> bool:
     if rows_total < RARE_ROWS or not elems:
         return True
     lexemes = await conn.scalar(select(func.tsvector_to_array(func.to_tsvector(_PT, " ".join(words)))))
-    floor = min(f for _, f in elems)  # anything not listed is rarer than the least common listed
+    # An unlisted stem is rarer than the least common listed one when the list is full; when it is not
+    # full, ANALYZE listed every stem above its (tiny) cut-off, so an unlisted one is rare.
+    floor = min(f for _, f in elems) if len(elems) >= MCE_FULL else 0.0
     for lexeme in lexemes or []:
         share = sum(f for e, f in elems if e.startswith(lexeme)) or floor
         if share * rows_total < RARE_ROWS:

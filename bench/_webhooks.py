@@ -113,8 +113,38 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start: " + (process.stderr.read().decode() if process.stderr else ""))
 
 
+def drop_search(url: str) -> None:
+    """Remove the search indexing (triggers / GIN indexes and column), to measure what it costs ingest."""
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import text
+
+    if url.startswith("sqlite"):
+        from atende.search.schema import SQLITE_TRIGGERS
+
+        engine = create_sync_engine(url.replace("+aiosqlite", ""))
+        with engine.begin() as conn:
+            for stmt in SQLITE_TRIGGERS:
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {stmt.split('IF NOT EXISTS ')[1].split()[0]}"))
+        engine.dispose()
+        return
+    import asyncpg
+
+    from atende.realtime.pg_bus import asyncpg_dsn
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            for name in ("ix_search_messages", "ix_search_contacts", "ix_search_numbers"):
+                await conn.execute(f"DROP INDEX IF EXISTS {name}")
+            await conn.execute("ALTER TABLE messages DROP COLUMN IF EXISTS search_vector")
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
-        warmup: int, database: str = "sqlite", web_processes: int = 1) -> dict[str, Any]:
+        warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True) -> dict[str, Any]:
     """One measured run. `database="postgres"`: a throw-away PostgreSQL and Redis (the test suite's
     helpers), `web_processes` web processes plus one worker process, as in production."""
     tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
@@ -135,6 +165,9 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
     procs: list[subprocess.Popen[bytes]] = []
     try:
         path = "/webhooks/" + asyncio.run(create_connector_token(url, provider, config))
+        if not search:
+            drop_search(url)
+            env_extra["ATENDE_RUN_MIGRATIONS_ON_START"] = "false"  # a migration run would put them back
         port = free_port()
         env = {**os.environ, "ATENDE_DATABASE_URL": url, "ATENDE_SECRET_KEY": "bench", "ATENDE_LOG_LEVEL": "WARNING",
                "ATENDE_AUTO_ASSIGN": "false", "ATENDE_MEDIA_DIR": str(tmp / "media"), **env_extra}
@@ -166,7 +199,8 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
     acked = statuses.get(200, 0)
     lat = sorted(latencies)
     return {
-        "database": database, "web_processes": web_processes, "requests": requests, "concurrency": concurrency,
+        "database": database, "web_processes": web_processes, "search": search, "requests": requests,
+        "concurrency": concurrency,
         "acked": acked, "stored": stored - warmup, "throughput": acked / elapsed,
         "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak,
         "statuses": {str(k): v for k, v in statuses.items()},
@@ -183,10 +217,14 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
                     help="postgres: a throw-away PostgreSQL + Redis, web processes and one worker process")
     ap.add_argument("--web-processes", type=int, default=2, help="with --database postgres")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run (for bench/run_all.py)")
+    ap.add_argument("--search-cost", action="store_true",
+                    help="also run without the search indexing, alternating, to show what it costs ingest")
     args = ap.parse_args()
+    variants = [True, False, True, False] if args.search_cost else [True]
     rows = [run(provider, config, make, requests=args.requests, concurrency=c, phones=args.phones,
-                warmup=args.warmup, database=args.database,
-                web_processes=args.web_processes if args.database == "postgres" else 1) for c in args.concurrency]
+                warmup=args.warmup, database=args.database, search=search,
+                web_processes=args.web_processes if args.database == "postgres" else 1)
+            for c in args.concurrency for search in variants]
     if args.json:
         for r in rows:
             print(json.dumps(r))
@@ -194,11 +232,11 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
     where = ("SQLite, one `atende serve` process" if args.database == "sqlite" else
              f"PostgreSQL + Redis, {args.web_processes} web processes + 1 worker")
     print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers")
-    print(f"{'conc':>5} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'RSS MB':>7}")
+    print(f"{'conc':>5} {'search':>6} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} "
+          f"{'p99 ms':>8} {'RSS MB':>7}")
     for r in rows:
-        print(f"{r['concurrency']:>5} {r['requests']:>9} {r['acked']:>7} {r['stored']:>7} {r['throughput']:>8.0f} "
-              f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f}")
+        print(f"{r['concurrency']:>5} {'on' if r['search'] else 'off':>6} {r['requests']:>9} {r['acked']:>7} "
+              f"{r['stored']:>7} {r['throughput']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f}")
         if r["acked"] != r["stored"]:
             print(f"  !! acknowledged {r['acked']} but stored {r['stored']}: {r['statuses']}")
     if any(r["acked"] > r["stored"] for r in rows):

@@ -23,7 +23,8 @@ def restore_logging():  # type: ignore[no-untyped-def]
 
 
 def test_json_lines_and_level(restore_logging, capsys) -> None:  # type: ignore[no-untyped-def]
-    configure_logging(Settings(log_format="json", log_level="WARNING"))
+    settings = Settings(log_format="json", log_level="WARNING")
+    configure_logging(settings.log_level, settings.log_format)
     log = structlog.get_logger("t")
     log.info("hidden")
     log.warning("bus.connection_lost", bus="redis")

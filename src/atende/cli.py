@@ -19,6 +19,7 @@ from atende.backup import BackupError
 from atende.db.migrate import upgrade
 from atende.db.tables import api_tokens, users
 from atende.db.types import utcnow
+from atende.logs import configure_logging
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 
@@ -177,10 +178,8 @@ async def _revoke_token(rt: Runtime, args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from atende.logs import configure_logging
-
     settings = get_settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     if args.role != "worker":
         exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:

@@ -62,4 +62,4 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True), redact_event,
         structlog.processors.format_exc_info,
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False),
-    ])
+    ], wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())))  # ATENDE_LOG_LEVEL

@@ -73,18 +73,23 @@ class Subscription:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     ended: type[Exception] | None = None
 
-    def offer(self, event_id: int, row: dict[str, Any], text: str) -> bool:
-        """Queue an event if the filter accepts it; False when the stream has to be cut off."""
-        try:
-            if not self.accept(row):
-                return True
-        except Exception:  # a broken filter must not stop the fan-out to everyone else
-            log.exception("hub.filter_failed", event_id=event_id)
-            return True
-        if len(self.queue) >= self.max_queue:
-            return False
-        self.queue.append((event_id, text))
-        self.ready.set()
+    def offer(self, batch: list[tuple[int, dict[str, Any], str]]) -> bool:
+        """Queue the events of a batch the filter accepts (one wake-up for all of them); False when the
+        stream has to be cut off."""
+        accepted = 0
+        for event_id, row, text in batch:
+            try:
+                if not self.accept(row):
+                    continue
+            except Exception:  # a broken filter must not stop the fan-out to everyone else
+                log.exception("hub.filter_failed", event_id=event_id)
+                continue
+            if len(self.queue) >= self.max_queue:
+                return False
+            self.queue.append((event_id, text))
+            accepted += 1
+        if accepted:
+            self.ready.set()
         return True
 
     def end(self, reason: type[Exception]) -> None:
@@ -286,14 +291,12 @@ class Hub:
     def _fan_out(self, rows: list[dict[str, Any]]) -> None:
         if not self.subscriptions:
             return
-        for row in rows:
-            event_id = int(row["id"])
-            text = format_event(row)
-            for sub in list(self.subscriptions):
-                if not sub.offer(event_id, row, text):
-                    self.subscriptions.discard(sub)
-                    sub.end(CutOff)
-                    self.cut_offs += 1
+        batch = [(int(row["id"]), row, format_event(row)) for row in rows]  # formatted once for everyone
+        for sub in list(self.subscriptions):
+            if not sub.offer(batch):
+                self.subscriptions.discard(sub)
+                sub.end(CutOff)
+                self.cut_offs += 1
 
 
 async def replay(rt: Runtime, after: int, accept: EventFilter, limit: int) -> AsyncIterator[dict[str, Any]]:

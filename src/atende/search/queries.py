@@ -27,6 +27,7 @@ RARE_ROWS = 20_000  # PostgreSQL: a word matching fewer messages than this goes 
 STATS_TTL_S = 600.0
 MCE_FULL = 1000  # most_common_elems kept at the default statistics target (100 x 10)
 BOARD_MESSAGE_HITS = 1000  # the board matches conversations of the newest N matching messages
+BOARD_CONTACT_HITS = 2000  # PostgreSQL: contacts matched by name or number, at most
 SNIPPET_TOKENS = 16
 HEADLINE = (f"StartSel={terms.START}, StopSel={terms.STOP}, MaxWords=24, MinWords=8, ShortWord=2, "
             'MaxFragments=2, FragmentDelimiter=" … "')
@@ -110,8 +111,21 @@ async def board_filter(conn: AsyncConnection, q: str) -> ColumnElement[bool]:
     dialect = conn.dialect.name
     parsed = Query.parse(q)
     conds: list[ColumnElement[bool]] = []
+    if dialect == "postgresql":
+        # Ids first, as literal lists: an OR of IN (subquery) makes PostgreSQL walk every conversation by
+        # activity testing each one; with lists it unions index lookups and sorts the few found.
+        contact_ids: list[int] = []
+        if parsed.words:
+            contact_ids += [r[0] for r in await conn.execute(
+                contact_ids_by_name(dialect, parsed.words).limit(BOARD_CONTACT_HITS))]
+        if parsed.numbers:
+            contact_ids += [r[0] for r in await conn.execute(
+                contact_ids_by_number(dialect, parsed.numbers).limit(BOARD_CONTACT_HITS))]
+        if contact_ids:
+            conds.append(conversations.c.contact_id.in_(contact_ids))
     if parsed.words:
-        conds.append(conversations.c.contact_id.in_(contact_ids_by_name(dialect, parsed.words)))
+        if dialect != "postgresql":
+            conds.append(conversations.c.contact_id.in_(contact_ids_by_name(dialect, parsed.words)))
         if dialect == "postgresql":
             hits = await _pg_message_ids(conn, parsed.words, limit=BOARD_MESSAGE_HITS, before=None, conds=[],
                                          joined=False)
@@ -120,7 +134,7 @@ async def board_filter(conn: AsyncConnection, q: str) -> ColumnElement[bool]:
                 conds.append(conversations.c.id.in_([r[0] for r in rows]))
         else:
             conds.append(conversations.c.id.in_(_recent_message_conversations(parsed.words)))
-    if parsed.numbers:
+    if parsed.numbers and dialect != "postgresql":
         conds.append(conversations.c.contact_id.in_(contact_ids_by_number(dialect, parsed.numbers)))
     return or_(*conds) if conds else false()
 

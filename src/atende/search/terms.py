@@ -1,7 +1,7 @@
 """What a search box's text means, without I/O: words, phone-number digits, and marked snippets.
 
-- Words are compared without accents or case ("nao" finds "não"); each word is a prefix
-  ("bolet" finds "boletos"). Every word must match.
+- Words are compared without accents or case ("nao" finds "não"); the last word is a prefix
+  ("bolet" finds "boletos": it may still be being typed). Every word must match.
 - A run of at least `MIN_DIGITS` digits (spaces, dots, dashes and parentheses allowed between them)
   is also a phone number or part of one: it finds its contact with or without the country code (55)
   and with or without the Brazilian 9th digit.
@@ -28,7 +28,8 @@ _BR_MOBILE_FIRST = "6789"
 
 def fold(text: str) -> str:
     """Lower case without accents (what both databases' indexes compare)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Compatibility forms first (𝕬 → A), then case, then once more: case folding can compose again.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -72,8 +73,10 @@ def _variants(d: str) -> list[str]:
 
 
 def fts5_query(terms: list[str]) -> str:
-    """SQLite FTS5 MATCH text: every word as a quoted prefix ("..."*), all required."""
-    return " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+    """SQLite FTS5 MATCH text: every word required; the last one as a prefix (the one being typed).
+    Prefixes on every word would make a common word expensive (a prefix merges its whole doclist)."""
+    return " ".join('"' + t.replace('"', '""') + '"' + ("*" if i == len(terms) - 1 else "")
+                    for i, t in enumerate(terms))
 
 
 def trigram_query(variants: list[str]) -> str:
@@ -82,9 +85,10 @@ def trigram_query(variants: list[str]) -> str:
 
 
 def tsquery(terms: list[str]) -> str:
-    """PostgreSQL to_tsquery text: every word as a prefix (word:*), all required. Words are \\w+ only,
-    so nothing here is tsquery syntax."""
-    return " & ".join(f"{t}:*" for t in terms)
+    """PostgreSQL to_tsquery text: every word required, the last one as a prefix (word:*): GIN's fast
+    AND skips through a common word's postings only when it is matched exactly. Words are letters and
+    digits only, so nothing here is tsquery syntax."""
+    return " & ".join(t + (":*" if i == len(terms) - 1 else "") for i, t in enumerate(terms))
 
 
 def marked(snippet: str) -> str:

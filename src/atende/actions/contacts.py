@@ -65,6 +65,10 @@ async def resolve_contact(
     await tx.conn.execute(insert(contact_identities).values(
         contact_id=contact_id, kind=kind, value=value, attributes=dict(attributes or {}), created_at=now,
     ))
+    if kind == "phone":  # who is this in Odoo? (a job: the webhook does not wait)
+        from atende.actions.odoo import request_partner_link
+
+        await request_partner_link(tx, contact_id)
     return contact_id
 
 
@@ -82,8 +86,8 @@ async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
 
 
 async def rename(tx: Tx, contact_id: int, name: str) -> None:
-    result = await tx.conn.execute(
-        update(contacts).where(contacts.c.id == contact_id).values(name=name, updated_at=utcnow())
+    result = await tx.conn.execute(  # an agent's name wins over Odoo's from now on
+        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True, updated_at=utcnow())
     )
     if not result.rowcount:
         raise NotFound("contato não encontrado")

@@ -253,6 +253,7 @@ class Store:
         self.blobs: dict[int, bytes] = {}  # ir.attachment id → bytes (datas, decoded)
 
     def insert(self, model: str, values: dict[str, Any], now: str) -> int:
+        values = _unset_false(model, values)
         rid = self.next_id[model]
         self.next_id[model] = rid + 1
         record = {"id": rid, "create_date": values.pop("create_date", now), "write_date": values.pop("write_date", now)}
@@ -262,6 +263,12 @@ class Store:
         self.records[model][rid] = record
         self.ids[model].append(rid)
         return rid
+
+
+def _unset_false(model: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Odoo writes `false` as NULL for every non-boolean field (and reads NULL back as `false`)."""
+    fields = MODELS[model]
+    return {k: (None if v is False and k in fields and fields[k].type != "boolean" else v) for k, v in values.items()}
 
 
 # ---- domains ------------------------------------------------------------------------------------
@@ -454,7 +461,7 @@ class FakeOdoo:
         if record is None:
             raise MissingError("Record does not exist or has been deleted.\n"
                                f"(Record: {model}({rid},), User: 2)")
-        record.update(values)
+        record.update(_unset_false(model, values))
         if touch:
             record["write_date"] = self.now()
         self._recompute(model, record)
@@ -960,7 +967,8 @@ def populate_chatroom(
         kind = data.connectors[cid]
         social = kind in ("facebook", "instagram")
         while True:
-            national = f"{rng.choice(['11', '21', '48', '51', '85'])}9{rng.randrange(10**7, 10**8)}"
+            # Mobiles: 9 + 8 digits whose first is 6-9 (so the pre-9th-digit spelling is a mobile too).
+            national = f"{rng.choice(['11', '21', '48', '51', '85'])}9{rng.choice('6789')}{rng.randrange(10**6, 10**7)}"
             old = not social and index % 7 == 3  # a 12-digit number (before the 9th digit)
             number = str(rng.randrange(10**15, 10**16)) if social else ("55" + national[:2] + national[3:] if old
                                                                          else "55" + national)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from atende.actions import connectors as connector_actions
 from atende.actions import contacts as contact_actions
@@ -25,13 +26,16 @@ from atende.actions import odoo as odoo_actions
 from atende.actions import users as user_actions
 from atende.actions.errors import Conflict, Invalid
 from atende.actions.ingest import preview_of
-from atende.actions.media import media_attributes, record_media
+from atende.actions.media import media_attributes
 from atende.db.tables import (
     attendances,
     chatroom_imports,
     chatroom_links,
     connectors,
+    contact_identities,
+    contacts,
     conversations,
+    media,
     messages,
     users,
 )
@@ -182,6 +186,174 @@ class ConversationsOut:
 
 
 async def store_conversations(tx: Tx, source: str, items: list[ConversationIn]) -> ConversationsOut:
+    """A page of conversations: set-wise (a few statements for the whole page). If a customer's live
+    message creates the same contact or conversation meanwhile, the page is done again row by row."""
+    if not items:
+        return ConversationsOut()
+    try:
+        async with tx.conn.begin_nested():
+            out = await _store_conversations_batch(tx, source, items)
+    except IntegrityError:
+        out = await _store_conversations_one_by_one(tx, source, items)
+    await events.append(tx, "history.imported", {"source": "chatroom", "conversations": out.created,
+                                                 "merged": out.merged})
+    return out
+
+
+async def _store_conversations_batch(tx: Tx, source: str, items: list[ConversationIn]) -> ConversationsOut:
+    out = ConversationsOut()
+    keys = [contact_actions.address_key(i.address, i.channel) for i in items]
+    identities = [contact_actions.identity_of(i.address, i.channel) for i in items]
+    # Conversations that exist already (live ones on a mapped connector, or an equivalent number).
+    wanted: dict[int, set[str]] = {}
+    for item, key in zip(items, keys, strict=True):
+        wanted.setdefault(item.connector_id, set()).update(contact_actions.address_variants(key))
+    existing: dict[tuple[int, str], tuple[int, int]] = {}
+    for connector_id, variants in wanted.items():
+        for chunk in _chunks(sorted(variants), 500):
+            for row in await tx.conn.execute(select(
+                    conversations.c.id, conversations.c.contact_id, conversations.c.address_key).where(
+                    conversations.c.connector_id == connector_id, conversations.c.address_key.in_(chunk))):
+                existing[(connector_id, row.address_key)] = (int(row.id), int(row.contact_id))
+    # Contacts by identity (phones in every spelling).
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in identities:
+        by_kind.setdefault(kind, set()).update(contact_actions.address_variants(value) if kind == "phone"
+                                               else (value,))
+    known: dict[tuple[str, str], int] = {}
+    for kind, values in by_kind.items():
+        for chunk in _chunks(sorted(values), 500):
+            for ident in await tx.conn.execute(select(contact_identities.c.contact_id, contact_identities.c.value)
+                                               .where(contact_identities.c.kind == kind,
+                                                      contact_identities.c.value.in_(chunk))):
+                known[(kind, ident.value)] = int(ident.contact_id)
+
+    def contact_of(kind: str, value: str) -> int | None:
+        for variant in (contact_actions.address_variants(value) if kind == "phone" else (value,)):
+            if (kind, variant) in known:
+                return known[(kind, variant)]
+        return None
+
+    now = utcnow()
+    new_identities: dict[tuple[str, str], int] = {}  # identity → index in new_contacts
+    new_contacts: list[dict[str, Any]] = []
+    for item, (kind, value) in zip(items, identities, strict=True):
+        if contact_of(kind, value) is None and (kind, value) not in new_identities:
+            new_identities[(kind, value)] = len(new_contacts)
+            new_contacts.append({"name": (item.name or "")[:200], "created_at": now, "updated_at": now})
+    if new_contacts:
+        ids = [int(r[0]) for r in await tx.conn.execute(
+            insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), new_contacts)]
+        await tx.conn.execute(insert(contact_identities), [
+            {"contact_id": ids[i], "kind": kind, "value": value, "attributes": {}, "created_at": now}
+            for (kind, value), i in new_identities.items()])
+        for (kind, value), i in new_identities.items():
+            known[(kind, value)] = ids[i]
+    named = {}
+    for item, (kind, value) in zip(items, identities, strict=True):
+        contact_id = contact_of(kind, value)
+        if item.name and contact_id is not None and (kind, value) not in new_identities:
+            named[contact_id] = item.name[:200]
+    if named:  # existing contacts without a name get ChatRoom's
+        await tx.conn.execute(update(contacts).where(contacts.c.id == bindparam("_id"), contacts.c.name == "")
+                              .values(name=bindparam("_name"), updated_at=now),
+                              [{"_id": k, "_name": v} for k, v in named.items()])
+    # New conversations (two ChatRoom ones with equivalent numbers on one connector become one).
+    placed: dict[tuple[int, str], tuple[int, int] | int] = {}
+    fresh: list[dict[str, Any]] = []
+    fresh_items: list[ConversationIn] = []
+    slot: list[tuple[int, str]] = []
+    for item, key, (kind, value) in zip(items, keys, identities, strict=True):
+        contact_id = contact_of(kind, value)
+        assert contact_id is not None
+        match = next((existing[(item.connector_id, v)] for v in contact_actions.address_variants(key)
+                      if (item.connector_id, v) in existing), None)
+        target = (item.connector_id, key)
+        if match is not None:
+            placed[target] = match
+        elif target not in placed:
+            placed[target] = len(fresh)
+            fresh.append(dict(connector_id=item.connector_id, contact_id=contact_id, channel=item.channel,
+                              address=item.address, address_key=key, status=item.status,
+                              assignee_id=item.assignee_id, last_activity_at=item.last_activity_at,
+                              created_at=item.created_at))
+            fresh_items.append(item)
+        slot.append(target)
+    new_ids: list[int] = []
+    if fresh:
+        new_ids = [int(r[0]) for r in await tx.conn.execute(
+            insert(conversations).returning(conversations.c.id, sort_by_parameter_order=True), fresh)]
+        waiting = [(cid, item) for cid, item in zip(new_ids, fresh_items, strict=True) if item.status != "done"]
+        if waiting:
+            attendance_ids = [int(r[0]) for r in await tx.conn.execute(
+                insert(attendances).returning(attendances.c.id, sort_by_parameter_order=True),
+                [{"conversation_id": cid, "started_at": item.last_activity_at, "assignee_id": item.assignee_id,
+                  "assigned_at": item.last_activity_at if item.assignee_id else None} for cid, item in waiting])]
+            await tx.conn.execute(update(conversations).where(conversations.c.id == bindparam("_id"))
+                                  .values(current_attendance_id=bindparam("_att")),
+                                  [{"_id": cid, "_att": att} for (cid, _), att in zip(waiting, attendance_ids,
+                                                                                       strict=True)])
+        counts = Counter((item.channel, item.status, item.assignee_id) for item in fresh_items)
+        for (channel, status, assignee), n in counts.items():
+            await conv_actions.bump_count(tx, channel, status, assignee, n)
+    out.created = len(fresh)
+    links = []
+    for item, target in zip(items, slot, strict=True):
+        where = placed[target]
+        if isinstance(where, tuple):
+            conv_id, contact_id = where
+        else:
+            conv_id, contact_id = new_ids[where], int(fresh[where]["contact_id"])
+        out.ids[item.remote_id] = (conv_id, contact_id)
+        links.append({"source": source, "model": "conversation", "remote_id": item.remote_id, "local_id": conv_id,
+                      "remote_connector_id": item.remote_connector_id, "remote_partner_id": item.remote_partner_id})
+    out.merged = len(items) - out.created
+    await _links(tx, links)
+    out.linked = await _link_partners(tx, [(out.ids[i.remote_id][1], i.partner) for i in items if i.partner])
+    return out
+
+
+async def _links(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _mod(tx).insert(chatroom_links)
+    await tx.conn.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "model", "remote_id"],
+        set_={"local_id": stmt.excluded.local_id, "remote_connector_id": stmt.excluded.remote_connector_id,
+              "remote_partner_id": stmt.excluded.remote_partner_id}), rows)
+
+
+async def _link_partners(tx: Tx, pairs: list[tuple[int, PartnerInfo]]) -> int:
+    """ChatRoom's partner links, for contacts without one (an agent's or a lookup's link stays)."""
+    if not pairs:
+        return 0
+    for partner in {p.id: p for _, p in pairs}.values():
+        await odoo_actions.remember_partner(tx, partner)
+    wanted = {contact_id: partner for contact_id, partner in pairs}
+    rows = {int(r.id): r for r in await tx.conn.execute(
+        select(contacts.c.id, contacts.c.odoo_partner_id, contacts.c.name_by_agent)
+        .where(contacts.c.id.in_(list(wanted))))}
+    now = utcnow()
+    changes = []
+    for contact_id, partner in wanted.items():
+        row = rows.get(contact_id)
+        if row is None or (row.odoo_partner_id is not None and row.odoo_partner_id != partner.id):
+            continue
+        changes.append({"_id": contact_id, "_pid": partner.id,
+                        "_name": partner.name[:200] if partner.name and not row.name_by_agent else None})
+    if changes:
+        await tx.conn.execute(update(contacts).where(contacts.c.id == bindparam("_id")).values(
+            odoo_partner_id=bindparam("_pid"), updated_at=now,
+            name=func.coalesce(bindparam("_name", type_=String()), contacts.c.name)), changes)
+    changed = {c["_id"] for c in changes}
+    return sum(1 for contact_id, _ in pairs if contact_id in changed)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+async def _store_conversations_one_by_one(tx: Tx, source: str, items: list[ConversationIn]) -> ConversationsOut:
     out = ConversationsOut()
     counts: Counter[tuple[str, str, int | None]] = Counter()
     for item in items:
@@ -228,9 +400,6 @@ async def store_conversations(tx: Tx, source: str, items: list[ConversationIn]) 
         out.ids[item.remote_id] = (conv_id, contact_id)
     for (channel, status, assignee), n in counts.items():
         await conv_actions.bump_count(tx, channel, status, assignee, n)
-    if items:
-        await events.append(tx, "history.imported", {"source": "chatroom", "conversations": out.created,
-                                                     "merged": out.merged})
     return out
 
 
@@ -298,17 +467,13 @@ async def store_messages(tx: Tx, items: list[MessageIn]) -> int:
     "last activity" and each connector's counters by what was stored."""
     if not items:
         return 0
-    media_ids: dict[str, int] = {}
+    media_ids = await _record_media(tx, [m.media for m in items if m.media is not None])
     rows: list[dict[str, Any]] = []
     for m in items:
         attributes = dict(m.attributes)
         media_id = None
         if m.media is not None:
-            key = m.media.stored.key
-            if key not in media_ids:
-                media_ids[key] = await record_media(tx, m.media.stored, mime_type=m.media.mime_type,
-                                                    filename=m.media.filename)
-            media_id = media_ids[key]
+            media_id = media_ids[m.media.stored.key]
             attributes["media"] = media_attributes(media_id, mime_type=m.media.mime_type, size=m.media.stored.size,
                                                    filename=m.media.filename)
         out = m.direction == "out"
@@ -368,6 +533,22 @@ async def store_messages(tx: Tx, items: list[MessageIn]) -> int:
             sent_count=connectors.c.sent_count + sent[connector_id]))
     await events.append(tx, "history.imported", {"source": "chatroom", "messages": len(items)})
     return len(items)
+
+
+async def _record_media(tx: Tx, files: list[MediaIn]) -> dict[str, int]:
+    """Media rows of a page's files (content-addressed: the same bytes share one row)."""
+    unique = {f.stored.key: f for f in files}
+    if not unique:
+        return {}
+    now = utcnow()
+    await tx.conn.execute(_mod(tx).insert(media).on_conflict_do_nothing(), [
+        {"storage_key": key, "mime_type": f.mime_type, "size": f.stored.size, "sha256": f.stored.sha256,
+         "filename": f.filename, "created_at": now} for key, f in unique.items()])
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(unique), 500):
+        for row in await tx.conn.execute(select(media.c.id, media.c.storage_key).where(media.c.storage_key.in_(chunk))):
+            found[row.storage_key] = int(row.id)
+    return found
 
 
 _CONV_UPDATE = update(conversations).where(conversations.c.id == bindparam("_id")).values(

@@ -53,13 +53,11 @@ def odoo_time(value: Any) -> datetime | None:
     """Odoo's naive-UTC `YYYY-MM-DD HH:MM:SS` (or `false`) → aware UTC datetime."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise ValueError(f"data inválida do Odoo: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"data inválida do Odoo: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def text_of(value: Any) -> str | None:

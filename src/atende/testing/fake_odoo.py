@@ -699,7 +699,20 @@ class FakeOdoo:
             if model == "res.partner" and not row.get("name"):
                 raise ValidationError("Contacts require a name")
             ids.append(self.create_record(model, row))
+            if model == "acrux.chat.message":
+                self._conversation_activity(self.store.records[model][ids[-1]])
         return ids if many else ids[0]
+
+    def _conversation_activity(self, message: dict[str, Any]) -> None:
+        """ChatRoom's conversation_update_time: a new message moves its conversation's times."""
+        ttype = str(message.get("ttype") or "")
+        conv = self.store.records["acrux.chat.conversation"].get(message.get("contact_id") or 0)
+        if conv is None or ttype.startswith("info"):
+            return
+        stamp = message.get("date_message") or self.now()
+        key = "last_sent" if message.get("from_me") else "last_received"
+        self.write_record("acrux.chat.conversation", conv["id"], {
+            key: stamp, "last_activity": max(stamp, conv.get("last_activity") or stamp)})
 
     def _m_write(self, uid: int, model: str, context: dict[str, Any], ids: Any = None, vals: Any = None) -> bool:
         ids = [ids] if isinstance(ids, int) else list(ids or [])
@@ -1092,6 +1105,7 @@ def populate_chatroom(
             "res_model": "ir.attachment", "res_id": 999_999_999,
         })
         data.bad["attachment_without_bytes"] = [empty, gone]
+        fake.write_record("acrux.chat.conversation", conv, {"last_activity": odoo_datetime(moment)}, touch=False)
         data.messages.extend([odd, dup, empty, gone])
         data.ttypes.update(["product", "text", "image", "audio"])
     return data

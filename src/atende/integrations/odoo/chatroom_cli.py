@@ -16,6 +16,7 @@ import time
 from datetime import date
 from typing import TYPE_CHECKING, Any, TextIO
 
+from atende.actions.errors import ActionError
 from atende.integrations.odoo import chatroom_import as importer
 from atende.integrations.odoo import settings as odoo_settings
 from atende.integrations.odoo.client import OdooClient, OdooError
@@ -218,7 +219,7 @@ async def run(rt: Runtime, args: argparse.Namespace, out: TextIO = sys.stdout) -
     except importer.ImportFailed as exc:
         print(f"erro: {exc.detail}", file=out)
         return EXIT_FAILED
-    except OdooError as exc:
+    except (OdooError, ActionError) as exc:
         print(f"erro: {exc.detail}", file=out)
         return EXIT_FAILED
     return EXIT_OK

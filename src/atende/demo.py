@@ -61,8 +61,9 @@ async def prepare(rt: Runtime) -> dict[str, str]:
     async with rt.read() as conn:
         existing = {r.email for r in await conn.execute(select(users.c.email))}
         has_quick = await conn.scalar(select(quick_replies.c.id).limit(1)) is not None
-        sandbox = {r.channel: r.webhook_token for r in await conn.execute(
-            select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}
+        sandbox = {r.channel: rt.secrets.decrypt_text(r.webhook_token_encrypted) for r in await conn.execute(
+            select(connectors.c.channel, connectors.c.webhook_token_encrypted)
+            .where(connectors.c.provider == "sandbox"))}
     async with rt.write() as tx:
         for email, name, role in DEMO_USERS:
             if email not in existing:
@@ -75,8 +76,9 @@ async def prepare(rt: Runtime) -> dict[str, str]:
             for shortcut, text in QUICK_REPLIES:
                 await create_quick_reply(tx, shortcut=shortcut, text=text, created_by=None)
     async with rt.read() as conn:
-        return {r.channel: r.webhook_token for r in await conn.execute(
-            select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}
+        return {r.channel: rt.secrets.decrypt_text(r.webhook_token_encrypted) for r in await conn.execute(
+            select(connectors.c.channel, connectors.c.webhook_token_encrypted)
+            .where(connectors.c.provider == "sandbox"))}
 
 
 async def simulate(http: httpx.AsyncClient, tokens: dict[str, str], rt: Runtime, rate: float,

@@ -1,7 +1,7 @@
 """odoo bridge and chatroom import: integrations, partner cache, transcripts, import checkpoints
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

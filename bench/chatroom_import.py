@@ -81,8 +81,8 @@ async def main(args: argparse.Namespace) -> int:
                                    f"{len(data.attachments):,} attachments, {len(data.connectors)} connectors"),
             ("generate (fake)", f"{populate_s:.1f} s"),
             ("import", f"{import_s:.1f} s"),
-            ("  messages/s", f"{report.messages / import_s:,.0f}"),
-            ("  conversations/s", f"{report.conversations / import_s:,.0f}"),
+            ("  throughput", f"{report.messages / import_s:,.0f} messages/s overall (conversations, attachments "
+                             "and agents included)"),
             ("  imported", f"{report.conversations:,} conv · {report.messages:,} msg · {report.attachments:,} att "
                            f"({report.attachment_bytes / 1_048_576:.1f} MiB) · {report.partners_linked:,} partners"),
             ("  warnings", ", ".join(f"{k}: {v}" for k, v in sorted(report.warnings.items())) or "none"),

@@ -37,7 +37,7 @@ def _insert(tx: Tx) -> Any:
 
 async def save_settings(
     tx: Tx, box: SecretBox, *, url: str, db: str, login: str, api_key: str | None, flags: dict[str, bool],
-    actor_id: int | None = None,
+    actor_id: int | None = None, ip: str | None = None,
 ) -> None:
     """Store the settings; an empty `api_key` keeps the stored one (forms never echo it back)."""
     try:
@@ -62,7 +62,7 @@ async def save_settings(
                                             updated_at=now)
     await tx.conn.execute(stmt.on_conflict_do_update(
         index_elements=["name"], set_={"config": config, "secret_encrypted": secret, "updated_at": now}))
-    await audit.record(tx, "integration.update", actor_id=actor_id, target_type="integration",
+    await audit.record(tx, "integration.update", actor_id=actor_id, target_type="integration", ip=ip,
                        detail={"name": NAME, "key_changed": bool(api_key)})
     await events.append(tx, "integration.updated", {"name": NAME})
 

@@ -138,3 +138,14 @@ async def test_partner_search_without_integration_is_a_409(harness: Harness) -> 
     h = harness
     r = await h.get("/api/v1/integrations/odoo/partners", who="ana", params={"q": "maria"})
     assert r.status_code == 409 and "não está configurada" in r.json()["detail"]
+
+
+async def test_odd_ids_are_a_4xx(sqlite_harness: Harness) -> None:
+    h = sqlite_harness
+    for value in (str(2**63), str(2**80), "²", "-1", "0"):
+        for method, path, body in (("GET", f"/api/v1/contacts/{value}/odoo", None),
+                                   ("PUT", f"/api/v1/contacts/{value}/odoo_partner", {"partner_id": 1}),
+                                   ("DELETE", f"/api/v1/contacts/{value}/odoo_partner", None),
+                                   ("PUT", "/api/v1/contacts/1/odoo_partner", {"partner_id": value})):
+            r = await h.client.request(method, path, json=body, headers=h.auth())
+            assert 400 <= r.status_code < 500, (method, path, body, r.status_code)

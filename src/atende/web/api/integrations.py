@@ -18,6 +18,7 @@ from atende.integrations.odoo import settings as odoo_settings
 from atende.integrations.odoo.bridge import bridge
 from atende.integrations.odoo.client import OdooError, partner_url
 from atende.web.auth import CurrentUser, Rt, User, client_ip, require
+from atende.web.params import BodyId, RowId
 
 router = APIRouter(tags=["odoo"])
 
@@ -33,7 +34,7 @@ class OdooSettingsIn(BaseModel):
 
 
 class PartnerLinkIn(BaseModel):
-    partner_id: int = Field(gt=0, lt=2**53)
+    partner_id: BodyId
 
 
 async def save_and_test(rt: Rt, body: OdooSettingsIn, actor_id: int | None, ip: str | None = None) -> dict[str, Any]:
@@ -42,7 +43,7 @@ async def save_and_test(rt: Rt, body: OdooSettingsIn, actor_id: int | None, ip: 
              "create_partners": body.create_partners}
     async with rt.write() as tx:
         await odoo_actions.save_settings(tx, rt.secrets, url=body.url, db=body.db, login=body.login,
-                                         api_key=body.api_key, flags=flags, actor_id=actor_id)
+                                         api_key=body.api_key, flags=flags, actor_id=actor_id, ip=ip)
     bridge(rt).forget()
     return await run_test(rt)
 
@@ -139,7 +140,7 @@ async def contact_partner(rt: Rt, contact_id: int) -> dict[str, Any]:
 
 
 @router.get("/contacts/{contact_id}/odoo")
-async def get_contact_partner(contact_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def get_contact_partner(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     return await contact_partner(rt, contact_id)
 
 
@@ -159,13 +160,13 @@ async def link_by_hand(rt: Rt, user: CurrentUser, contact_id: int, partner_id: i
 
 
 @router.put("/contacts/{contact_id}/odoo_partner")
-async def put_contact_partner(contact_id: int, body: PartnerLinkIn, rt: Rt, user: User) -> dict[str, Any]:
+async def put_contact_partner(contact_id: RowId, body: PartnerLinkIn, rt: Rt, user: User) -> dict[str, Any]:
     await link_by_hand(rt, user, contact_id, body.partner_id)
     return await contact_partner(rt, contact_id)
 
 
 @router.delete("/contacts/{contact_id}/odoo_partner")
-async def delete_contact_partner(contact_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def delete_contact_partner(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.write() as tx:
         await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id)
     return await contact_partner(rt, contact_id)

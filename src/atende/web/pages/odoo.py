@@ -10,12 +10,15 @@ from pydantic import ValidationError
 
 from atende.actions import odoo as odoo_actions
 from atende.actions.errors import ActionError
+from atende.domain.ids import MAX_ID
 from atende.integrations.odoo import partners
 from atende.integrations.odoo.bridge import bridge
 from atende.integrations.odoo.client import OdooError
 from atende.web.api import integrations as api
+from atende.web.auth import client_ip
 from atende.web.pages.core import Admin, PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +52,7 @@ async def save_odoo_settings(
         body = api.OdooSettingsIn(url=url or "-", db=db or "-", login=login or "-", api_key=api_key or None, **flags)
         if not (url.strip() and db.strip() and login.strip()):
             raise PageError(422, _("Preencha o endereço, o banco de dados e o login do Odoo."))
-        result = await api.save_and_test(rt_of(request), body, user.id)
+        result = await api.save_and_test(rt_of(request), body, user.id, client_ip(request))
     except ValidationError:
         return await _settings_page(request, user, error=_("Dados inválidos."), status_code=422, form=form)
     except PageError as exc:
@@ -70,12 +73,12 @@ async def _block(request: Request, user: PageUser, contact_id: int, *, message: 
 
 
 @router.get("/contacts/{contact_id}/odoo")
-async def partner_block(request: Request, contact_id: int, user: PageUser) -> Response:
+async def partner_block(request: Request, contact_id: RowId, user: PageUser) -> Response:
     return await _block(request, user, contact_id)
 
 
 @router.get("/contacts/{contact_id}/odoo/search")
-async def partner_search(request: Request, contact_id: int, user: PageUser,
+async def partner_search(request: Request, contact_id: RowId, user: PageUser,
                          q: Annotated[str, Query(max_length=100)] = "") -> Response:
     found: list[dict[str, Any]] = []
     error = ""
@@ -92,8 +95,8 @@ async def partner_search(request: Request, contact_id: int, user: PageUser,
 
 
 @router.post("/contacts/{contact_id}/odoo/link")
-async def partner_link(request: Request, contact_id: int, user: PageUser,
-                       partner_id: Annotated[int, Form(gt=0, lt=2**53)]) -> Response:
+async def partner_link(request: Request, contact_id: RowId, user: PageUser,
+                       partner_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> Response:
     try:
         await api.link_by_hand(rt_of(request), user, contact_id, partner_id)
     except HTTPException as exc:
@@ -102,7 +105,7 @@ async def partner_link(request: Request, contact_id: int, user: PageUser,
 
 
 @router.post("/contacts/{contact_id}/odoo/unlink")
-async def partner_unlink(request: Request, contact_id: int, user: PageUser) -> Response:
+async def partner_unlink(request: Request, contact_id: RowId, user: PageUser) -> Response:
     try:
         async with rt_of(request).write() as tx:
             await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id)

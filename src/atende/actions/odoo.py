@@ -167,6 +167,13 @@ async def transcript_posted(tx: Tx, attendance_id: int, odoo_message_id: int) ->
                                   posted_at=utcnow()))
 
 
+async def transcript_skipped(tx: Tx, attendance_id: int, reason: str) -> None:
+    """Nothing to tell the partner (an attendance without messages, or only imported history)."""
+    await tx.conn.execute(update(odoo_transcripts).where(odoo_transcripts.c.attendance_id == attendance_id,
+                                                         odoo_transcripts.c.status == "pending")
+                          .values(status="skipped", error=reason))
+
+
 async def transcript_failed(tx: Tx, attendance_id: int, error: str) -> None:
     await tx.conn.execute(update(odoo_transcripts).where(odoo_transcripts.c.attendance_id == attendance_id,
                                                          odoo_transcripts.c.status != "posted")

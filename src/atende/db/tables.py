@@ -399,7 +399,7 @@ odoo_transcripts = Table(
     Column("attendance_id", BigId, ForeignKey("attendances.id", ondelete="CASCADE"), primary_key=True,
            autoincrement=False),
     Column("partner_id", BigId, nullable=False),
-    Column("status", String(10), nullable=False),  # pending | posted | failed
+    Column("status", String(10), nullable=False),  # pending | posted | skipped | failed
     Column("odoo_message_id", BigId),
     Column("error", Text),
     Column("created_at", UtcDateTime, nullable=False),

@@ -316,3 +316,22 @@ async def test_since_limits_the_history(harness: Harness) -> None:
     assert code == 0, text
     expected = sum(1 for d in dates if d >= f"{cut} 00:00:00")
     assert await _count(h, messages) == expected
+
+
+async def test_closing_imported_history_posts_no_transcript(harness: Harness) -> None:
+    """Auto-close of an imported conversation must not flood the partners' chatter with ChatRoom history."""
+    h = harness
+    side, data = await _setup(h)
+    await _run(h)
+    current = next(c for c in data.conversations if side.fake.store.records[CONVERSATION][c]["status"] == "current"
+                   and side.fake.store.records[CONVERSATION][c].get("res_partner_id"))
+    conv = await _local_conversation(h, current)
+    notes_before = len(side.fake.store.records["mail.message"])
+    r = await h.post(f"/api/v1/conversations/{conv.id}/close", who="admin")
+    assert r.status_code == 200, r.text
+    await h.drain()
+    from atende.db.tables import odoo_transcripts
+
+    async with h.rt.read() as conn:
+        row = (await conn.execute(select(odoo_transcripts))).one()
+    assert row.status == "skipped" and len(side.fake.store.records["mail.message"]) == notes_before

@@ -52,12 +52,22 @@ async def test_transcript_posted_once_per_attendance(harness: Harness) -> None:
         assert part in body, part
     # Reopened and closed again: a new attendance, a new note; the first is not repeated.
     await h.post(f"/api/v1/conversations/{conv['id']}/reopen", who="ana")
+    r = await h.post(f"/api/v1/conversations/{conv['id']}/messages", {"text": "Chegou?"}, who="ana")
+    assert r.status_code == 202, r.text
+    await h.drain()
+    await h.post(f"/api/v1/conversations/{conv['id']}/close", who="ana")
+    await h.drain()
+    notes = _notes(side, partner)
+    assert len(notes) == 2 and "Chegou?" in notes[1]["body"] and "Meu pedido" not in notes[1]["body"]
+    # An attendance with nothing said is not worth a note.
+    await h.post(f"/api/v1/conversations/{conv['id']}/reopen", who="ana")
     await h.post(f"/api/v1/conversations/{conv['id']}/close", who="ana")
     await h.drain()
     assert len(_notes(side, partner)) == 2
     async with h.rt.read() as conn:
-        rows = list(await conn.execute(select(odoo_transcripts)))
-    assert [r.status for r in rows] == ["posted", "posted"] and len({r.odoo_message_id for r in rows}) == 2
+        rows = list(await conn.execute(select(odoo_transcripts).order_by(odoo_transcripts.c.attendance_id)))
+    assert [r.status for r in rows] == ["posted", "posted", "skipped"]
+    assert len({r.odoo_message_id for r in rows[:2]}) == 2
 
 
 async def test_retried_after_an_odoo_error(harness: Harness) -> None:

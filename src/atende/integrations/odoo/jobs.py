@@ -75,6 +75,12 @@ async def post_transcript(rt: Runtime, job: Any) -> None:
         async with rt.write() as tx:
             await odoo_actions.transcript_failed(tx, attendance_id, "atendimento não encontrado")
         return
+    live = [m for m in transcript.messages if not (m["attributes"] or {}).get("imported")]
+    if not live:  # nothing happened here: no messages, or only history imported from ChatRoom
+        async with rt.write() as tx:
+            await odoo_actions.transcript_skipped(
+                tx, attendance_id, "só histórico importado" if transcript.messages else "sem mensagens")
+        return
     b = bridge(rt)
     config = await b.config()
     if config is None:

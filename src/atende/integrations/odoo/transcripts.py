@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.db.tables import attendances, connectors, contacts, conversations, messages, users
@@ -51,9 +51,14 @@ async def gather(conn: AsyncConnection, attendance_id: int) -> Transcript | None
         .where(attendances.c.id == attendance_id))).first()
     if row is None:
         return None
-    # The first message of an attendance can be stamped a little before the attendance row.
+    # The first message of an attendance can be stamped a little before the attendance row, but
+    # never before the previous attendance of the conversation ended.
     start = row.started_at - timedelta(seconds=2)
-    stmt = select(messages).where(messages.c.conversation_id == row.conversation_id, messages.c.created_at >= start)
+    previous = await conn.scalar(select(func.max(attendances.c.closed_at)).where(
+        attendances.c.conversation_id == row.conversation_id, attendances.c.id < attendance_id))
+    since = messages.c.created_at > previous if previous is not None and previous >= start \
+        else messages.c.created_at >= start
+    stmt = select(messages).where(messages.c.conversation_id == row.conversation_id, since)
     if row.closed_at is not None:
         stmt = stmt.where(messages.c.created_at <= row.closed_at)
     found = [dict(m._mapping) for m in await conn.execute(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import and_, func, select
 
 from atende.actions import chatroom as actions
-from atende.db.tables import chatroom_links, contacts, conversations, messages
+from atende.db.tables import chatroom_imports, chatroom_links, contacts, conversations, messages
 from atende.integrations.odoo import chatroom_map as cmap
 from atende.integrations.odoo import partners as odoo_partners
 from atende.integrations.odoo.client import OdooClient, OdooError
@@ -353,19 +353,26 @@ class Importer:
             if len(records) < size:
                 return
 
-    async def _import_conversations(self) -> None:
-        since = _since_domain("last_activity", self.state.get("since"))
-        cursor = self._cursor(CONVERSATION)
+    async def _import_model(self, model: str, label: str, since_field: str, fields: list[str], size: int,
+                            store: Any, refresh: Any) -> None:
+        """New records page by page (`id >` the cursor), then the ones changed since the last run."""
+        since = _since_domain(since_field, self.state.get("since"))
+        cursor = self._cursor(model)
         start_id = cursor["last_id"]
-        total = await self.client.search_count(CONVERSATION, [["id", ">", start_id], *since])
-        self.progress.start("conversas", total)
-        async for records in self._pages(CONVERSATION, since, CONVERSATION_FIELDS, self.options.conversation_page):
-            await self._store_conversations(records)
-            self.progress.advance("conversas", len(records))
+        total = await self.client.search_count(model, [["id", ">", start_id], *since])
+        self.progress.start(label, total)
+        async for records in self._pages(model, since, fields, size):
+            await store(records)
+            self.progress.advance(label, len(records))
         watermark = cursor.get("since_write")
         if watermark and start_id:
-            await self._update_conversations(start_id, watermark)
+            await refresh(start_id, watermark)
         cursor["since_write"] = cursor.get("seen_write") or watermark
+
+    async def _import_conversations(self) -> None:
+        await self._import_model(CONVERSATION, "conversas", "last_activity", CONVERSATION_FIELDS,
+                                 self.options.conversation_page, self._store_conversations,
+                                 self._update_conversations)
 
     async def _update_conversations(self, upto: int, watermark: str) -> None:
         """ChatRoom changes since the last complete run: status, agent, partner."""
@@ -401,18 +408,8 @@ class Importer:
 
     # -- messages ---------------------------------------------------------------------------------------
     async def _import_messages(self) -> None:
-        since = _since_domain("date_message", self.state.get("since"))
-        cursor = self._cursor(MESSAGE)
-        start_id = cursor["last_id"]
-        total = await self.client.search_count(MESSAGE, [["id", ">", start_id], *since])
-        self.progress.start("mensagens", total)
-        async for records in self._pages(MESSAGE, since, MESSAGE_FIELDS, self.options.message_page):
-            await self._store_messages(records)
-            self.progress.advance("mensagens", len(records))
-        watermark = cursor.get("since_write")
-        if watermark and start_id:
-            await self._update_messages(start_id, watermark)
-        cursor["since_write"] = cursor.get("seen_write") or watermark
+        await self._import_model(MESSAGE, "mensagens", "date_message", MESSAGE_FIELDS, self.options.message_page,
+                                 self._store_messages, self._update_messages)
 
     async def _existing(self, records: list[dict[str, Any]]) -> dict[str, tuple[int, Any]]:
         """provider id → (message id, row) of the records already imported."""
@@ -625,17 +622,21 @@ async def _odoo_counts(client: OdooClient, remote_id: int, since: str | None) ->
     }
 
 
-async def plan(rt: Runtime, client: OdooClient, options: Options) -> list[ConnectorCounts]:
-    """--dry-run: what a run would bring, per ChatRoom connector (nothing is written)."""
-    source = source_key(client.url, client.db)
+async def _saved(rt: Runtime, source: str) -> tuple[dict[str, Any], dict[int, int]]:
+    """The source's checkpoints, and its ChatRoom connectors already given an atende connector."""
     async with rt.read() as conn:
-        from atende.db.tables import chatroom_imports
-
         state = dict(await conn.scalar(select(chatroom_imports.c.state).where(chatroom_imports.c.source == source))
                      or {})
         linked = {int(r.remote_id): int(r.local_id) for r in await conn.execute(
             select(chatroom_links.c.remote_id, chatroom_links.c.local_id).where(
                 chatroom_links.c.source == source, chatroom_links.c.model == "connector"))}
+    return state, linked
+
+
+async def plan(rt: Runtime, client: OdooClient, options: Options) -> list[ConnectorCounts]:
+    """--dry-run: what a run would bring, per ChatRoom connector (nothing is written)."""
+    source = source_key(client.url, client.db)
+    state, linked = await _saved(rt, source)
     since = state.get("since") or (options.since.isoformat() if options.since else None)
     conv_after = int((state.get(CONVERSATION) or {}).get("last_id") or 0)
     msg_after = int((state.get(MESSAGE) or {}).get("last_id") or 0)
@@ -667,14 +668,7 @@ async def verify(rt: Runtime, client: OdooClient) -> list[ConnectorCounts]:
     """Odoo's counts beside atende's, per ChatRoom connector: conversations, messages, attachments,
     partner links. Attachments Odoo holds without bytes count as imported-with-a-warning."""
     source = source_key(client.url, client.db)
-    async with rt.read() as conn:
-        from atende.db.tables import chatroom_imports
-
-        state = dict(await conn.scalar(select(chatroom_imports.c.state).where(chatroom_imports.c.source == source))
-                     or {})
-        linked = {int(r.remote_id): int(r.local_id) for r in await conn.execute(
-            select(chatroom_links.c.remote_id, chatroom_links.c.local_id).where(
-                chatroom_links.c.source == source, chatroom_links.c.model == "connector"))}
+    state, linked = await _saved(rt, source)
     since = state.get("since")
     rows = []
     for record in await client.search_read(CONNECTOR, [], CONNECTOR_FIELDS, order="id", context=ALL):

@@ -1,7 +1,7 @@
 """full-text search: messages' text, contacts' names and phone numbers
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006
 
 SQLite: FTS5 tables with external content (the text stays in its own table; the index holds only
 the terms), unicode61 with remove_diacritics 2 for words and trigram for number fragments, kept in
@@ -24,7 +24,7 @@ from alembic import op
 from atende.search.schema import POSTGRES, SQLITE_BACKFILL, SQLITE_TABLES, SQLITE_TRIGGERS
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -334,6 +334,9 @@ def main() -> None:
             seed_sqlite(db, args.conversations, args.messages)
             marker.touch()
         url = f"sqlite+aiosqlite:///{db}"
+        from atende.db.migrate import upgrade_url
+
+        upgrade_url(url)  # a file seeded by an older checkout gets this one's migrations
     else:
         from tests.support.services import start_postgres
 

@@ -133,7 +133,8 @@ class Runtime:
     def write(self) -> Any:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
         return transaction(self.engine, self.bus,
-                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day),
+                           self.settings.timezone)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

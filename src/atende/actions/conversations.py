@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from atende.actions import rollups
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.db.tables import attendances, conversation_counts, conversations, users
 from atende.db.tx import Tx
@@ -40,12 +41,18 @@ async def load(tx: Tx, conversation_id: int) -> Any:
 
 
 async def start_attendance(tx: Tx, conversation_id: int, at: datetime, assignee_id: int | None = None) -> int:
-    return int((await tx.conn.execute(
+    """A new new→open→done cycle; a reopening when the conversation had one before."""
+    conv = (await tx.conn.execute(select(conversations).where(conversations.c.id == conversation_id))).one()
+    reopened = conv.current_attendance_id is not None
+    attendance_id = int((await tx.conn.execute(
         insert(attendances).values(
             conversation_id=conversation_id, started_at=at, assignee_id=assignee_id,
-            assigned_at=at if assignee_id else None,
+            assigned_at=at if assignee_id else None, connector_id=conv.connector_id, channel=conv.channel,
+            team_id=getattr(conv, "team_id", None), reopened=reopened,
         ).returning(attendances.c.id)
     )).scalar_one())
+    await rollups.attendance_started(tx, conv=conv, at=at, assignee_id=assignee_id, reopened=reopened)
+    return attendance_id
 
 
 async def create(
@@ -103,6 +110,8 @@ async def _transition(
                 del att["assigned_at"]
             if att:
                 await tx.conn.execute(stmt.values(**att))
+        if status == "done" and conv.status != "done":
+            await rollups.attendance_closed(tx, attendance_id, now)
     await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
     if status == "done" and conv.status != "done" and attendance_id is not None:
         from atende.actions.odoo import attendance_closed  # transcript to the Odoo partner's chatter

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions import rollups
 from atende.actions.references import matches
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
@@ -147,6 +148,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         status="received" if msg.direction == "in" else "sent",
         provider_message_id=msg.provider_message_id, reply_to_id=reply_to_id,
         attributes=dict(msg.attributes), raw=dict(msg.raw), created_at=msg.timestamp, updated_at=now,
+        team_id=getattr(conv, "team_id", None),
     )
     if connector.channel == "sms" and msg.text is not None:
         count = count_segments(msg.text)
@@ -183,10 +185,16 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
             conv_values["address"] = msg.address
     else:
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
+    new_day = rollups.active_day(tx, conv, msg.timestamp) if rollups.counts_as_message(msg.kind) else None
+    if new_day is not None:
+        conv_values["active_on"] = new_day
     await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                           by_id_params(conv.id, conv_values))
     if msg.direction == "in" and conv.status == "done":
         await conv_actions.reopen_for_inbound(tx, conv)
+    # After a reopening, so the message counts in the attendance it opened.
+    await rollups.message_written(tx, conv, at=msg.timestamp, direction=msg.direction, kind=msg.kind, author_id=None,
+                                  team_id=values["team_id"], new_day=new_day)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
         "channel": connector.channel, "preview": preview,

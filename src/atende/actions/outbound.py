@@ -9,13 +9,14 @@ from sqlalchemy import insert, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions import rollups
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.actions.ingest import preview_of
 from atende.actions.quotas import charge_send
 from atende.actions.references import new_reference
 from atende.actions.statuses import match_parked
 from atende.channels.base import Capabilities, SendResult
-from atende.db.tables import attendances, connectors, contact_identities, contacts, conversations, messages
+from atende.db.tables import connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.sms import count_segments, sms_cost
@@ -98,7 +99,7 @@ async def queue_message(
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
         kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
-        media_id=media_id, created_at=now, reference=new_reference(),
+        media_id=media_id, created_at=now, reference=new_reference(), team_id=getattr(conv, "team_id", None),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
                     **({"media_url": media_url} if media_url is not None else {})},
         updated_at=now,
@@ -109,17 +110,17 @@ async def queue_message(
                       cost=sms_cost(count.segments, cost_per_segment(connector.config)))
     message_id = int((await tx.conn.execute(insert(messages).values(**values).returning(messages.c.id)))
                      .scalar_one())
+    new_day = rollups.active_day(tx, conv, now) if rollups.counts_as_message(kind) else None
     await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
         last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
-        last_message_direction="out",
+        last_message_direction="out", **({"active_on": new_day} if new_day is not None else {}),
     ))
-    if author_id is not None:
-        if take and conv.status != "open":
-            await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
-        if conv.current_attendance_id is not None:
-            await tx.conn.execute(update(attendances).where(
-                attendances.c.id == conv.current_attendance_id, attendances.c.first_response_at.is_(None),
-            ).values(first_response_at=now))
+    if author_id is not None and take and conv.status != "open":
+        await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
+    # Counts the message, and makes it the attendance's first response when a person answers the
+    # customer (never the bot, auto-replies or campaigns: they have no author).
+    await rollups.message_written(tx, conv, at=now, direction="out", kind=kind, author_id=author_id,
+                                  team_id=values["team_id"], new_day=new_day)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": "out", "kind": kind,
         "channel": connector.channel, "status": "queued", "preview": preview_of(kind, text),
@@ -181,6 +182,11 @@ async def record_send_result(tx: Tx, message_id: int, result: SendResult) -> Non
         values.update(status="failed", error=result.error or "falha no envio", error_code=result.error_code,
                       cost=Decimal(0) if row.cost is not None else None)
     await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    if row.status in ("queued", "sending"):
+        if accepted:
+            await rollups.sms_accepted(tx, row)
+        else:
+            await rollups.sms_status(tx, row, row.status, "failed")
     if accepted and row.status in ("queued", "sending"):
         # Billing follows acceptance: only messages the provider took count as sent and cost money.
         segments, cost = row.segments or 0, row.cost or Decimal(0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
+from atende.actions import rollups
 from atende.actions.references import matches
 from atende.channels.base import StatusUpdate
 from atende.db.tables import messages, parked_statuses
@@ -21,12 +22,16 @@ from atende.domain.status import should_apply
 from atende.realtime import events
 
 _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
+# What applying a report needs of the message, the report counters included (rollups.sms_status).
+_COLS = (messages.c.id, messages.c.status, messages.c.conversation_id, messages.c.provider_message_id,
+         messages.c.direction, messages.c.segments, messages.c.created_at, messages.c.connector_id,
+         messages.c.team_id, messages.c.author_id)
 PARK_LIMIT = 200  # ids and references are bounded, so is what one answer can match
 
 
 async def find_message(tx: Tx, connector_id: int, provider_message_id: str | None,
                        reference: str | None) -> Any:
-    cols = (messages.c.id, messages.c.status, messages.c.conversation_id, messages.c.provider_message_id)
+    cols = _COLS
     if provider_message_id:
         row = (await tx.conn.execute(select(*cols).where(
             messages.c.connector_id == connector_id,
@@ -86,6 +91,7 @@ async def _apply(tx: Tx, row: Any, status: StatusUpdate) -> bool:
     if status.provider_message_id and not row.provider_message_id:
         values["provider_message_id"] = status.provider_message_id
     await tx.conn.execute(update(messages).where(messages.c.id == row.id).values(**values))
+    await rollups.sms_status(tx, row, row.status, status.status)
     await events.append(tx, "message.updated", {
         "id": row.id, "conversation_id": row.conversation_id, "status": status.status,
         "error": values.get("error"),
@@ -111,9 +117,7 @@ async def match_parked(tx: Tx, connector_id: int, message_id: int, provider_mess
     await tx.conn.execute(delete(parked_statuses).where(parked_statuses.c.id.in_([p.id for p in parked])))
     applied = 0
     for status in sorted((load_status(p.status) for p in parked), key=lambda s: s.timestamp):
-        row = (await tx.conn.execute(select(
-            messages.c.id, messages.c.status, messages.c.conversation_id, messages.c.provider_message_id)
-            .where(messages.c.id == message_id))).first()
+        row = (await tx.conn.execute(select(*_COLS).where(messages.c.id == message_id))).first()
         if row is not None and await _apply(tx, row, status):
             applied += 1
     return applied

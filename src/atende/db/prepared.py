@@ -40,3 +40,13 @@ def update_by_id(table: Table, keys: frozenset[str], increments: frozenset[str] 
 
 def by_id_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
     return {"_id": row_id, **{f"v_{k}": v for k, v in values.items()}}
+
+
+@cache
+def upsert_add(table: Table, dialect: str, keys: tuple[str, ...], counters: frozenset[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for counter rows: executed with the
+    key columns, any other columns of a new row, and the amounts to add."""
+    mod = postgresql if dialect == "postgresql" else sqlite
+    stmt = mod.insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in sorted(counters)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -430,3 +431,90 @@ chatroom_links = Table(
     Column("remote_connector_id", BigId),  # conversations: their ChatRoom connector (for --verify)
     Column("remote_partner_id", BigId),  # conversations: the partner ChatRoom had linked
 )
+
+# ---- reports (issue 9) ---------------------------------------------------------------------------
+# Counters the actions keep in their own transaction, so the dashboard and the reports never scan
+# messages. What counts where is written in atende.actions.rollups (and on the reports page).
+
+# The reports' fact table: one row per UTC hour, conversation, team and agent with any message.
+# Whole-hour buckets sum exactly into the days of any zone with a whole-hour offset; the conversation
+# makes "active" a distinct count over any period. team_id/agent_id 0 = none.
+report_activity = Table(
+    "report_activity",
+    metadata,
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("conversation_id", BigId, primary_key=True, autoincrement=False),
+    Column("team_id", BigId, primary_key=True, autoincrement=False),
+    Column("agent_id", BigId, primary_key=True, autoincrement=False),  # the author of a person's message
+    Column("channel", String(20), nullable=False),
+    Column("connector_id", BigId, nullable=False),
+    Column("messages_in", Integer, nullable=False, server_default=text("0")),
+    Column("messages_out", Integer, nullable=False, server_default=text("0")),  # every outbound message
+    Column("messages_agent", Integer, nullable=False, server_default=text("0")),  # of those, written by people
+    Column("sms_sent", Integer, nullable=False, server_default=text("0")),  # accepted by the provider
+    Column("sms_segments", Integer, nullable=False, server_default=text("0")),
+    Column("sms_cost", Money, nullable=False, server_default=text("0")),
+    Column("sms_delivered", Integer, nullable=False, server_default=text("0")),
+    Column("sms_failed", Integer, nullable=False, server_default=text("0")),
+)
+
+# The dashboard's counters: per day in the installation's zone, channel, connector, team and agent.
+# A few rows per day, so "today" and "this month" are sums of a handful of rows at any size.
+report_daily = Table(
+    "report_daily",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("connector_id", BigId, primary_key=True, autoincrement=False),
+    Column("team_id", BigId, primary_key=True, autoincrement=False),
+    Column("agent_id", BigId, primary_key=True, autoincrement=False),
+    Column("active", Integer, nullable=False, server_default=text("0")),  # conversations with a message that day
+    Column("messages_in", Integer, nullable=False, server_default=text("0")),
+    Column("messages_out", Integer, nullable=False, server_default=text("0")),
+    Column("messages_agent", Integer, nullable=False, server_default=text("0")),
+    Column("sms_sent", Integer, nullable=False, server_default=text("0")),
+    Column("sms_segments", Integer, nullable=False, server_default=text("0")),
+    Column("sms_cost", Money, nullable=False, server_default=text("0")),
+    Column("sms_delivered", Integer, nullable=False, server_default=text("0")),
+    Column("sms_failed", Integer, nullable=False, server_default=text("0")),
+    Column("opened", Integer, nullable=False, server_default=text("0")),  # attendances started
+    Column("reopened", Integer, nullable=False, server_default=text("0")),  # of those, not a conversation's first
+    Column("closed", Integer, nullable=False, server_default=text("0")),
+    Column("first_responses", Integer, nullable=False, server_default=text("0")),  # agent: who answered
+    Column("first_response_s", BigId, nullable=False, server_default=text("0")),  # their sum, in seconds
+)
+
+# The provider balance, polled on a timer (never per page view), and whether it is below the
+# connector's threshold (the dashboard's alert; crossing it appends an event).
+connector_balances = Table(
+    "connector_balances",
+    metadata,
+    Column("connector_id", BigId, ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("balance", Money),
+    Column("low", Boolean, nullable=False, server_default=false()),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("error", Text),  # the last poll's failure, in words (the balance shown is then the last known)
+)
+
+# Per attendance, what its report row needs: where it happened, the first-response clock (from the
+# customer's first message: `customer_at`) and its own counters.
+for _column in (
+    Column("connector_id", BigId),
+    Column("channel", String(20)),
+    Column("team_id", BigId),
+    Column("reopened", Boolean, nullable=False, server_default=false()),  # not the conversation's first
+    Column("customer_at", UtcDateTime),  # the customer's first message in this attendance
+    Column("first_response_by", BigId),  # the agent whose message was the first response
+    Column("first_response_business_s", Integer),  # the same wait, counting only the team's business hours
+    Column("messages_in", Integer, nullable=False, server_default=text("0")),
+    Column("messages_out", Integer, nullable=False, server_default=text("0")),
+    Column("sms_segments", Integer, nullable=False, server_default=text("0")),
+    Column("sms_cost", Money, nullable=False, server_default=text("0")),
+):
+    attendances.append_column(_column)
+Index("ix_attendances_started", attendances.c.started_at, attendances.c.id)
+# The day (installation's zone) of the conversation's last counted message: "active today" counts once.
+conversations.append_column(Column("active_on", Date))
+# The team that served the conversation when the message was written: reports attribute it there.
+messages.append_column(Column("team_id", BigId))

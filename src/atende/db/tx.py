@@ -27,6 +27,8 @@ class Tx:
     publish: list[tuple[str, str]] = field(default_factory=list)
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
+    # The installation's time zone: the dashboard's counters are per day there.
+    zone: str = "America/Sao_Paulo"
 
     @property
     def dialect(self) -> str:
@@ -35,9 +37,9 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, bus: EventBus | None,
-                      send_quota: tuple[int, int] = (0, 0)) -> AsyncIterator[Tx]:
+                      send_quota: tuple[int, int] = (0, 0), zone: str = "America/Sao_Paulo") -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, send_quota=send_quota)
+        tx = Tx(conn, send_quota=send_quota, zone=zone)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -57,5 +58,15 @@ class Money(TypeDecorator[Decimal]):
         return (Decimal(int(value)) / _MONEY_FACTOR).quantize(MONEY_SCALE)
 
 
+# Tests of whole days (reports' fixture days) move the clock; nothing else sets it.
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make `utcnow()` answer `clock()` (None: the real time again). For tests and simulations."""
+    global _clock
+    _clock = clock

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     auto_release_after_s: int = 15 * 60  # taken but unanswered → back to the queue (0 = off)
     auto_close_after_s: int = 24 * 60 * 60  # open with no activity → concluded (0 = off)
     sweep_interval_s: int = 30
+    # Provider balances (Kolmeya) are polled on this timer for the dashboard, never per page view (0 = off).
+    balance_poll_s: int = 15 * 60
     session_max_age_s: int = 60 * 60 * 12
     login_attempts_per_minute: int = 10  # per account; then back-off doubles up to login_backoff_max_s
     login_attempts_per_ip_per_minute: int = 30

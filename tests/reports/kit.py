@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from atende.testing.fake_kolmeya import br_datetime
 from tests.support.harness import APP_HOST, Harness
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+_REPLY_IDS = itertools.count(9001)  # Kolmeya reply ids: unique, or ingest takes a reply for a duplicate
 
 
 def local(text: str, tz: ZoneInfo = SAO_PAULO) -> datetime:
@@ -39,7 +41,6 @@ class Scene:
         self.h = h
         self.sms = sms
         self.wa = wa
-        self._reply_id = 9000
 
     def at(self, when: datetime) -> None:
         set_clock(lambda: when)
@@ -54,8 +55,7 @@ class Scene:
     async def sms_in(self, phone: str, text: str, when: datetime) -> int:
         """A customer's SMS (Kolmeya's reply webhook); returns its conversation."""
         self.at(when)
-        self._reply_id += 1
-        payload = {"reply": {"id": self._reply_id, "reply": text, "received_at": br_datetime(when),
+        payload = {"reply": {"id": next(_REPLY_IDS), "reply": text, "received_at": br_datetime(when),
                              "message": {"phone": phone.lstrip("+")}}}
         path = str(self.sms["webhook_url"]).removeprefix(f"http://{APP_HOST}")
         r = await self.h.client.post(path, json=payload)

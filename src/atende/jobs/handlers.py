@@ -21,6 +21,7 @@ from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendR
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
 from atende.integrations.odoo import jobs as odoo_jobs
+from atende.jobs import balances as balance_jobs
 from atende.jobs import whatsapp as whatsapp_jobs
 from atende.jobs.worker import DeadHook, Handler, PermanentJobError, Reschedule, Retry
 from atende.metrics import SENDS
@@ -245,6 +246,7 @@ HANDLERS: dict[str, Handler] = {
     "fetch_media": fetch_media,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
     **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
+    **balance_jobs.HANDLERS,  # provider balances for the dashboard
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS,
                                    **odoo_jobs.DEAD_HOOKS}
@@ -258,6 +260,8 @@ async def ensure_periodic(rt: Runtime) -> None:
         rows = list(await conn.execute(select(connectors.c.id).where(connectors.c.active.is_(True))))
     async with rt.write() as tx:
         await enqueue(tx, "sweep", {}, dedup_key="sweep")
+        if rt.settings.balance_poll_s > 0:
+            await enqueue(tx, balance_jobs.JOB, {}, dedup_key="balances")
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and hasattr(loaded.provider, "poll_replies") and \

@@ -28,6 +28,8 @@ class KolmeyaConfig(BaseModel):
     )
     cost_per_segment: Decimal = Field(default=Decimal("0.10"), ge=0, description="BRL per SMS segment.")
     poll_interval_s: int = Field(default=60, ge=0, description="Reply/status polling interval; 0 turns it off.")
+    low_balance_threshold: Decimal | None = Field(
+        default=None, ge=0, description="BRL: the dashboard warns (and an event says so) when the balance drops below.")
     # Kolmeya throttles per token (X-RateLimit-Limit: 500, window unknown). With a value here, sends
     # are paced, shared by every worker process through Redis when ATENDE_REDIS_URL is set. Having the
     # key at all also makes sends of one conversation go out in order after a provider outage.
@@ -56,7 +58,7 @@ class KolmeyaConfig(BaseModel):
             raise ValueError(f"base_url deve ser uma URL http(s) completa, ex.: {DEFAULT_BASE_URL}")
         return url
 
-    @field_validator("cost_per_segment", mode="before")
+    @field_validator("cost_per_segment", "low_balance_threshold", mode="before")
     @classmethod
     def _brl_string(cls, value: object) -> object:
         # Accept "0.10", the pt-BR "0,10" and "R$ 0,10"; pydantic reports what parse_brl refuses.

@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
@@ -316,6 +317,10 @@ class KolmeyaProvider:
         return [results[position] for position in range(len(prepared))]
 
     # -- account ---------------------------------------------------------------------------
+
+    async def balance(self) -> Decimal:
+        """The account's balance (BRL), for the dashboard's timer (ProviderError when it cannot say)."""
+        return await self.client.balance()
 
     async def test_connection(self) -> ConnectionTest:
         """Balance call (token, IP allow-list, host); also checks the configured cost center exists."""

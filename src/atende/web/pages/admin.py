@@ -46,6 +46,8 @@ def provider_fields() -> dict[str, list[ConfigField]]:
             ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0,10"),
             ConfigField("poll_interval_s", _("Consulta de respostas a cada (s, 0 = desligada)"), "number",
                         placeholder="60"),
+            ConfigField("low_balance_threshold", _("Alerta de saldo baixo abaixo de (R$)"), placeholder="50,00",
+                        help=_("O painel avisa quando o saldo da Kolmeya cai abaixo deste valor.")),
         ],
         "whatsapp_cloud": [
             ConfigField("access_token", _("Token de acesso"), "password", True),

@@ -13,3 +13,6 @@ from atende.db.types import set_clock
 def real_clock_afterwards() -> Iterator[None]:
     yield
     set_clock(None)
+
+
+from tests.web.conftest import pages, sqlite_pages  # noqa: E402, F401 (page clients, by fixture name)

@@ -250,7 +250,11 @@ async def _names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, str]:
 
 
 async def summary(conn: AsyncConnection, period: Period, flt: Filters) -> dict[str, Any]:
-    s = await compute(conn, period, flt)
+    return await as_dict(conn, period, flt, await compute(conn, period, flt))
+
+
+async def as_dict(conn: AsyncConnection, period: Period, flt: Filters, s: Summary) -> dict[str, Any]:
+    """The API's answer from a computed summary."""
     names = await _names(conn, s.agents)
     overall = Sla()
     for team, block in s.teams.items():

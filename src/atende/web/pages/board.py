@@ -23,6 +23,7 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.pages.reports import today_line
 from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +54,7 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
         # The counters know nothing of the search: count what it found ("25+" when there is more).
         counts = {status: len(col["items"]) for status, col in columns.items()}
     return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
-                                          "page": "board"}, ui=ui)
+                                          "page": "board", "today": await today_line(request, user)}, ui=ui)
 
 
 @router.get("/board/column/{status}")

@@ -134,3 +134,19 @@ class Formatter:
 
     def number(self, value: int | Decimal | None) -> str:
         return format_decimal(value or 0, locale=self.locale)
+
+    def duration(self, seconds: int | None) -> str:
+        """A wait or a handling time: '45 s', '4 min', '1 h 05 min', '26 h'; '—' when there is none."""
+        if seconds is None:
+            return "—"
+        seconds = max(0, int(seconds))
+        if seconds < 60:
+            return f"{seconds} s"
+        minutes = seconds // 60
+        if minutes < 60:
+            return f"{minutes} min"
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" if hours >= 10 or rest == 0 else f"{hours} h {rest:02d} min"
+
+    def percent(self, value: float | None) -> str:
+        return "—" if value is None else format_decimal(value, format="#,##0.0", locale=self.locale) + " %"

@@ -30,8 +30,11 @@ from sqlalchemy import bindparam, func, or_, select, update
 from atende.db.prepared import upsert_add
 from atende.db.tables import attendances, conversations, report_activity, report_daily
 from atende.db.tx import Tx
+from atende.db.types import utcnow
 from atende.domain.business_time import Hours, open_seconds
+from atende.realtime import events
 
+TICK = "dashboard.tick"  # today's active count moved (the board's line and the dashboard listen)
 NOT_MESSAGES = frozenset({"note", "event"})  # internal: never reach the customer
 NOT_RESPONSES = NOT_MESSAGES | {"reaction"}  # a reaction answers nothing, nor starts a wait
 DELIVERED = frozenset({"delivered", "read"})
@@ -95,6 +98,9 @@ async def message_written(tx: Tx, conv: Any, *, at: datetime, direction: str, ki
     dims = where(conv.channel, conv.connector_id, team_id, agent_id)
     await _activity(tx, at, int(conv.id), dims, amounts)
     await _daily(tx, day_of(at, tx.zone), dims, {**amounts, **({"active": 1} if new_day is not None else {})})
+    if new_day is not None and new_day == day_of(utcnow(), tx.zone):
+        # "Hoje: N conversas ativas" moved: a small event every screen may hear (it names no conversation).
+        await events.append(tx, TICK, {"day": new_day.isoformat(), "channel": conv.channel, "team_id": team_id})
     if direction == "in":
         await _attendance_in(tx, int(conv.id), at, kind)
     else:

@@ -1,4 +1,5 @@
 // The board's "Hoje: N conversas ativas · 📱 SMS n · 💬 WhatsApp n" line, live.
 import { liveFragment } from "./live-fragment.js";
 
-liveFragment("today-line", { every: 400, replace: true, types: ["message.created", "conversation.created"] });
+// dashboard.tick: a conversation had its first message of the day (an event every viewer receives).
+liveFragment("today-line", { every: 400, replace: true, types: ["dashboard.tick"] });

@@ -1,4 +1,4 @@
-"""`atende`: serve, migrate, users, tokens, demo (contract.md)."""
+"""`atende`: serve, migrate, users, tokens, demo (contract.md), reports rebuild."""
 
 from __future__ import annotations
 
@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--rate", type=float, default=0.2, help="simulated customer messages per second")
 
+    reports_p = sub.add_parser("reports", help="dashboard and report counters").add_subparsers(
+        dest="reports_command", required=True)
+    reports_p.add_parser("rebuild", help="recount the report counters from the messages and attendances "
+                                         "(after an upgrade or an import; stop the service first)")
+
     backup = sub.add_parser("backup", help="archive the database and the media folder (online, while serving)")
     backup.add_argument("--output", "-o", default="backups", help="a directory (default: ./backups) or a file name")
     restore = sub.add_parser("restore", help="restore an archive made by `atende backup`, then migrate")
@@ -106,6 +111,15 @@ async def _with_runtime(fn, settings: Settings | None = None):  # type: ignore[n
         return await fn(rt)
     finally:
         await rt.close()
+
+
+async def _rebuild_reports(rt: Runtime) -> None:
+    from atende.actions.rollups_rebuild import rebuild
+
+    async with rt.write() as tx:
+        counts = await rebuild(tx)
+    print(f"contadores refeitos: {counts['activity']} linhas por hora, {counts['daily']} por dia, "
+          f"{counts['attendances']} atendimentos")
 
 
 async def _create_user(rt: Runtime, args: argparse.Namespace) -> None:
@@ -238,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             code = asyncio.run(_with_runtime(lambda rt: run_import(rt, args)))
             if code:
                 sys.exit(code)
+        elif args.command == "reports":
+            asyncio.run(_with_runtime(_rebuild_reports))
         elif args.command == "backup":
             _backup(args)
         elif args.command == "restore":

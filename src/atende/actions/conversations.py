@@ -51,7 +51,7 @@ async def start_attendance(tx: Tx, conversation_id: int, at: datetime, assignee_
             team_id=getattr(conv, "team_id", None), reopened=reopened,
         ).returning(attendances.c.id)
     )).scalar_one())
-    await rollups.attendance_started(tx, conv=conv, at=at, assignee_id=assignee_id, reopened=reopened)
+    await rollups.attendance_started(tx, conv=conv, at=at, reopened=reopened)
     return attendance_id
 
 
@@ -87,13 +87,13 @@ async def create(
 
 async def _transition(
     tx: Tx, conv: Any, status: str, assignee_id: int | None, *, actor_id: int | None, event: str,
-    note: str | None = None,
+    note: str | None = None, started_at: datetime | None = None,
 ) -> None:
     now = utcnow()
     values: dict[str, Any] = {"status": status, "assignee_id": assignee_id}
     attendance_id = conv.current_attendance_id
     if status in ("new", "open") and (conv.status == "done" or attendance_id is None):
-        attendance_id = await start_attendance(tx, conv.id, now, assignee_id)
+        attendance_id = await start_attendance(tx, conv.id, min(started_at or now, now), assignee_id)
         values["current_attendance_id"] = attendance_id
     elif attendance_id is not None:
         att: dict[str, Any] = {}
@@ -168,9 +168,10 @@ async def reopen(tx: Tx, conversation_id: int, *, actor_id: int | None, assignee
     await _transition(tx, conv, status, assignee_id, actor_id=actor_id, event="conversation.reopened")
 
 
-async def reopen_for_inbound(tx: Tx, conv: Any) -> None:
-    """An inbound message on a done conversation puts it back in the queue as new."""
-    await _transition(tx, conv, "new", None, actor_id=None, event="conversation.reopened")
+async def reopen_for_inbound(tx: Tx, conv: Any, at: datetime | None = None) -> None:
+    """An inbound message on a done conversation puts it back in the queue as new; the new attendance
+    starts when the customer wrote (`at`), so the message and its wait belong to it."""
+    await _transition(tx, conv, "new", None, actor_id=None, event="conversation.reopened", started_at=at)
 
 
 async def mark_read(tx: Tx, conversation_id: int) -> bool:

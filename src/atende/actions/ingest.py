@@ -191,7 +191,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                           by_id_params(conv.id, conv_values))
     if msg.direction == "in" and conv.status == "done":
-        await conv_actions.reopen_for_inbound(tx, conv)
+        await conv_actions.reopen_for_inbound(tx, conv, msg.timestamp)
     # After a reopening, so the message counts in the attendance it opened.
     await rollups.message_written(tx, conv, at=msg.timestamp, direction=msg.direction, kind=msg.kind, author_id=None,
                                   team_id=values["team_id"], new_day=new_day)

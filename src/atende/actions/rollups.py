@@ -188,9 +188,10 @@ async def sms_status(tx: Tx, row: Any, old: str, new: str) -> None:
 
 # ---- attendances ---------------------------------------------------------------------------------
 
-async def attendance_started(tx: Tx, *, conv: Any, at: datetime, assignee_id: int | None, reopened: bool) -> None:
+async def attendance_started(tx: Tx, *, conv: Any, at: datetime, reopened: bool) -> None:
+    # Under no agent: who holds an attendance changes while it runs; by_agent reads the attendances.
     await _daily(tx, day_of(at, tx.zone), where(conv.channel, conv.connector_id, getattr(conv, "team_id", None),
-                                                assignee_id), {"opened": 1, **({"reopened": 1} if reopened else {})})
+                                                None), {"opened": 1, **({"reopened": 1} if reopened else {})})
 
 
 async def attendance_closed(tx: Tx, attendance_id: int, at: datetime) -> None:

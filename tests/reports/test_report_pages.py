@@ -94,3 +94,20 @@ async def test_reports_page_figures_charts_tables_and_definitions(harness: Harne
     en = await pages("admin")
     await en.post("/preferences/language", {"language": "en"})
     assert "How we count" in (await en.get("/reports", params=MONDAY)).text
+
+
+async def test_admins_set_sla_targets_from_the_reports_page(harness: Harness, pages: Pages) -> None:
+    await play_monday(harness)
+    admin, sup = await pages("admin"), await pages("supervisor")
+    assert 'data-testid="sla-form"' in (await admin.get("/reports", params=MONDAY)).text
+    assert 'data-testid="sla-form"' not in (await sup.get("/reports", params=MONDAY)).text
+    assert (await sup.post("/reports/sla-targets", {"team_id": "0", "minutes": "5"})).status_code == 403
+    assert (await admin.post("/reports/sla-targets", {"team_id": "0", "minutes": "abc"})).status_code == 422
+    r = await admin.post("/reports/sla-targets", {"team_id": "0", "minutes": "0"})
+    assert r.status_code == 422 and "de 1 a 10080 minutos" in r.text
+    r = await admin.post("/reports/sla-targets", {"team_id": "0", "minutes": "5"})
+    assert r.status_code == 204 and r.headers["hx-redirect"] == "/reports#r-teams"  # the client speaks htmx
+    # 5 min against Monday: met S1#1 (240 s) and W1#1 (60 s); late W1#2, W2#1 and S2#1 (unanswered): 40 %.
+    html = (await sup.get("/reports", params=MONDAY)).text
+    assert text_of(html, "r-sla") == "40,0 %"
+    assert "Sem equipe (5 min)" in (await admin.get("/reports", params=MONDAY)).text

@@ -497,6 +497,17 @@ connector_balances = Table(
     Column("error", Text),  # the last poll's failure, in words (the balance shown is then the last known)
 )
 
+# First-response SLA targets per team (team_id 0: the default queue). Its own table, not a column of
+# teams: the default queue has a target too. A team without a row has no SLA.
+report_sla_targets = Table(
+    "report_sla_targets",
+    metadata,
+    Column("team_id", BigId, primary_key=True, autoincrement=False),
+    Column("first_response_s", Integer, nullable=False),  # answered within this many business seconds
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", BigId),
+)
+
 # Per attendance, what its report row needs: where it happened, the first-response clock (from the
 # customer's first message: `customer_at`) and its own counters.
 for _column in (

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.actions.sla_targets import targets as sla_targets
 from atende.db.tables import attendances, metadata, report_activity, users
 from atende.db.types import utcnow
 from atende.domain.business_time import Hours, open_seconds
@@ -110,7 +111,7 @@ class TeamRules:
 async def team_rules(conn: AsyncConnection) -> TeamRules:
     """Every team's name, SLA target and hours (none before teams exist)."""
     teams = metadata.tables.get("teams")
-    rules = TeamRules()
+    rules = TeamRules(targets=await sla_targets(conn))
     if teams is None:
         return rules
     for row in await conn.execute(select(teams)):
@@ -236,8 +237,9 @@ async def compute(conn: AsyncConnection, period: Period, flt: Filters) -> Summar
     await _activity(conn, period, flt, s)
     now = utcnow()
     result = await conn.stream(cohort(period, flt))
-    async for row in result:
-        s.add_attendance(row, now)
+    async for rows in result.partitions(2000):  # one hop to the driver per batch, not per row
+        for row in rows:
+            s.add_attendance(row, now)
     return s
 
 

@@ -8,16 +8,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from atende.actions import audit
+from atende.actions import sla_targets as sla_actions
 from atende.reports import dashboard as dash
 from atende.reports.access import report_scope, require_team
 from atende.reports.exports import EXPORTS
-from atende.reports.filters import Filters, parse_filters
+from atende.reports.filters import NO_TEAM, Filters, parse_filters
 from atende.reports.period import Period, parse_period
 from atende.reports.summary import summary as compute_summary
+from atende.reports.summary import team_rules
 from atende.runtime import Runtime
-from atende.web.auth import CurrentUser, Rt, User, client_ip
+from atende.web.auth import Admin, CurrentUser, Rt, User, client_ip
 from atende.web.params import OptId
 
 router = APIRouter(tags=["reports"])
@@ -108,3 +111,30 @@ async def export(kind: Literal["conversations", "messages", "agents"], request: 
     period, flt = await report_args(rt, user, first=first, last=to, tz=tz, channel=channel,
                                     connector_id=connector_id, team_id=team_id, agent_id=agent_id, tag=tag)
     return await export_response(rt, user, request, kind, period, flt, lang)
+
+
+class SlaTargetIn(BaseModel):
+    team_id: int | None = Field(default=None, ge=1, le=2**53, description="vazio: a fila padrão")
+    first_response_min: int | None = Field(default=None, description="vazio: sem meta")
+
+
+@router.get("/reports/sla-targets")
+async def list_sla_targets(rt: Rt, user: User) -> dict[str, Any]:
+    """First-response targets per team (minutes of business hours), for the teams the viewer sees."""
+    async with rt.read() as conn:
+        scope = await report_scope(conn, user)
+        rules = await team_rules(conn)
+    teams = {NO_TEAM: "Sem equipe", **rules.names}
+    items = [{"team_id": None if team == NO_TEAM else team, "name": name,
+              "first_response_min": (rules.targets[team] // 60) if team in rules.targets else None}
+             for team, name in sorted(teams.items()) if scope is None or team in scope]
+    return {"items": items}
+
+
+@router.put("/reports/sla-targets")
+async def put_sla_target(body: SlaTargetIn, request: Request, rt: Rt, user: Admin) -> dict[str, Any]:
+    """Set a team's first-response target (admins; audited as `report.sla_target`)."""
+    async with rt.write() as tx:
+        await sla_actions.set_target(tx, body.team_id, body.first_response_min, actor_id=user.id,
+                                     ip=client_ip(request))
+    return {"team_id": body.team_id, "first_response_min": body.first_response_min}

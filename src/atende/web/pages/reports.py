@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from atende.actions import sla_targets as sla_actions
 from atende.actions.errors import ActionError
 from atende.db.tables import connectors, metadata, users
+from atende.domain.ids import parse_id
 from atende.reports import dashboard as dash
 from atende.reports.access import report_scope, require_team
 from atende.reports.charts import chart_data, page_charts
@@ -19,8 +21,8 @@ from atende.reports.filters import NO_TEAM, parse_filters
 from atende.reports.period import parse_period
 from atende.reports.summary import as_dict, compute
 from atende.web.api.reports import dashboard_data
-from atende.web.auth import CurrentUser
-from atende.web.pages.core import CHANNELS, PageError, PageUser, full_ui, make_ui, render, rt_of
+from atende.web.auth import CurrentUser, client_ip
+from atende.web.pages.core import CHANNELS, Admin, PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import OptId
 
@@ -123,6 +125,7 @@ async def reports_page(
         except ActionError as exc:
             raise _denied(exc) from None
         context["choices"] = await _choices(conn)
+        context["sla_targets"] = await sla_actions.targets(conn)
         try:
             period = parse_period(first or None, to or None, tz or None, default_tz=rt.settings.timezone)
             require_team(scope, team_id)
@@ -148,6 +151,25 @@ async def reports_page(
                       ("conversations", "messages", "agents")},
     })
     return render(request, "reports.html", context, ui=ui)
+
+
+@router.post("/reports/sla-targets")
+async def save_sla_target(request: Request, user: Admin, team_id: Annotated[str, Form(max_length=20)] = "",
+                          minutes: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """The reports page's target form (admins): empty minutes remove the target."""
+    team = None if team_id.strip() in ("", "0") else parse_id(team_id.strip())
+    if team_id.strip() not in ("", "0") and team is None:
+        raise PageError(422, _("Equipe inválida."))
+    value = minutes.strip()
+    if value and not (value.isascii() and value.isdigit()):
+        raise PageError(422, _("A meta é um número inteiro de minutos."))
+    try:
+        async with rt_of(request).write() as tx:
+            await sla_actions.set_target(tx, team, int(value) if value else None, actor_id=user.id,
+                                         ip=client_ip(request))
+    except ActionError as exc:
+        raise _denied(exc) from None
+    return redirect("/reports#r-teams", request)
 
 
 def _long_day(d: date, lang: str) -> str:

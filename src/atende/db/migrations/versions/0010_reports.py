@@ -1,4 +1,4 @@
-"""reports: hourly activity per conversation, daily counters, balances, attendance figures
+"""reports: hourly activity per conversation, daily counters, balances, SLA targets, attendance figures
 
 Revision ID: 0010
 Revises: 0009
@@ -75,6 +75,14 @@ def upgrade() -> None:
                                 name=op.f("fk_connector_balances_connector_id_connectors")),
         sa.PrimaryKeyConstraint("connector_id", name=op.f("pk_connector_balances")),
     )
+    op.create_table(
+        "report_sla_targets",
+        sa.Column("team_id", BigId, autoincrement=False, nullable=False),
+        sa.Column("first_response_s", sa.Integer(), nullable=False),
+        sa.Column("updated_at", When(), nullable=False),
+        sa.Column("updated_by", BigId, nullable=True),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_report_sla_targets")),
+    )
     # Plain ADD COLUMNs (SQLite's batch mode does them in place: no table copy, triggers kept).
     with op.batch_alter_table("attendances") as batch:
         batch.add_column(sa.Column("connector_id", BigId, nullable=True))
@@ -113,6 +121,7 @@ def downgrade() -> None:
         for name in ("sms_cost", "sms_segments", "messages_out", "messages_in", "first_response_business_s",
                      "first_response_by", "customer_at", "reopened", "team_id", "channel", "connector_id"):
             batch.drop_column(name)
+    op.drop_table("report_sla_targets")
     op.drop_table("connector_balances")
     op.drop_table("report_daily")
     op.drop_table("report_activity")

@@ -99,12 +99,13 @@ async def message_written(tx: Tx, conv: Any, *, at: datetime, direction: str, ki
     await _activity(tx, at, int(conv.id), dims, amounts)
     await _daily(tx, day_of(at, tx.zone), dims, {**amounts, **({"active": 1} if new_day is not None else {})})
     if new_day is not None and new_day == day_of(utcnow(), tx.zone):
-        # "Hoje: N conversas ativas" moved: a small event every screen may hear (it names no conversation).
-        await events.append(tx, TICK, {"day": new_day.isoformat(), "channel": conv.channel, "team_id": team_id})
+        # "Hoje: N conversas ativas" moved: a small event every screen may hear. It names no conversation,
+        # and its team is not under "team_id", which the visibility rules would read as a conversation's.
+        await events.append(tx, TICK, {"day": new_day.isoformat(), "channel": conv.channel, "team": team_id})
     if direction == "in":
         await _attendance_in(tx, int(conv.id), at, kind)
     else:
-        await _attendance_out(tx, int(conv.id), at, kind, author_id)
+        await _attendance_out(tx, int(conv.id), at, kind, author_id, team_id)
 
 
 _CURRENT = select(conversations.c.current_attendance_id).where(
@@ -123,7 +124,8 @@ async def _attendance_in(tx: Tx, conversation_id: int, at: datetime, kind: str) 
         await tx.conn.execute(_COUNT_IN_CLOCK, {"cid": conversation_id, "at": at})
 
 
-async def _attendance_out(tx: Tx, conversation_id: int, at: datetime, kind: str, author_id: int | None) -> None:
+async def _attendance_out(tx: Tx, conversation_id: int, at: datetime, kind: str, author_id: int | None,
+                          team_id: int | None) -> None:
     att = (await tx.conn.execute(
         select(attendances.c.id, attendances.c.customer_at, attendances.c.first_response_at, attendances.c.team_id,
                attendances.c.channel, attendances.c.connector_id)
@@ -134,10 +136,12 @@ async def _attendance_out(tx: Tx, conversation_id: int, at: datetime, kind: str,
     responds = author_id is not None and kind not in NOT_RESPONSES and att.customer_at is not None \
         and att.first_response_at is None and at >= att.customer_at
     if responds:
+        # The attendance belongs to the team that answered it (the bot or a transfer may have moved it
+        # since it started): that team's SLA and business hours judge the wait.
         wait = int((at - att.customer_at).total_seconds())
-        values.update(first_response_at=at, first_response_by=author_id,
-                      first_response_business_s=open_seconds(await team_hours(tx, att.team_id), att.customer_at, at))
-        await _daily(tx, day_of(at, tx.zone), where(att.channel, att.connector_id, att.team_id, author_id),
+        values.update(first_response_at=at, first_response_by=author_id, team_id=team_id,
+                      first_response_business_s=open_seconds(await team_hours(tx, team_id), att.customer_at, at))
+        await _daily(tx, day_of(at, tx.zone), where(att.channel, att.connector_id, team_id, author_id),
                      {"first_responses": 1, "first_response_s": wait})
     await tx.conn.execute(update(attendances).where(attendances.c.id == att.id).values(**values))
 

@@ -58,3 +58,13 @@ def test_scripts_run_prints_the_login_for_the_port_it_serves(tmp_path: Path) -> 
         proc.wait(10)
     assert f"Primeiro acesso: http://127.0.0.1:{port}" in out, out
     assert "admin@atende.local" in out
+
+
+def test_reports_rebuild_runs_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The wiring only: what the recount finds is tested in tests/reports/test_rollups_recount.py."""
+    monkeypatch.setenv("ATENDE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    monkeypatch.setenv("ATENDE_SECRET_KEY", "k" * 32)
+    main(["migrate"])
+    main(["reports", "rebuild"])
+    assert "contadores refeitos: 0 linhas por hora, 0 por dia, 0 atendimentos" in capsys.readouterr().out

@@ -14,11 +14,15 @@ from atende.db.types import utcnow
 from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
 from atende.realtime import events
 
+GROUP_PREFIX = "group:"
+
 
 def identity_of(address: str, channel: str) -> tuple[str, str]:
     """(kind, canonical value) of an address on a channel."""
     if address.startswith("+"):
         return "phone", canonical_phone(address)
+    if address.startswith(GROUP_PREFIX):
+        return "group", address  # a WhatsApp group: its own contact, never a participant's
     if is_bsuid(address):
         return "bsuid", address
     return {"messenger": "psid", "instagram": "igsid"}.get(channel, channel), address
@@ -66,6 +70,19 @@ async def resolve_contact(
         contact_id=contact_id, kind=kind, value=value, attributes=dict(attributes or {}), created_at=now,
     ))
     return contact_id
+
+
+async def contact_of_identity(tx: Tx, address: str, channel: str) -> int | None:
+    """The contact holding this address: as an identity of its own, or (a BSUID) as an attribute of
+    the phone identity it arrived with."""
+    kind, value = identity_of(address, channel)
+    values = address_variants(value) if kind == "phone" else (value,)
+    found = await tx.conn.scalar(select(contact_identities.c.contact_id).where(
+        contact_identities.c.kind == kind, contact_identities.c.value.in_(values)).limit(1))
+    if found is None and kind == "bsuid":
+        found = await tx.conn.scalar(select(contact_identities.c.contact_id).where(
+            contact_identities.c.attributes["bsuid"].as_string() == value).limit(1))
+    return int(found) if found is not None else None
 
 
 async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:

@@ -15,6 +15,8 @@ from sqlalchemy import bindparam, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions.address_changes import move_address
+from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, WebhookBatch
 from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
@@ -30,7 +32,7 @@ SAME_SECOND = timedelta(seconds=1)
 KIND_PREVIEW = {
     "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
     "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
-    "reaction": "Reação", "unsupported": "Mensagem não suportada", "template": "Modelo",
+    "reaction": "Reação", "unsupported": "Mensagem não suportada", "template": "Modelo", "order": "🛒 Pedido",
 }
 
 
@@ -57,6 +59,7 @@ class IngestResult:
         return self._agents_online
     duplicates: int = 0
     statuses_applied: int = 0
+    revisions_applied: int = 0
     conversations: set[int] = field(default_factory=set)
 
 
@@ -70,6 +73,7 @@ class ConnectorInfo:
     opt_out_keywords: tuple[str, ...] = ()
     opt_in_keywords: tuple[str, ...] = ()
     auto_assign: bool = True
+    signed: bool = False  # the provider signs its webhooks: its word may move an address (rule 10)
 
 
 _KNOWN_IDS = select(messages.c.provider_message_id).where(
@@ -113,6 +117,9 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
     else:
         variants = list(contact_actions.address_variants(key))
         conv = (await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants})).first()
+    if conv is None and msg.address_change is not None:
+        # A BSUID change names only the old BSUID; the thread may be addressed by the phone.
+        conv = await _conversation_of_identity(tx, connector, msg)
     if conv is None:
         contact_id = await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
@@ -125,6 +132,15 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
         await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
     return conv, int(answered.id) if answered is not None else None
+
+
+async def _conversation_of_identity(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> Any:
+    contact_id = await contact_actions.contact_of_identity(tx, msg.address, connector.channel)
+    if contact_id is None:
+        return None
+    return (await tx.conn.execute(select(conversations).where(
+        conversations.c.connector_id == connector.id, conversations.c.contact_id == contact_id)
+        .order_by(conversations.c.last_activity_at.desc()).limit(1))).first()
 
 
 async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, result: IngestResult) -> None:
@@ -151,6 +167,9 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     result.conversations.add(int(conv.id))
 
     preview = preview_of(msg.kind, msg.text)
+    # A system line (the customer changed number, say) is not the customer writing: it neither opens
+    # the 24 h window nor counts as unread, reopens or routes.
+    from_customer = msg.direction == "in" and msg.kind != "event"
     conv_values: dict[str, Any] = {}
     increments: frozenset[str] = frozenset()
     # Providers stamp whole seconds (Kolmeya, WhatsApp): a reply in the same second as our send
@@ -159,7 +178,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if newest:  # a late-arriving older message joins the thread but does not become "the last one"
         conv_values.update(last_activity_at=max(msg.timestamp, conv.last_activity_at), last_message_preview=preview,
                            last_message_direction=msg.direction)
-    if msg.direction == "in":
+    if from_customer:
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         increments = frozenset({"unread"})
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
@@ -167,11 +186,12 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         # so a reply in the same second as our send would otherwise keep the old spelling.)
         if msg.address != conv.address and (conv.last_inbound_at is None or msg.timestamp >= conv.last_inbound_at):
             conv_values["address"] = msg.address
-    else:
+    elif msg.direction == "out":
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
-    await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
-                          by_id_params(conv.id, conv_values))
-    if msg.direction == "in" and conv.status == "done":
+    if conv_values or increments:
+        await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
+                              by_id_params(conv.id, conv_values))
+    if from_customer and conv.status == "done":
         await conv_actions.reopen_for_inbound(tx, conv)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
@@ -183,6 +203,8 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
 
         await apply_reaction(tx, reply_to_id, side="customer" if msg.direction == "in" else "agent",
                              emoji=msg.text, at=msg.timestamp, reaction_id=message_id)
+    if msg.address_change is not None and connector.signed:
+        await move_address(tx, conv, connector.channel, msg.address_change)
     if msg.media is not None:
         await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id},
                       dedup_key=f"media:{message_id}")
@@ -190,7 +212,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if msg.direction == "in" and conv.status != "open" and await result.can_route(tx, connector):
+    if from_customer and conv.status != "open" and await result.can_route(tx, connector):
         await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
 
 
@@ -210,6 +232,12 @@ async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) ->
         if msg.provider_message_id in known:
             result.duplicates += 1
             continue
+        if msg.revision is not None and msg.revises:
+            thread = frozenset(contact_actions.address_variants(
+                contact_actions.address_key(msg.address, connector.channel)))
+            if await apply_revision(tx, connector.id, msg, thread):
+                result.revisions_applied += 1
+                continue
         await ingest_message(tx, connector, msg, result)
     for status in sorted(batch.statuses, key=lambda s: s.timestamp):
         if await apply_status(tx, connector.id, status):

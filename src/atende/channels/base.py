@@ -21,9 +21,11 @@ Direction = Literal["in", "out"]
 # Message kinds of design.md; providers map theirs onto these and use "unsupported" otherwise.
 KINDS = (
     "text", "image", "audio", "video", "document", "sticker", "location", "contacts",
-    "interactive", "reaction", "template", "note", "event", "unsupported",
+    "interactive", "reaction", "template", "note", "event", "order", "unsupported",
 )
 DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "read", "failed"]
+# What an inbound item does to a message already stored (by `revises`, the provider id).
+Revision = Literal["edit", "delete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,16 @@ class MediaRef:
     sha256: str | None = None
     caption: str | None = None
     voice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddressChange:
+    """The customer now answers at another address (WhatsApp `user_changed_number` and
+    `user_changed_user_id`): the conversation moves there and the contact gains the identity.
+    Only signed providers may report one (design.md rule 10)."""
+
+    new_address: str
+    identity: Mapping[str, str] = field(default_factory=dict)  # {"wa_id": ...} / {"bsuid": ...}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +73,11 @@ class InboundMessage:
     identity: Mapping[str, str] = field(default_factory=dict)
     # The provider account the message arrived on (e.g. WhatsApp phone_number_id), for routing.
     account_id: str | None = None
+    # An edit or deletion of the message whose provider id is `revises` (kind/text/media: the new
+    # content of an edit). It changes that message instead of adding one.
+    revision: Revision | None = None
+    revises: str | None = None
+    address_change: AddressChange | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,7 +112,23 @@ def message_dict(row: Any) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),
         "read_at": iso(row.read_at),
+        "edited_at": iso(row.edited_at),
+        "deleted_at": iso(row.deleted_at),
     }
+
+
+# What an agent still sees of a message the customer deleted: that it existed, and who deleted it.
+_KEPT_WHEN_DELETED = ("type", "deleted_by", "group_participant", "reactions")
+
+
+def visible_message(msg: dict[str, Any], *, may_read_deleted: bool) -> dict[str, Any]:
+    """A message as this reader may see it. Deleted content stays for those allowed to read it (the
+    audit); for the others text, media and earlier versions are withheld."""
+    if msg.get("deleted_at") is None or may_read_deleted:
+        return msg
+    attributes = msg.get("attributes") or {}
+    return {**msg, "text": None, "media_id": None, "content_withheld": True,
+            "attributes": {k: attributes[k] for k in _KEPT_WHEN_DELETED if k in attributes}}
 
 
 async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str, Any] | None:
@@ -226,6 +242,8 @@ def connector_dict(row: Any, webhook_url: str) -> dict[str, Any]:
     return {
         "id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
         "webhook_url": webhook_url, "active": row.active,
+        "alerts": [{k: a.get(k) for k in ("type", "detail", "at", "severity")}
+                   for a in (row.alerts or []) if isinstance(a, dict)],
     }
 
 
@@ -332,4 +350,4 @@ async def connector_templates(conn: AsyncConnection, connector_id: int) -> list[
     rows = await conn.execute(select(templates).where(templates.c.connector_id == connector_id)
                               .order_by(templates.c.name, templates.c.language))
     return [{"id": r.id, "name": r.name, "language": r.language, "category": r.category, "status": r.status,
-             "components": r.components or []} for r in rows]
+             "status_reason": r.status_reason, "components": r.components or []} for r in rows]

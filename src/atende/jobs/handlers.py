@@ -33,7 +33,7 @@ def connector_info(c: LoadedConnector, *, auto_assign: bool = True) -> Connector
         id=c.id, channel=c.channel, provider=c.provider_name,
         opt_out_keywords=tuple(getattr(c.config, "opt_out_keywords", ()) or ()),
         opt_in_keywords=tuple(getattr(c.config, "opt_in_keywords", ()) or ()),
-        auto_assign=auto_assign,
+        auto_assign=auto_assign, signed=c.provider.capabilities.signed_webhooks,
     )
 
 

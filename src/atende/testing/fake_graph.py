@@ -1002,7 +1002,11 @@ def _send(fake: FakeGraph, body: dict[str, Any]) -> JSONResponse:
 
     recipient = body.get("recipient")
     to = body.get("to")
-    if isinstance(recipient, str) and recipient:
+    if body.get("recipient_type") == "group":
+        if not isinstance(to, str) or not to:
+            return graph_error(131008, 400, details="The parameter to (group id) is required.")
+        given, wa_id = to, to
+    elif isinstance(recipient, str) and recipient:
         given, wa_id = recipient, recipient
     elif isinstance(to, str | int) and str(to):
         given = str(to)
@@ -1047,7 +1051,12 @@ def _send(fake: FakeGraph, body: dict[str, Any]) -> JSONResponse:
     fake._last_send_to[wa_id] = now
     if window_mode == "webhook" and mtype != "template":
         fake.pending_webhooks.append(fake.status_for(sent.wamid, "failed", errors=[error_item(131047)]))
-    contact = {"input": given, "user_id": wa_id} if "." in wa_id else {"input": given, "wa_id": wa_id}
+    if body.get("recipient_type") == "group":
+        contact: dict[str, str] = {"input": given}
+    elif "." in wa_id:
+        contact = {"input": given, "user_id": wa_id}
+    else:
+        contact = {"input": given, "wa_id": wa_id}
     message: dict[str, Any] = {"id": sent.wamid}
     if mtype == "template":
         message["message_status"] = "accepted"

@@ -275,8 +275,10 @@ class KolmeyaProvider:
                     raw=raw,
                 )
                 return
-            if code == "invalid" and isinstance(entry.get("error"), str) and entry["error"].strip():
-                error = entry["error"].strip()
+            said = next((entry[k].strip() for k in ("error", "reason", "message_error")
+                         if isinstance(entry.get(k), str) and entry[k].strip()), None)
+            if code == "invalid" and said:
+                error = said  # Kolmeya's own words ("error", or "reason" in some answers)
             results[position] = _failed(message, code, error or "", provider_request_id=request_id, raw=raw)
 
         for key, code, error in _OUTCOMES:

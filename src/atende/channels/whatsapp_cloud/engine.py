@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select
 
+from atende.actions import alerts as alert_actions
 from atende.actions import media as media_actions
 from atende.actions import templates as template_actions
 from atende.channels.base import MediaRef, ProviderError
@@ -169,8 +170,21 @@ async def provider_event(rt: Runtime, connector: LoadedConnector, kind: str, dat
                  language=data.get("language"), template_event=data.get("event") or data.get("new_category"),
                  changed=changed)
         return
+    if kind == "account_alert":
+        targets = await template_connectors(rt, connector, data)
+        async with rt.write() as tx:
+            added = await alert_actions.record_alert(tx, targets, data)
+        log.warning("account alert", connector_id=connector.id, connectors=added, alert_type=data.get("type"),
+                    severity=data.get("severity"))
+        return
     if kind == "account_error":
-        log.warning("whatsapp account error", connector_id=connector.id, errors=data.get("errors"))
+        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
+        log.warning("whatsapp account error", connector_id=connector.id, errors=errors)
+        detail = "; ".join(str(e.get("reason") or e.get("title") or e.get("code")) for e in errors)
+        async with rt.write() as tx:
+            await alert_actions.record_alert(tx, [connector.id], {
+                "type": "account_error", "severity": "warning", "detail": detail or "erro da conta na Meta",
+                "at": data.get("at")})
         return
     log.info("provider event", connector_id=connector.id, type=kind)
 

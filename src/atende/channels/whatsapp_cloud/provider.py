@@ -32,7 +32,7 @@ from atende.channels.meta.graph import GraphClient, GraphError
 from atende.channels.meta.signature import SIGNATURE_HEADER, valid_signature, verify_handshake
 from atende.channels.whatsapp_cloud.config import WhatsAppCloudConfig
 from atende.channels.whatsapp_cloud.errors import ErrorInfo, classify
-from atende.channels.whatsapp_cloud.parse import parse_webhook_body
+from atende.channels.whatsapp_cloud.parse import GROUP_PREFIX, parse_webhook_body
 from atende.domain.phones import format_phone_display, is_bsuid
 from atende.domain.templates import PLACEHOLDER_RE as _PLACEHOLDER_RE
 
@@ -148,6 +148,9 @@ def normalize_template(template: Mapping[str, Any]) -> dict[str, Any]:
         "language": template.get("language"),
         "category": template.get("category"),
         "status": template.get("status"),
+        # Graph lists why a template was rejected (`rejected_reason`, "NONE" when it was not).
+        "status_reason": reason if isinstance(reason := template.get("rejected_reason"), str)
+        and reason.upper() != "NONE" else None,
         "parameter_format": template.get("parameter_format", "POSITIONAL"),
         "components": components,
         "parameters": counts,
@@ -282,7 +285,12 @@ class WhatsAppCloudProvider:
         """The JSON body of `POST /{ver}/{phone_number_id}/messages`; InvalidOutbound if impossible."""
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
         to = (message.to or "").strip()
-        if to and (is_bsuid(to) or ("." in to and not to.lstrip("+").isdigit())):
+        if to.startswith(GROUP_PREFIX):  # Groups API: the group id, not a participant
+            group_id = to.removeprefix(GROUP_PREFIX)
+            if not group_id:
+                raise InvalidOutbound("grupo sem identificador")
+            body.update(recipient_type="group", to=group_id)
+        elif to and (is_bsuid(to) or ("." in to and not to.lstrip("+").isdigit())):
             body["recipient"] = to
         else:
             number = re.sub(r"\D", "", to)
@@ -385,7 +393,7 @@ class WhatsAppCloudProvider:
             message.reference,
             "sent",
             provider_message_id=wamid,
-            canonical_address=_canonical_address(data),
+            canonical_address=None if body.get("recipient_type") == "group" else _canonical_address(data),
             raw=data,
         )
 
@@ -543,7 +551,8 @@ class WhatsAppCloudProvider:
 
     @staticmethod
     def _classify(exc: GraphError) -> ErrorInfo:
-        return classify(exc.graph_code, exc.details, exc.http_status, exc.is_transient)
+        title = exc.user_title or (re.sub(r"^\(#\d+\)\s*", "", exc.message) if exc.graph_code is not None else None)
+        return classify(exc.graph_code, exc.details, exc.http_status, exc.is_transient, title=title or None)
 
     def _retry_after(self, exc: GraphError, info: ErrorInfo) -> float | None:
         if info.code == 131056:

@@ -55,4 +55,5 @@ async def timeline(
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = user.may_read_deleted()
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}

@@ -122,7 +122,8 @@ async def list_messages(
                                                              latest=latest)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = user.may_read_deleted()
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:

@@ -76,9 +76,11 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
     return kind
 
 
-def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str],
+                reader: CurrentUser | None = None) -> list[dict[str, Any]]:
     items: list[tuple[datetime, int, dict[str, Any]]] = []
-    for m in msgs:
+    may_read_deleted = reader is not None and reader.may_read_deleted()
+    for m in (queries.visible_message(m, may_read_deleted=may_read_deleted) for m in msgs):
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
         items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
     for e in evts:
@@ -90,14 +92,14 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
 
 async def thread_items(request: Request, conversation_id: int, *, before_id: int | None = None,
                        after_msg: int | None = None, after_event: int | None = None,
-                       ) -> tuple[list[dict[str, Any]], bool]:
+                       reader: CurrentUser | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older)."""
     async with rt_of(request).read() as conn:
         names = await queries.user_names(conn)
         if after_msg is not None or after_event is not None:
             msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
             evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
-            return merge_items(msgs, evts, names), False
+            return merge_items(msgs, evts, names, reader), False
         msgs = await queries.messages_page(conn, conversation_id, before_id=before_id, limit=THREAD_PAGE)
         has_older = len(msgs) == THREAD_PAGE
         since = as_datetime(msgs[0]["created_at"]) if msgs and has_older else None
@@ -105,7 +107,7 @@ async def thread_items(request: Request, conversation_id: int, *, before_id: int
         if before_id is not None:
             until = await conn.scalar(select(messages.c.created_at).where(messages.c.id == before_id))
         evts = await queries.conversation_events(conn, conversation_id, since=since, until=until)
-    return merge_items(msgs, evts, names), has_older
+    return merge_items(msgs, evts, names, reader), has_older
 
 
 def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[s
 async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]) -> dict[str, Any]:
     rt = rt_of(request)
     loaded = await rt.connector(conv["connector_id"])
-    items, has_older = await thread_items(request, conv["id"])
+    items, has_older = await thread_items(request, conv["id"], reader=user)
     async with rt.read() as conn:
         contact = await queries.contact(conn, conv["contact"]["id"])
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
@@ -204,7 +206,7 @@ async def thread(request: Request, conversation_id: int, user: PageUser,
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
     await load_conversation(rt_of(request), conversation_id)
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
-                                          after_event=after_event)
+                                          after_event=after_event, reader=user)
     return render(request, "_thread_items.html", {"items": items, "has_older": has_older,
                                                   "conversation_id": conversation_id,
                                                   "older_link": before is not None},
@@ -218,6 +220,7 @@ async def bubble(request: Request, message_id: int, user: PageUser) -> Response:
         names = await queries.user_names(conn)
     if msg is None:
         raise PageError(404, _("Mensagem não encontrada."))
+    msg = queries.visible_message(msg, may_read_deleted=user.may_read_deleted())
     msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, msg["conversation_id"])

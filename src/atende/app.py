@@ -25,7 +25,7 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, connectors, contacts, conversations, media, whatsapp
+from atende.web.api import admin, audit, connectors, contacts, conversations, media, tokens, whatsapp
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
 from atende.web.webhooks import receive
@@ -44,8 +44,9 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         runtime = rt or Runtime.create(settings)
         app.state.rt = runtime
         if settings.run_migrations_on_start:
-            await upgrade(runtime.engine)
+            await upgrade(runtime.engine, secret_key=settings.resolved_secret_key())
         await runtime.bus.start()
+        runtime.watch_connectors()
         stop = asyncio.Event()
         worker_task = None
         install_hooks(runtime)  # web processes serve media too, not only workers
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

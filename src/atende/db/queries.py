@@ -238,13 +238,15 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
     }
 
 
-def connector_dict(row: Any, webhook_url: str) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
-        "webhook_url": webhook_url, "active": row.active,
-        "alerts": [{k: a.get(k) for k in ("type", "detail", "at", "severity")}
-                   for a in (row.alerts or []) if isinstance(a, dict)],
-    }
+def connector_dict(row: Any, webhook_url: str | None) -> dict[str, Any]:
+    """`webhook_url` is a secret: None (left out) for anyone but admins."""
+    data = {"id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
+            "active": row.active,
+            "alerts": [{k: a.get(k) for k in ("type", "detail", "at", "severity")}
+                       for a in (row.alerts or []) if isinstance(a, dict)]}
+    if webhook_url is not None:
+        data["webhook_url"] = webhook_url
+    return data
 
 
 def connector_stats(row: Any) -> dict[str, Any]:

@@ -23,6 +23,8 @@ class Tx:
     last_event_id: int = 0
     jobs_enqueued: bool = False
     after_commit: list[str] = field(default_factory=list)
+    # (topic, payload) to publish on the bus once committed, e.g. ("sessions", '{"user_id": 3}').
+    publish: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def dialect(self) -> str:
@@ -40,3 +42,5 @@ async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterato
             await bus.publish("events", str(tx.last_event_id))
         if tx.jobs_enqueued:
             await bus.publish("jobs", "")
+        for topic, payload in tx.publish:
+            await bus.publish(topic, payload)

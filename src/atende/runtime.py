@@ -117,7 +117,8 @@ class Runtime:
 
     def write(self) -> Any:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
-        return transaction(self.engine, self.bus)
+        return transaction(self.engine, self.bus,
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

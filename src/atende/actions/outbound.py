@@ -11,6 +11,7 @@ from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.actions.ingest import preview_of
+from atende.actions.quotas import charge_send
 from atende.actions.references import new_reference
 from atende.actions.statuses import match_parked
 from atende.channels.base import Capabilities, SendResult
@@ -65,6 +66,8 @@ async def queue_message(
     validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
     `attributes.media_url`."""
     conv = await conv_actions.load(tx, conversation_id)
+    if author_id is not None:  # people have quotas; the system's own messages (opt-out replies) do not
+        await charge_send(tx, author_id)
     if conv.connector_id != connector.id:
         raise Invalid("a conversa não pertence a este conector")
     if kind == "text" and not (text or "").strip():

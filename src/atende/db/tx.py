@@ -25,6 +25,8 @@ class Tx:
     after_commit: list[str] = field(default_factory=list)
     # (topic, payload) to publish on the bus once committed, e.g. ("sessions", '{"user_id": 3}').
     publish: list[tuple[str, str]] = field(default_factory=list)
+    # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
+    send_quota: tuple[int, int] = (0, 0)
 
     @property
     def dialect(self) -> str:
@@ -32,9 +34,10 @@ class Tx:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterator[Tx]:
+async def transaction(engine: AsyncEngine, bus: EventBus | None,
+                      send_quota: tuple[int, int] = (0, 0)) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn)
+        tx = Tx(conn, send_quota=send_quota)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

@@ -13,6 +13,7 @@ from atende.actions.connectors import save_state
 from atende.actions.contacts import phones_of
 from atende.actions.ingest import ConnectorInfo, ingest_batch
 from atende.actions.optout import DEFAULT_CONFIRMATION
+from atende.actions.quotas import prune as prune_send_counters
 from atende.actions.references import reference_of
 from atende.actions.routing import route_conversation, route_waiting
 from atende.actions.statuses import apply_status, load_status, prune_parked
@@ -208,6 +209,7 @@ async def sweep(rt: Runtime, job: Any) -> Reschedule:
         if s.auto_close_after_s > 0:
             await auto_close_idle(tx, timedelta(seconds=s.auto_close_after_s))
         await prune_parked(tx, timedelta(seconds=s.parked_status_ttl_s))
+        await prune_send_counters(tx)
     return Reschedule(utcnow() + timedelta(seconds=s.sweep_interval_s))
 
 

@@ -29,7 +29,7 @@ class ConnectorPatch(BaseModel):
     active: bool | None = None
 
 
-async def _view(rt: Rt, connector_id: int, *, stats: bool, admin: bool) -> dict[str, Any]:
+async def _view(rt: Rt, connector_id: RowId, *, stats: bool, admin: bool) -> dict[str, Any]:
     async with rt.read() as conn:
         row = await queries.connector_row(conn, connector_id)
     if row is None:

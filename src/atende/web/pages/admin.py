@@ -16,6 +16,7 @@ from atende.actions.errors import ActionError
 from atende.channels.registry import UnknownProvider, provider_names, provider_type
 from atende.db import queries
 from atende.db.tables import connectors
+from atende.domain.ids import is_ascii_int
 from atende.web.auth import CurrentUser, client_ip
 from atende.web.pages.core import Admin, PageError, Supervisor, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
@@ -100,7 +101,7 @@ def config_from_form(provider: str, form: Any, *, creating: bool) -> dict[str, A
                 raise PageError(422, _("Preencha o campo: %(field)s") % {"field": field.label})
             continue
         if field.kind == "number":
-            if not value.lstrip("-").isdigit():
+            if not is_ascii_int(value, signed=True) or len(value) > 18:
                 raise PageError(422, _("Use um número inteiro em: %(field)s") % {"field": field.label})
             config[field.name] = int(value)
         else:
@@ -159,7 +160,7 @@ async def create_connector(request: Request, user: Admin, name: Annotated[str, F
     return redirect(f"/settings/connectors/{connector_id}?created=1", request)
 
 
-async def _connector_edit(request: Request, user: CurrentUser, connector_id: int, *, error: str = "",
+async def _connector_edit(request: Request, user: CurrentUser, connector_id: RowId, *, error: str = "",
                           status_code: int = 200) -> Response:
     rt = rt_of(request)
     async with rt.read() as conn:
@@ -186,12 +187,12 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: int
 
 
 @router.get("/settings/connectors/{connector_id}")
-async def connector_page(request: Request, connector_id: int, user: Supervisor) -> Response:
+async def connector_page(request: Request, connector_id: RowId, user: Supervisor) -> Response:
     return await _connector_edit(request, user, connector_id)
 
 
 @router.post("/settings/connectors/{connector_id}")
-async def update_connector(request: Request, connector_id: int, user: Admin,
+async def update_connector(request: Request, connector_id: RowId, user: Admin,
                            name: Annotated[str, Form(max_length=200)] = "",
                            active: Annotated[str, Form(max_length=5)] = "") -> Response:
     rt = rt_of(request)
@@ -297,7 +298,7 @@ async def create_quick_reply(request: Request, user: Supervisor, shortcut: Annot
 
 
 @router.post("/settings/quick-replies/{quick_reply_id}")
-async def update_quick_reply(request: Request, quick_reply_id: int, user: Supervisor,
+async def update_quick_reply(request: Request, quick_reply_id: RowId, user: Supervisor,
                              shortcut: Annotated[str, Form(max_length=80)] = "",
                              text: Annotated[str, Form(max_length=5000)] = "") -> Response:
     try:
@@ -309,7 +310,7 @@ async def update_quick_reply(request: Request, quick_reply_id: int, user: Superv
 
 
 @router.post("/settings/quick-replies/{quick_reply_id}/delete")
-async def delete_quick_reply(request: Request, quick_reply_id: int, user: Supervisor) -> Response:
+async def delete_quick_reply(request: Request, quick_reply_id: RowId, user: Supervisor) -> Response:
     try:
         async with rt_of(request).write() as tx:
             await qr_actions.delete_quick_reply(tx, quick_reply_id)

@@ -100,3 +100,48 @@ async def test_settings_show_the_connector_alerts(sqlite_harness: Harness, sqlit
     page = (await supervisor.get(f"/settings/connectors/{c['id']}")).text
     assert 'data-testid="connector-alerts"' in page and "Conta restringida pela Meta" in page
     assert "sev-critical" in page
+
+
+async def test_instagram_and_messenger_on_the_board_with_badges_and_filters(sqlite_harness: Harness,
+                                                                           sqlite_pages: Pages) -> None:
+    from atende.channels.meta.signature import sign
+    from atende.testing.fake_graph import encode
+    from tests.support.harness import APP_HOST, INSTAGRAM_ACCOUNT, MESSENGER_PAGE
+
+    h = sqlite_harness
+    ig, ms = await h.instagram_connector(), await h.messenger_connector()
+    h.graph.messaging.add_user("1234567890123456", "Marina")
+    h.graph.messaging.add_user("6784912345678901", "Joana")
+    for connector, payload in ((ig, h.graph.messaging.text(INSTAGRAM_ACCOUNT, "1234567890123456", "Oi do Insta")),
+                               (ms, h.graph.messaging.text(MESSENGER_PAGE, "6784912345678901", "Oi do Messenger"))):
+        raw = encode(payload)
+        r = await h.client.post(str(connector["webhook_url"]).removeprefix(f"http://{APP_HOST}"), content=raw,
+                                headers={"X-Hub-Signature-256": sign(raw, h.graph.app_secret)})
+        assert r.status_code == 200, r.text
+    await settle(h)
+    ana = await sqlite_pages("ana")
+    board = (await ana.get("/board")).text
+    assert "📸 Instagram" in board and "💬 Messenger" in board
+    assert 'href="/board?f=instagram"' in board and 'href="/board?f=messenger"' in board
+    only_ig = (await ana.get("/board?f=instagram")).text
+    assert "Oi do Insta" in only_ig and "Oi do Messenger" not in only_ig
+    assert "Contact Center · Instagram" in only_ig
+    inbox = (await ana.get("/inbox?f=messenger")).text
+    assert "Oi do Messenger" in inbox and "Oi do Insta" not in inbox and "badge ch-messenger" in inbox
+
+
+async def test_an_admin_creates_an_instagram_connector_in_the_settings(sqlite_harness: Harness,
+                                                                       sqlite_pages: Pages) -> None:
+    admin = await sqlite_pages("admin")
+    form = await admin.get("/settings/connectors")
+    assert 'name="cfg_ig_user_id"' in form.text and 'name="cfg_page_access_token"' in form.text
+    r = await admin.post("/settings/connectors", {
+        "name": "Instagram da loja", "provider": "instagram", "cfg_ig_user_id": "17841400123456789",
+        "cfg_page_access_token": "segredo-da-pagina", "cfg_app_secret": "app-secret", "cfg_verify_token": "vt",
+        "cfg_human_agent_tag": "true", "cfg_base_url": "http://graph.test"}, htmx=False)
+    assert r.status_code == 303, r.text
+    listed = (await sqlite_harness.get("/api/v1/connectors")).json()["items"]
+    (created,) = [c for c in listed if c["provider"] == "instagram"]
+    assert created["channel"] == "instagram"
+    page = (await admin.get(f"/settings/connectors/{created['id']}")).text
+    assert "segredo-da-pagina" not in page and "app-secret" not in page

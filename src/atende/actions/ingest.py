@@ -79,6 +79,7 @@ class ConnectorInfo:
     opt_in_keywords: tuple[str, ...] = ()
     auto_assign: bool = True
     signed: bool = False  # the provider signs its webhooks: its word may move an address (rule 10)
+    profiles: bool = False  # the customer's name and picture are fetched from the provider (PSID/IGSID)
 
 
 _KNOWN_IDS = select(messages.c.provider_message_id).where(
@@ -139,6 +140,9 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
             address=msg.address, address_key=key, at=msg.timestamp,
             status="new" if msg.direction == "in" else "done")
         conv = (await tx.conn.execute(_CONV_BY_ID, {"id": conv_id})).first()
+        if connector.profiles:  # a new thread: learn who this is (once; the job skips known profiles)
+            await enqueue(tx, "fetch_profile", {"connector_id": connector.id, "address": msg.address},
+                          dedup_key=f"profile:{connector.id}:{key}")
     elif msg.contact_name or msg.identity:
         await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
@@ -220,7 +224,10 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if msg.address_change is not None and connector.signed:
         await move_address(tx, conv, connector.channel, msg.address_change)
     if msg.media is not None:
-        await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id},
+        ref = {k: v for k, v in (("provider_media_id", msg.media.provider_media_id), ("url", msg.media.url),
+                                 ("mime_type", msg.media.mime_type), ("filename", msg.media.filename),
+                                 ("voice", msg.media.voice or None)) if v}
+        await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id, "media": ref},
                       dedup_key=f"media:{message_id}")
     if msg.direction == "in" and connector.channel == "sms" and msg.text:
         from atende.actions.optout import handle_keywords

@@ -21,7 +21,7 @@ Direction = Literal["in", "out"]
 # Message kinds of design.md; providers map theirs onto these and use "unsupported" otherwise.
 KINDS = (
     "text", "image", "audio", "video", "document", "sticker", "location", "contacts",
-    "interactive", "reaction", "template", "note", "event", "order", "unsupported",
+    "interactive", "reaction", "template", "note", "event", "order", "share", "story_mention", "unsupported",
 )
 DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "read", "failed"]
 # What an inbound item does to a message already stored (by `revises`, the provider id).
@@ -93,6 +93,9 @@ class StatusUpdate:
     error: str | None = None  # agent-facing reason, in pt-BR
     recipient: str | None = None
     account_id: str | None = None
+    # A watermark (Messenger `delivery`/`read`, Instagram `messaging_seen`): every message sent to
+    # `recipient` up to this instant reached this status too.
+    up_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,8 @@ class OutboundMessage:
     reply_to_provider_id: str | None = None
     reaction: Mapping[str, str] | None = None  # {"message_id", "emoji"}
     webhook_url: str | None = None
+    # Sent outside the standard window under a message tag the engine allowed (Meta: "HUMAN_AGENT").
+    message_tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +195,32 @@ class Capabilities:
     reactions: bool = False
     read_receipts: bool = False
     service_window_hours: int | None = None  # WhatsApp: 24
+    # Messenger / Instagram: human agents may answer this long after the customer's last message,
+    # with the HUMAN_AGENT tag, when the connector says its app has it (`config.human_agent_tag`).
+    human_agent_window_hours: int | None = None
+    profiles: bool = False  # the customer's name and picture can be fetched (`fetch_profile`)
     segments: bool = False  # SMS: segment counting and cost
     polling: bool = False  # provider can be polled for replies and statuses
     signed_webhooks: bool = False
+
+
+def N_(text: str) -> str:
+    """Marks a pt-BR UI string for translation where it is declared (the page translates it when
+    shown; `pybabel extract -k N_`)."""
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigField:
+    """One field of a provider's connector form (settings page): the config key, its pt-BR label."""
+
+    name: str
+    label: str
+    kind: Literal["text", "password", "number", "select"] = "text"
+    required: bool = False
+    placeholder: str = ""
+    options: tuple[str, ...] = ()
+    help: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +237,12 @@ class Provider(Protocol):
     """One provider. Instances are built per connector by the registry: `Provider(config, http)`."""
 
     name: ClassVar[str]  # "kolmeya", "whatsapp_cloud", ...
+    label: ClassVar[str]  # how people know it: "WhatsApp Cloud API", "Instagram"
     channel: ClassVar[Channel]
     capabilities: ClassVar[Capabilities]
     config_model: ClassVar[type[BaseModel]]
     secret_fields: ClassVar[frozenset[str]]  # config keys never echoed back
+    form_fields: ClassVar[tuple[ConfigField, ...]]  # the connector form of the settings page
 
     def __init__(self, config: BaseModel, http: httpx.AsyncClient) -> None: ...
 

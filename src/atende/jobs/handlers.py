@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select
 
+from atende.actions import contacts as contact_actions
 from atende.actions import outbound
 from atende.actions.connectors import save_state
 from atende.actions.contacts import phones_of
@@ -36,6 +37,7 @@ def connector_info(c: LoadedConnector, *, auto_assign: bool = True) -> Connector
         opt_out_keywords=tuple(getattr(c.config, "opt_out_keywords", ()) or ()),
         opt_in_keywords=tuple(getattr(c.config, "opt_in_keywords", ()) or ()),
         auto_assign=auto_assign, signed=c.provider.capabilities.signed_webhooks,
+        profiles=c.provider.capabilities.profiles,
     )
 
 
@@ -79,6 +81,7 @@ async def send_message(rt: Runtime, job: Any) -> None:
         reference=reference_of(row), to=conv.address, kind=row.kind, text=row.text, template=template,
         media=media if isinstance(media, MediaRef) else None, reply_to_provider_id=reply_to,
         reaction=(row.attributes or {}).get("reaction"), webhook_url=rt.webhook_url(connector.webhook_token),
+        message_tag=(row.attributes or {}).get("message_tag"),
     )
     if rt.send_limiter is not None:
         await rt.send_limiter.acquire(connector, conv.address)
@@ -225,10 +228,28 @@ def sendable(c: LoadedConnector) -> _Sendable:
     return _Sendable(c)
 
 
+async def fetch_profile(rt: Runtime, job: Any) -> None:
+    """The customer's name and picture by PSID / IGSID, fetched once and kept on the identity."""
+    connector = await _connector(rt, int(job.payload["connector_id"]))
+    address = str(job.payload["address"])
+    provider: Any = connector.provider
+    if not hasattr(provider, "fetch_profile"):
+        return
+    async with rt.read() as conn:
+        from atende.db.tx import Tx
+
+        if await contact_actions.profile_known(Tx(conn), address, connector.channel):
+            return
+    profile = await provider.fetch_profile(address)  # transient errors raise: the worker retries
+    async with rt.write() as tx:
+        await contact_actions.apply_profile(tx, address, connector.channel, profile)
+
+
 async def fetch_media(rt: Runtime, job: Any) -> None:
     if rt.fetch_media_hook is None:
         raise Retry("media store not configured", delay=60)
-    await rt.fetch_media_hook(int(job.payload["connector_id"]), int(job.payload["message_id"]))
+    await rt.fetch_media_hook(int(job.payload["connector_id"]), int(job.payload["message_id"]),
+                              job.payload.get("media"))
 
 
 HANDLERS: dict[str, Handler] = {
@@ -242,6 +263,7 @@ HANDLERS: dict[str, Handler] = {
     "provider_event": provider_event,
     "sweep": sweep,
     "fetch_media": fetch_media,
+    "fetch_profile": fetch_profile,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}

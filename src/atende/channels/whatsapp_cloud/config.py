@@ -23,6 +23,11 @@ class WhatsAppCloudConfig(BaseModel):
     pair_interval_s: float = Field(default=6.0, ge=0)  # one send per recipient per this many seconds…
     pair_burst: int = Field(default=3, ge=1, le=20)  # …with short bursts of up to this many (Meta's pair limit)
 
+    @property
+    def account_id(self) -> str:
+        """What webhooks name this connector by (`metadata.phone_number_id`)."""
+        return self.phone_number_id
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+_REF_FIELDS = frozenset({"provider_media_id", "url", "mime_type", "filename", "sha256", "caption", "voice"})
 _DEFAULT_NAMES = {"image": "imagem", "video": "video", "audio": "audio", "document": "documento",
                   "sticker": "figurinha"}
 
@@ -56,8 +57,8 @@ def install(rt: Runtime) -> None:
     if rt.send_limiter is None:
         rt.send_limiter = SendLimiter()
 
-    async def fetch_media_hook(connector_id: int, message_id: int) -> None:
-        await fetch_media(rt, connector_id, message_id)
+    async def fetch_media_hook(connector_id: int, message_id: int, ref: Mapping[str, Any] | None = None) -> None:
+        await fetch_media(rt, connector_id, message_id, ref)
 
     async def media_ref_hook(connector: LoadedConnector, media_id: int) -> MediaRef:
         return await media_ref_for_send(rt, connector, media_id)
@@ -86,8 +87,9 @@ def provider_media_of(raw: Mapping[str, Any] | None, kind: str) -> tuple[str | N
     return (media_id if isinstance(media_id, str) and media_id else None), obj
 
 
-async def fetch_media(rt: Runtime, connector_id: int, message_id: int) -> None:
-    """Download an inbound message's file into the media store and link it (idempotent)."""
+async def fetch_media(rt: Runtime, connector_id: int, message_id: int, ref: Mapping[str, Any] | None = None) -> None:
+    """Download an inbound message's file into the media store and link it (idempotent). `ref` is the
+    MediaRef ingest saw (job payload); older jobs fall back to the WhatsApp raw payload."""
     async with rt.read() as conn:
         row = (await conn.execute(select(messages.c.id, messages.c.kind, messages.c.raw, messages.c.media_id,
                                          messages.c.connector_id).where(messages.c.id == message_id))).first()
@@ -98,13 +100,15 @@ async def fetch_media(rt: Runtime, connector_id: int, message_id: int) -> None:
         return
     provider: Any = connector.provider
     provider_media_id, obj = provider_media_of(row.raw, row.kind)
-    if provider_media_id is None or not hasattr(provider, "fetch_media"):
+    media = MediaRef(**{k: v for k, v in (ref or {}).items() if k in _REF_FIELDS}) if ref else \
+        MediaRef(provider_media_id=provider_media_id)
+    if not (media.provider_media_id or media.url) or not hasattr(provider, "fetch_media"):
         async with rt.write() as tx:
             await media_actions.mark_media_failed(tx, message_id, "mídia sem identificador para download",
                                                   code="no_media_id")
         return
     try:
-        content, mime_type = await provider.fetch_media(provider_media_id)
+        content, mime_type = await provider.fetch_media(media)
     except ProviderError as exc:
         if exc.transient:
             raise  # the fetch_media job retries with backoff
@@ -113,11 +117,11 @@ async def fetch_media(rt: Runtime, connector_id: int, message_id: int) -> None:
             await media_actions.mark_media_failed(tx, message_id, exc.message, code=exc.code)
         return
     stored = await rt.media_store.put(content)
-    filename = safe_filename(obj.get("filename") if isinstance(obj.get("filename"), str) else None)
+    name = media.filename or (obj.get("filename") if isinstance(obj.get("filename"), str) else None)
     async with rt.write() as tx:
         await media_actions.attach_stored_media(
             tx, message_id, stored, mime_type=normalize_mime(mime_type) or "application/octet-stream",
-            filename=filename, voice=obj.get("voice") is True)
+            filename=safe_filename(name), voice=media.voice or obj.get("voice") is True)
 
 
 # ----------------------------------------------------------------------------------- outbound media

@@ -17,9 +17,12 @@ import httpx
 from pydantic import BaseModel
 
 from atende.channels.base import (
+    N_,
     Capabilities,
     Channel,
+    ConfigField,
     ConnectionTest,
+    MediaRef,
     OutboundMessage,
     Provider,
     ProviderError,
@@ -246,6 +249,16 @@ class WhatsAppCloudProvider:
     )
     config_model: ClassVar[type[BaseModel]] = WhatsAppCloudConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"access_token", "app_secret", "verify_token"})
+    label: ClassVar[str] = "WhatsApp Cloud API"
+    form_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("access_token", N_("Token de acesso"), "password", True),
+        ConfigField("phone_number_id", N_("Phone number ID"), required=True),
+        ConfigField("app_secret", N_("App secret"), "password", True),
+        ConfigField("verify_token", N_("Verify token"), "password", True),
+        ConfigField("waba_id", N_("WABA ID (para sincronizar modelos)")),
+        ConfigField("base_url", N_("URL da API"), placeholder="https://graph.facebook.com"),
+        ConfigField("api_version", N_("Versão da API"), placeholder="v25.0"),
+    )
 
     def __init__(self, config: BaseModel | Mapping[str, Any], http: httpx.AsyncClient) -> None:
         if isinstance(config, WhatsAppCloudConfig):
@@ -442,12 +455,15 @@ class WhatsAppCloudProvider:
             raise ProviderError("resposta do upload sem id de mídia", transient=False, code="bad_response")
         return str(media_id)
 
-    async def fetch_media(self, media_id: str) -> tuple[bytes, str]:
+    async def fetch_media(self, ref: MediaRef | str) -> tuple[bytes, str]:
         """Download an inbound media: metadata GET, then the short-lived URL with the Bearer token.
 
         Returns (content, mime_type). Refuses MIME types outside ALLOWED_MIME_TYPES and files over
         the kind's limit (permanent ProviderError). An expired URL is fetched anew once.
         """
+        media_id = ref if isinstance(ref, str) else ref.provider_media_id
+        if not media_id:
+            raise ProviderError("mídia sem identificador para download", transient=False, code="no_media_id")
         for attempt in (1, 2):
             try:
                 meta = await self.graph.get_json(str(media_id), {"phone_number_id": self.config.phone_number_id})

@@ -16,7 +16,7 @@ from atende.actions.notes import add_note
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
-from atende.domain.window import is_window_open
+from atende.domain.window import send_allowance
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
 from atende.web.auth import CurrentUser
@@ -112,11 +112,15 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
 
 
 def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
-    hours = loaded.provider.capabilities.service_window_hours if loaded else None
-    if not hours:
+    caps = loaded.provider.capabilities if loaded else None
+    if caps is None or not caps.service_window_hours:
         return {"applies": False, "open": True}
     last_in = as_datetime(conv.get("last_inbound_at"))
-    return {"applies": True, "open": is_window_open(last_in, utcnow(), hours), "hours": hours}
+    human_agent = bool(getattr(loaded.config, "human_agent_tag", False)) if loaded else False
+    allowed, tag = send_allowance(last_in, utcnow(), hours=caps.service_window_hours,
+                                  human_agent_hours=caps.human_agent_window_hours, human_agent=human_agent)
+    return {"applies": True, "open": allowed, "hours": caps.service_window_hours, "tagged": tag is not None,
+            "templates": caps.templates}
 
 
 async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +137,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
-        "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
+        "media_allowed": bool(caps and caps.media),
         "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
     }
 

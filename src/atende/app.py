@@ -29,6 +29,7 @@ from atende.settings import Settings, get_settings
 from atende.web.api import admin, audit, connectors, contacts, conversations, media, tokens, whatsapp
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
+from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    app.add_middleware(SecurityHeaders)
 
     try:
         from atende.web.pages import install as install_pages

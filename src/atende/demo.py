@@ -135,7 +135,7 @@ def demo_banner(host: str, port: int, rate: float) -> str:
 def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = None) -> None:
     import uvicorn
 
-    from atende.cli import exit_if_port_taken
+    from atende.ports import exit_if_port_taken
 
     exit_if_port_taken(host, port, "scripts/demo")
 

@@ -22,7 +22,6 @@ from atende.settings import Settings
 from atende.testing.fake_graph import FakeGraph, create_fake_graph
 from atende.testing.fake_kolmeya import FakeKolmeya, create_fake_kolmeya
 from atende.testing.transport import HostRouter
-from atende.web.hooks import install_hooks
 
 APP_HOST = "atende.test"
 KOLMEYA_BASE = "http://kolmeya.test/api/v1"
@@ -134,7 +133,6 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
     http = httpx.AsyncClient(transport=router, timeout=10)
     rt = Runtime.create(config, bus=MemoryBus(), http=http)
     await upgrade(rt.engine)
-    install_hooks(rt)
     app = create_app(rt=rt, run_worker=False)
     app.state.rt = rt
     router.add(APP_HOST, app)

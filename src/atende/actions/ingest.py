@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.address_changes import move_address
+from atende.actions.reactions import apply_reaction
 from atende.actions.references import matches
 from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
@@ -25,27 +26,15 @@ from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_
 from atende.db.tables import connectors, conversations, messages, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.previews import preview_of
 from atende.domain.sms import count_segments
 from atende.jobs.queue import enqueue
 from atende.realtime import events
 
-PREVIEW_CHARS = 120
 SAME_SECOND = timedelta(seconds=1)
 # Provider clocks may run a little ahead; beyond this a timestamp is a lie (or a forgery that would
 # pin a conversation to the top of every list) and is replaced by the time of receipt.
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
-KIND_PREVIEW = {
-    "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
-    "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
-    "reaction": "Reação", "unsupported": "Mensagem não suportada", "template": "Modelo", "order": "🛒 Pedido",
-}
-
-
-def preview_of(kind: str, text: str | None) -> str:
-    base = (text or "").strip().replace("\n", " ")
-    if not base:
-        base = KIND_PREVIEW.get(kind, kind)
-    return base[:PREVIEW_CHARS]
 
 
 @dataclass(slots=True)
@@ -217,8 +206,6 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     }, conv.id)
 
     if msg.kind == "reaction" and reply_to_id is not None:  # shown on the message reacted to
-        from atende.actions.reactions import apply_reaction
-
         await apply_reaction(tx, reply_to_id, side="customer" if msg.direction == "in" else "agent",
                              emoji=msg.text, at=msg.timestamp, reaction_id=message_id)
     if msg.address_change is not None and connector.signed:

@@ -10,7 +10,6 @@ from sqlalchemy import insert, select, update
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
-from atende.actions.ingest import preview_of
 from atende.actions.quotas import charge_send
 from atende.actions.references import new_reference
 from atende.actions.statuses import match_parked
@@ -18,6 +17,7 @@ from atende.channels.base import Capabilities, SendResult
 from atende.db.tables import attendances, connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.previews import preview_of
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template

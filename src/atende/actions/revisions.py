@@ -18,10 +18,10 @@ from atende.channels.base import InboundMessage
 from atende.db.tables import conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.previews import preview_of
 from atende.realtime import events
 
 DELETED_PREVIEW = "🚫 Mensagem apagada"
-_PREVIEW_CHARS = 120
 
 
 async def _target(tx: Tx, connector_id: int, msg: InboundMessage) -> Any:
@@ -89,7 +89,7 @@ async def _edit(tx: Tx, target: Any, msg: InboundMessage) -> None:
     await tx.conn.execute(update(messages).where(messages.c.id == target.id).values(
         text=text, edited_at=edited_at, attributes=attributes, updated_at=utcnow()))
     if target.deleted_at is None and await _is_last(tx, target.conversation_id, target.id):
-        preview = (text or "").strip().replace("\n", " ")[:_PREVIEW_CHARS]
+        preview = preview_of(msg.kind, text)
         if preview:
             await tx.conn.execute(update(conversations).where(conversations.c.id == target.conversation_id)
                                   .values(last_message_preview=preview))

@@ -19,6 +19,7 @@ from atende.actions.errors import Conflict, Invalid
 from atende.db.tables import templates
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.templates import template_parameters
 from atende.realtime import events
 
 APPROVED = "APPROVED"
@@ -169,8 +170,6 @@ async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any
     wrong number of header / body parameters (Meta would answer 132001 / 132015 / 132000).
 
     Returns the approved template's components as synced (empty when known only from a webhook)."""
-    from atende.channels.whatsapp_cloud.provider import template_parameters
-
     name = str(template.get("name") or "")
     language = template.get("language") or ""
     if isinstance(language, Mapping):

@@ -7,11 +7,11 @@ database; the engine's actions store what it returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel
@@ -198,7 +198,9 @@ class Capabilities:
     # Messenger / Instagram: human agents may answer this long after the customer's last message,
     # with the HUMAN_AGENT tag, when the connector says its app has it (`config.human_agent_tag`).
     human_agent_window_hours: int | None = None
-    profiles: bool = False  # the customer's name and picture can be fetched (`fetch_profile`)
+    profiles: bool = False  # the customer's name and picture can be fetched (`ProfileFetcher`)
+    fetch_media: bool = False  # files customers send are downloaded by the engine (`MediaFetcher`)
+    upload_media: bool = False  # our stored files can be uploaded for sending (`MediaUploader`)
     segments: bool = False  # SMS: segment counting and cost
     polling: bool = False  # provider can be polled for replies and statuses
     signed_webhooks: bool = False
@@ -260,6 +262,97 @@ class Provider(Protocol):
         ...
 
     async def test_connection(self) -> ConnectionTest: ...
+
+
+# Optional abilities. A provider that has one implements its protocol below and says so in its
+# `Capabilities`; the engine asks through the functions after them (`media_fetcher(provider)`…),
+# never guessing with hasattr.
+
+
+@runtime_checkable
+class MediaFetcher(Protocol):
+    async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
+        """Download a file a customer sent: (content, MIME type). ProviderError (transient or not)."""
+        ...
+
+
+@runtime_checkable
+class MediaUploader(Protocol):
+    async def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload our file for sending; the provider's id for it (reused while it lives)."""
+        ...
+
+
+@runtime_checkable
+class ProfileFetcher(Protocol):
+    async def fetch_profile(self, user_id: str) -> dict[str, str]:
+        """`{"name", "username"?, "picture"?}` of a customer by the provider's id for them."""
+        ...
+
+
+@runtime_checkable
+class ReadMarker(Protocol):
+    async def mark_read(self, provider_message_id: str, address: str) -> None:
+        """Tell the customer we read up to this message of theirs (WhatsApp blue ticks)."""
+        ...
+
+
+@runtime_checkable
+class SentFinder(Protocol):
+    async def find_sent(self, reference: str) -> SendResult | None:
+        """Was a message with this reference already accepted? (asked after a crash mid-send)"""
+        ...
+
+
+@runtime_checkable
+class Poller(Protocol):
+    async def poll_replies(self, period_hours: int) -> WebhookBatch: ...
+
+    async def poll_statuses(self, request_ids: Sequence[str]) -> WebhookBatch: ...
+
+
+@runtime_checkable
+class Blocklist(Protocol):
+    async def blacklist_add(self, phones: Sequence[str]) -> None: ...
+
+    async def blacklist_remove(self, phones: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class TemplateLister(Protocol):
+    async def list_templates(self) -> list[dict[str, Any]]: ...
+
+
+def _declares(provider: object, flag: str) -> bool:
+    return bool(getattr(getattr(provider, "capabilities", None), flag, False))
+
+
+def media_fetcher(provider: object) -> MediaFetcher | None:
+    return provider if isinstance(provider, MediaFetcher) and _declares(provider, "fetch_media") else None
+
+
+def media_uploader(provider: object) -> MediaUploader | None:
+    return provider if isinstance(provider, MediaUploader) and _declares(provider, "upload_media") else None
+
+
+def profile_fetcher(provider: object) -> ProfileFetcher | None:
+    return provider if isinstance(provider, ProfileFetcher) and _declares(provider, "profiles") else None
+
+
+def read_marker(provider: object) -> ReadMarker | None:
+    return provider if isinstance(provider, ReadMarker) and _declares(provider, "read_receipts") else None
+
+
+def poller(provider: object) -> Poller | None:
+    return provider if isinstance(provider, Poller) and _declares(provider, "polling") else None
+
+
+def template_lister(provider: object) -> TemplateLister | None:
+    return provider if isinstance(provider, TemplateLister) and _declares(provider, "templates") else None
+
+
+def sent_finder(provider: object) -> SentFinder | None:
+    return provider if isinstance(provider, SentFinder) else None
 
 
 _REASONS = {

@@ -32,7 +32,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import httpx
 from fastapi import FastAPI, Request
@@ -40,9 +40,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from atende.channels.meta.signature import sign
-
-if TYPE_CHECKING:
-    from atende.testing.fake_messaging import MessagingFake
+from atende.testing.fake_messaging import MessagingFake
 
 DEFAULT_ACCESS_TOKEN = "test-token"
 DEFAULT_APP_SECRET = "test-secret"
@@ -474,9 +472,7 @@ class FakeGraph:
     messaging: MessagingFake = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from atende.testing.fake_messaging import MessagingFake
-
-        self.messaging = MessagingFake(self)
+        self.messaging = MessagingFake(clock=self.now)
         self.app = _build_app(self)
 
     # ------------------------------------------------------------------------------ driving

@@ -18,14 +18,11 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
-
-if TYPE_CHECKING:
-    from atende.testing.fake_graph import FakeGraph
 
 Platform = Literal["page", "instagram"]
 DAY_S = 24 * 3600.0
@@ -78,9 +75,19 @@ class MessagingSend:
         return value if isinstance(value, dict) else None
 
 
+def graph_error(code: int, http_status: int = 400, message: str | None = None, *,
+                error_subcode: int | None = None) -> JSONResponse:
+    """A Graph error answer as the Send API gives it."""
+    error: dict[str, Any] = {"message": message or f"(#{code}) Error", "type": "OAuthException", "code": code,
+                             "fbtrace_id": "A" + secrets.token_urlsafe(16)}
+    if error_subcode is not None:
+        error["error_subcode"] = error_subcode
+    return JSONResponse({"error": error}, status_code=http_status)
+
+
 @dataclass
 class MessagingFake:
-    graph: FakeGraph
+    clock: Callable[[], float] = time.time  # the fake Graph's clock (it can be moved forward)
     pages: dict[str, FakePage] = field(default_factory=dict)
     users: dict[str, FakeUser] = field(default_factory=dict)
     sent: list[MessagingSend] = field(default_factory=list)
@@ -114,7 +121,7 @@ class MessagingFake:
         return [s for s in self.sent if s.recipient == user_id]
 
     def now_ms(self) -> int:
-        return int(self.graph.now() * 1000)
+        return int(self.clock() * 1000)
 
     # ---------------------------------------------------------------------------- webhooks
 
@@ -209,8 +216,6 @@ class MessagingFake:
     # ------------------------------------------------------------------------------ the API
 
     def send(self, node: str, body: Any) -> JSONResponse:
-        from atende.testing.fake_graph import graph_error
-
         page = self.pages[node]
         if not isinstance(body, dict):
             return graph_error(100, 400, "(#100) Invalid JSON in request body")
@@ -232,7 +237,7 @@ class MessagingFake:
         mtype = body.get("messaging_type", "RESPONSE")
         tag = body.get("tag")
         last = self.last_customer_at.get((node, user_id))
-        age = None if last is None else self.graph.now() - last
+        age = None if last is None else self.clock() - last
         if mtype == "MESSAGE_TAG":
             if tag != "HUMAN_AGENT" or not page.human_agent:
                 return graph_error(10, 400, "(#10) This message is sent outside of allowed window. Learn more "
@@ -262,8 +267,6 @@ class MessagingFake:
         return JSONResponse({"recipient_id": user_id, "message_id": mid})
 
     def _validate(self, page: FakePage, message: Mapping[str, Any]) -> JSONResponse | None:
-        from atende.testing.fake_graph import graph_error
-
         text, attachment = message.get("text"), message.get("attachment")
         if (text is None) == (attachment is None):
             return graph_error(100, 400, "(#100) Exactly one of message[text] or message[attachment] is required")
@@ -290,8 +293,6 @@ class MessagingFake:
 
     def upload(self, node: str, fields: Mapping[str, Any], data: bytes | None, mime: str | None,
                filename: str | None) -> JSONResponse:
-        from atende.testing.fake_graph import graph_error
-
         if self.pages[node].platform != "page":
             return graph_error(100, 400, "(#100) Attachment upload is available for Facebook Pages only")
         try:

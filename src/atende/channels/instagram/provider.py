@@ -42,7 +42,7 @@ class InstagramProvider(MessagingProvider):
     label: ClassVar[str] = "Instagram"
     capabilities: ClassVar[Capabilities] = Capabilities(
         media=True, read_receipts=True, service_window_hours=24, human_agent_window_hours=24 * 7,
-        profiles=True, signed_webhooks=True,
+        profiles=True, signed_webhooks=True, fetch_media=True, upload_media=True,
     )
     config_model: ClassVar[type[BaseModel]] = InstagramConfig
     meta_object: ClassVar[MetaObject] = "instagram"

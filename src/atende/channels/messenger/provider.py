@@ -38,7 +38,7 @@ class MessengerProvider(MessagingProvider):
     label: ClassVar[str] = "Messenger"
     capabilities: ClassVar[Capabilities] = Capabilities(
         media=True, read_receipts=True, service_window_hours=24, human_agent_window_hours=24 * 7,
-        profiles=True, signed_webhooks=True,
+        profiles=True, signed_webhooks=True, fetch_media=True, upload_media=True,
     )
     config_model: ClassVar[type[BaseModel]] = MessengerConfig
     meta_object: ClassVar[MetaObject] = "page"

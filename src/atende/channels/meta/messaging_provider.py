@@ -34,6 +34,7 @@ from atende.channels.meta.graph import GraphClient, GraphError
 from atende.channels.meta.messaging import REFERENCE_PREFIX, MetaObject, parse_messaging_body
 from atende.channels.meta.send_errors import classify_send_error
 from atende.channels.meta.signature import SIGNATURE_HEADER, valid_signature, verify_handshake
+from atende.media.links import InvalidLink, check_media_link
 
 MB = 1024 * 1024
 # The form fields both share (contract.md: page_access_token, app_secret, verify_token, base_url, api_version).
@@ -147,13 +148,11 @@ class MessagingProvider:
             bodies.append({**envelope, "message": {"text": text, "metadata": metadata}})
         return bodies
 
-    def check_link(self, url: str) -> str:
-        from atende.channels.whatsapp_cloud.provider import InvalidOutbound as WaInvalid
-        from atende.channels.whatsapp_cloud.provider import check_media_link
-
+    @staticmethod
+    def check_link(url: str) -> str:
         try:
             return check_media_link(url)
-        except WaInvalid as exc:
+        except InvalidLink as exc:
             raise InvalidOutbound(str(exc)) from None
 
     async def send(self, message: OutboundMessage) -> SendResult:
@@ -182,6 +181,15 @@ class MessagingProvider:
             ids.append(mid)
         return SendResult(message.reference, "sent", provider_message_id=ids[0],
                           raw={"message_ids": ids} if len(ids) > 1 else None)
+
+    async def mark_read(self, provider_message_id: str, address: str) -> None:
+        """`sender_action: mark_seen`: the customer sees we read the thread (by their id, not a message)."""
+        try:
+            await self.graph.post_json(f"{self.send_node}/messages",
+                                       {"recipient": {"id": address}, "sender_action": "mark_seen"})
+        except GraphError as exc:
+            info = classify_send_error(exc)
+            raise ProviderError(info.reason, transient=info.retry, code=info.code) from exc
 
     # --------------------------------------------------------------------------------- media
 

@@ -28,6 +28,11 @@ class WhatsAppCloudConfig(BaseModel):
         """What webhooks name this connector by (`metadata.phone_number_id`)."""
         return self.phone_number_id
 
+    @property
+    def account_group(self) -> str | None:
+        """The WhatsApp Business Account: templates and account alerts concern all its numbers."""
+        return self.waba_id
+
     @field_validator("base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:

@@ -47,11 +47,12 @@ async def create_connector_token(db_url: str, provider: str, config: dict[str, A
     rt = Runtime.create(Settings(database_url=db_url, secret_key="bench"), bus=MemoryBus())
     await upgrade(rt.engine)
     async with rt.write() as tx:
-        cid = await create_connector(tx, rt.secrets, name="bench", provider=provider, config=config)
+        cid = await create_connector(tx, rt.secrets, name="bench", provider=provider, config=config,
+                                     allow_http_loopback=True)
     async with rt.read() as conn:
-        token = await conn.scalar(select(connectors.c.webhook_token).where(connectors.c.id == cid))
+        sealed = await conn.scalar(select(connectors.c.webhook_token_encrypted).where(connectors.c.id == cid))
     await rt.close()
-    return str(token)
+    return rt.secrets.decrypt_text(str(sealed))
 
 
 def _load_process(make: MakeRequest, port: int, path: str, total: int, concurrency: int, phones: int,

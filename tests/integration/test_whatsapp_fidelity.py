@@ -224,8 +224,8 @@ async def test_account_alerts_show_on_the_connector_and_critical_ones_go_live(ha
     async with harness.rt.read() as conn:
         live = [e["payload"] for e in await since(conn, 0, 5000) if e["type"] == "connector.alert"]
     # (the worker runs the two jobs concurrently: either may announce first)
-    assert sorted((p["connector_id"], p["type"]) for p in live) == [(c["id"], "account_restriction"),
-                                                                    (c["id"], "quality_flagged")]
+    assert sorted((p["connector_id"], p["alert_type"]) for p in live) == [(c["id"], "account_restriction"),
+                                                                          (c["id"], "quality_flagged")]
     listed = (await harness.get("/api/v1/connectors")).json()["items"][0]
     assert len(listed["alerts"]) == 3
 

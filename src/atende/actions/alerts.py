@@ -50,7 +50,10 @@ async def record_alert(tx: Tx, connector_ids: Iterable[int], data: Mapping[str, 
         await tx.conn.execute(update(connectors).where(connectors.c.id == connector_id)
                               .values(alerts=alerts, updated_at=utcnow()))
         if entry["severity"] == "critical":
-            await events.append(tx, "connector.alert", {"connector_id": connector_id, "name": row.name, **entry})
+            # (`alert_type`, not `type`: the event stream puts the event's own type there)
+            await events.append(tx, "connector.alert", {
+                "connector_id": connector_id, "name": row.name, "alert_type": entry["type"],
+                "detail": entry["detail"], "at": entry["at"], "severity": entry["severity"]})
         else:
             await events.append(tx, "connector.updated", {"id": connector_id})
         added.append(connector_id)

@@ -126,7 +126,7 @@
   function alertSupervisors(data) {
     const role = document.body?.dataset.role || "";
     if (role !== "supervisor" && role !== "admin") return;
-    toast(`⚠ ${data.name || ""}: ${data.detail || data.type || ""}`, "alert-critical");
+    toast(`⚠ ${data.name || ""}: ${data.detail || data.alert_type || ""}`, "alert-critical");
   }
 
   // ---- desktop notification + sound for new customer messages in my conversations ----------

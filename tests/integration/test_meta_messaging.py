@@ -82,6 +82,11 @@ async def test_messenger_conversation_end_to_end(harness: Harness) -> None:
     await settle(h)
     assert not any(path.endswith(PSID) for _, path in h.graph.calls[calls:])
 
+    # The agent reads the conversation: Joana sees it ("seen").
+    assert (await h.post(f"/api/v1/conversations/{conv['id']}/read")).status_code == 200
+    await settle(h)
+    assert h.graph.messaging.sender_actions == [(MESSENGER_PAGE, PSID, "mark_seen")]
+
 
 async def test_messenger_media_in_and_out(harness: Harness) -> None:
     h = harness

@@ -95,6 +95,7 @@ class MessagingFake:
     last_customer_at: dict[tuple[str, str], float] = field(default_factory=dict)
     cdn: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     pending_webhooks: list[dict[str, Any]] = field(default_factory=list)
+    sender_actions: list[tuple[str, str, str]] = field(default_factory=list)  # (node, user, action)
     app_id: str = "1517776481860111"
 
     # ------------------------------------------------------------------------------ driving
@@ -228,6 +229,10 @@ class MessagingFake:
         message = body.get("message")
         action = body.get("sender_action")
         if action is not None:
+            if action not in ("mark_seen", "typing_on", "typing_off", "react", "unreact"):
+                return graph_error(100, 400, "(#100) Param sender_action must be one of mark_seen, typing_on, "
+                                   "typing_off, react, unreact")
+            self.sender_actions.append((node, user_id, str(action)))
             return JSONResponse({"recipient_id": user_id})
         if not isinstance(message, dict):
             return graph_error(100, 400, "(#100) The parameter message is required")

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from atende.channels.base import N_, Capabilities, Channel, ConfigField, Provider, ProviderError
 from atende.channels.meta.config import GraphId, MessagingConfig
 from atende.channels.meta.messaging import MetaObject
-from atende.channels.meta.messaging_provider import COMMON_FIELDS, MB, MessagingProvider
+from atende.channels.meta.messaging_provider import COMMON_FIELDS, MB, MESSAGING_CAPABILITIES, MessagingProvider
 
 MIME_KINDS: dict[str, str] = {
     "image/jpeg": "image", "image/png": "image", "image/gif": "image",
@@ -40,10 +40,7 @@ class InstagramProvider(MessagingProvider):
     name: ClassVar[str] = "instagram"
     channel: ClassVar[Channel] = "instagram"
     label: ClassVar[str] = "Instagram"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        media=True, read_receipts=True, service_window_hours=24, human_agent_window_hours=24 * 7,
-        profiles=True, signed_webhooks=True, fetch_media=True, upload_media=True,
-    )
+    capabilities: ClassVar[Capabilities] = MESSAGING_CAPABILITIES
     config_model: ClassVar[type[BaseModel]] = InstagramConfig
     meta_object: ClassVar[MetaObject] = "instagram"
     max_text: ClassVar[int] = 1000

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from atende.channels.base import N_, Capabilities, Channel, ConfigField, Provider
 from atende.channels.meta.config import GraphId, MessagingConfig
 from atende.channels.meta.messaging import MetaObject
-from atende.channels.meta.messaging_provider import COMMON_FIELDS, MB, MessagingProvider
+from atende.channels.meta.messaging_provider import COMMON_FIELDS, MB, MESSAGING_CAPABILITIES, MessagingProvider
 
 #: What Messenger carries (attachments up to 25 MB), by MIME type.
 MIME_KINDS: dict[str, str] = {
@@ -36,10 +36,7 @@ class MessengerProvider(MessagingProvider):
     name: ClassVar[str] = "messenger"
     channel: ClassVar[Channel] = "messenger"
     label: ClassVar[str] = "Messenger"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        media=True, read_receipts=True, service_window_hours=24, human_agent_window_hours=24 * 7,
-        profiles=True, signed_webhooks=True, fetch_media=True, upload_media=True,
-    )
+    capabilities: ClassVar[Capabilities] = MESSAGING_CAPABILITIES
     config_model: ClassVar[type[BaseModel]] = MessengerConfig
     meta_object: ClassVar[MetaObject] = "page"
     max_text: ClassVar[int] = 2000

@@ -20,7 +20,6 @@ Arbitrary JSON never raises anything but `WebhookRejected(400)`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -33,8 +32,10 @@ from atende.channels.base import (
     ProviderEvent,
     StatusUpdate,
     WebhookBatch,
-    WebhookRejected,
 )
+from atende.channels.meta.envelope import as_obj as _obj
+from atende.channels.meta.envelope import as_text as _text
+from atende.channels.meta.envelope import entries, parse_body
 
 MetaObject = Literal["page", "instagram"]
 REFERENCE_PREFIX = "atende:"  # what we put in `message.metadata`: echoes of our own sends carry it back
@@ -44,28 +45,12 @@ _SHARE_TYPES = frozenset({"share", "ig_reel", "reel", "ig_post", "post", "fallba
 
 def parse_messaging_body(raw: bytes, expected: MetaObject) -> WebhookBatch:
     """A signature-checked webhook body of a page (Messenger) or an Instagram account."""
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "corpo do webhook não é JSON válido") from exc
-    try:
-        return parse_messaging_payload(payload, expected)
-    except WebhookRejected:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
-        raise WebhookRejected(400, f"webhook da Meta malformado ({type(exc).__name__})") from exc
+    return parse_body(raw, lambda payload: parse_messaging_payload(payload, expected), "da Meta")
 
 
 def parse_messaging_payload(payload: Any, expected: MetaObject) -> WebhookBatch:
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "webhook deve ser um objeto JSON")
-    if payload.get("object") != expected:
-        raise WebhookRejected(400, f"objeto inesperado: {str(payload.get('object'))[:80]!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise WebhookRejected(400, "webhook sem lista entry[]")
     batch = WebhookBatch()
-    for entry in entries:
+    for entry in entries(payload, expected):
         if not isinstance(entry, dict):
             batch.events.append(_malformed("entry não é um objeto", entry))
             continue
@@ -308,18 +293,6 @@ def _status(status: DeliveryStatus, when: datetime, event: dict[str, Any], custo
 
 def _malformed(reason: str, item: Any) -> ProviderEvent:
     return ProviderEvent("malformed", {"reason": reason, "item": item})
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _millis(value: Any, default: Any = "now") -> Any:

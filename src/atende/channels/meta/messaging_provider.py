@@ -37,6 +37,12 @@ from atende.channels.meta.signature import SIGNATURE_HEADER, valid_signature, ve
 from atende.media.links import InvalidLink, check_media_link
 
 MB = 1024 * 1024
+# What Messenger and Instagram both do: the 24 h window then HUMAN_AGENT for 7 days, files both ways,
+# profiles, "seen" receipts, signed webhooks. (Reactions and templates are not sent.)
+MESSAGING_CAPABILITIES = Capabilities(
+    media=True, read_receipts=True, service_window_hours=24, human_agent_window_hours=24 * 7, profiles=True,
+    signed_webhooks=True, fetch_media=True, upload_media=True,
+)
 # The form fields both share (contract.md: page_access_token, app_secret, verify_token, base_url, api_version).
 COMMON_FIELDS = (
     ConfigField("page_access_token", N_("Token de acesso da página"), "password", True),

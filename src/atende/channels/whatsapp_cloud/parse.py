@@ -12,7 +12,6 @@ shared/providers/whatsapp-meta.md §1. Rules:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +25,11 @@ from atende.channels.base import (
     Revision,
     StatusUpdate,
     WebhookBatch,
-    WebhookRejected,
 )
+from atende.channels.meta.envelope import as_list as _list
+from atende.channels.meta.envelope import as_obj as _obj
+from atende.channels.meta.envelope import as_text as _text
+from atende.channels.meta.envelope import entries, parse_body
 from atende.channels.whatsapp_cloud.alerts import ALERT_FIELDS, alert_event
 from atende.channels.whatsapp_cloud.errors import classify
 from atende.channels.whatsapp_cloud.orders import order_summary
@@ -56,38 +58,13 @@ _STATUS_MAP: dict[str, DeliveryStatus] = {
 
 def parse_webhook_body(raw: bytes) -> WebhookBatch:
     """Parse a (signature-checked) webhook body. Raises only WebhookRejected(400)."""
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "corpo do webhook não é JSON válido") from exc
-    try:
-        return parse_payload(payload)
-    except WebhookRejected:
-        raise
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-    ) as exc:
-        # Defensive net: the walkers below check types themselves; nothing else may escape.
-        raise WebhookRejected(400, f"webhook do WhatsApp malformado ({type(exc).__name__})") from exc
+    return parse_body(raw, parse_payload, "do WhatsApp")
 
 
 def parse_payload(payload: Any) -> WebhookBatch:
     """Parse an already-decoded webhook payload."""
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "webhook deve ser um objeto JSON")
-    if payload.get("object") != WABA_OBJECT:
-        raise WebhookRejected(400, f"objeto inesperado: {str(payload.get('object'))[:80]!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise WebhookRejected(400, "webhook sem lista entry[]")
     batch = WebhookBatch()
-    for entry in entries:
+    for entry in entries(payload, WABA_OBJECT):
         if not isinstance(entry, dict):
             batch.events.append(_malformed("entry", "entry não é um objeto", entry))
             continue
@@ -581,23 +558,6 @@ def inbound_reason(code: int | None, title: str | None, details: str | None) -> 
 
 
 # -------------------------------------------------------------------------------------- helpers
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    """Non-empty string (ids may arrive as JSON numbers: they become strings)."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _is_wa_digits(value: str) -> bool:

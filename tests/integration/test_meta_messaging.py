@@ -284,3 +284,40 @@ async def test_one_contact_timeline_across_all_four_channels(harness: Harness) -
     assert [m["text"] for m in timeline][1:] == ["Vi pelo SMS", "Oi pelo Messenger", "Oi pelo Instagram"]
     again = await h.post(f"/api/v1/contacts/{phone_contact}/merge", {"contact_id": phone_contact}, who="supervisor")
     assert again.status_code in (404, 422)
+
+
+async def test_an_echo_that_beats_the_send_answer_is_counted_once(harness: Harness) -> None:
+    """Meta may echo our send before the Send API's answer is recorded: the echo waits (parked),
+    the answer counts the send once, then the echo applies; no second message."""
+    from atende.actions import outbound
+    from atende.actions.ingest import ingest_batch
+    from atende.channels.base import SendResult
+    from atende.channels.meta.messaging import parse_messaging_payload
+    from atende.db.tables import connectors
+    from atende.jobs.common import connector_info
+
+    h = harness
+    c = await h.messenger_connector()
+    h.graph.messaging.add_user(PSID, "Joana")
+    await _deliver(h, c, h.graph.messaging.text(MESSENGER_PAGE, PSID, "Oi"))
+    conv = await _only_conversation(h, "messenger")
+    queued = (await _reply(h, conv["id"], {"text": "Oi Joana"})).json()
+    async with h.rt.read() as conn:
+        reference = await conn.scalar(select(messages.c.reference).where(messages.c.id == queued["id"]))
+    async with h.rt.write() as tx:
+        await outbound.mark_sending(tx, queued["id"])
+    echo = h.graph.messaging.envelope(MESSENGER_PAGE, [h.graph.messaging.event(
+        MESSENGER_PAGE, PSID, echo=True, message={"mid": "m_echo_first", "text": "Oi Joana", "is_echo": True,
+                                                  "metadata": f"atende:{reference}"})])
+    loaded = await h.rt.connector(c["id"])
+    assert loaded is not None
+    async with h.rt.write() as tx:
+        result = await ingest_batch(tx, connector_info(loaded), parse_messaging_payload(echo, "page"))
+    assert result.stored == [] and result.statuses_applied == 0  # parked, not applied yet
+    async with h.rt.write() as tx:
+        await outbound.record_send_result(tx, queued["id"], SendResult(
+            reference=str(reference), status="sent", provider_message_id="m_echo_first"))
+    items = await thread(h, conv["id"])
+    assert [m["status"] for m in items] == ["received", "sent"] and items[1]["provider_message_id"] == "m_echo_first"
+    async with h.rt.read() as conn:
+        assert await conn.scalar(select(connectors.c.sent_count).where(connectors.c.id == c["id"])) == 1

@@ -73,6 +73,11 @@ async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attem
         if status.provider_message_id or status.reference:
             await park(tx, connector_id, status)
         return False
+    if row.status in ("queued", "sending") and status.status != "failed":
+        # The report beat the send's own answer (a Messenger echo, a fast WhatsApp "sent"): parked
+        # until that answer is recorded, so the send is counted and billed once, then this applies.
+        await park(tx, connector_id, status)
+        return False
     return await _apply(tx, row, status)
 
 

@@ -64,6 +64,8 @@ class Runtime:
     connector_ttl_s: float = 30.0
     _watcher: asyncio.Task[None] | None = None
     _committer: GroupCommitter | None = None
+    # The Odoo bridge (`atende.integrations.odoo.bridge.OdooBridge`), made on first use there.
+    odoo: object | None = None
 
     @property
     def committer(self) -> GroupCommitter:

@@ -14,6 +14,7 @@ _PROVIDERS: dict[str, str] = {
     "messenger": "atende.channels.messenger.provider:MessengerProvider",
     "instagram": "atende.channels.instagram.provider:InstagramProvider",
     "sandbox": "atende.channels.sandbox.provider:SandboxProvider",
+    "history": "atende.channels.history.provider:HistoryProvider",
 }
 
 

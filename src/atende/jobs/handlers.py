@@ -3,6 +3,7 @@ providers and record outcomes through actions (providers translate, actions writ
 
 from __future__ import annotations
 
+from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs.common import connector_info, sendable
 from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, route, route_all, sweep
 from atende.jobs.media import fetch_media, fetch_media_dead
@@ -25,7 +26,9 @@ HANDLERS: dict[str, Handler] = {
     "sweep": sweep,
     "fetch_media": fetch_media,
     "fetch_profile": fetch_profile,
+    **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
 }
-DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, "fetch_media": fetch_media_dead}
+DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, "fetch_media": fetch_media_dead,
+                                   **odoo_jobs.DEAD_HOOKS}
 
 __all__ = ["DEAD_HOOKS", "HANDLERS", "connector_info", "ensure_periodic", "sendable"]

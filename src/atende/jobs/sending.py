@@ -223,7 +223,9 @@ async def mark_read(rt: Runtime, job: Any) -> None:
                                   .select_from(messages.join(conversations,
                                                              conversations.c.id == messages.c.conversation_id))
                                   .where(messages.c.conversation_id == conversation_id, messages.c.direction == "in",
-                                         messages.c.provider_message_id.is_not(None))
+                                         messages.c.provider_message_id.is_not(None),
+                                         # imported history: not the provider's id
+                                         ~messages.c.provider_message_id.startswith("chatroom:"))
                                   .order_by(messages.c.id.desc()).limit(1))).first()
     if row is None:
         return

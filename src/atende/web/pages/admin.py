@@ -91,7 +91,7 @@ async def _connectors_page(request: Request, user: CurrentUser, *, error: str = 
     ui = await full_ui(request, user)
     return render(request, "settings/connectors.html",
                   {"items": items, "fields": provider_fields(), "providers": provider_labels(),
-                   "available": [p for p in provider_names() if p in provider_labels()], "error": error,
+                   "available": [p for p in provider_names() if provider_type(p).form_fields], "error": error,
                    "form": form or {}, "page": "settings", "tab": "connectors"},
                   ui=ui, status_code=status_code)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 from sqlalchemy import func, select
@@ -10,6 +11,14 @@ from sqlalchemy import func, select
 from atende.db.tables import messages, users
 from atende.demo import prepare, simulate
 from tests.support.harness import Harness
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    # Await the cancellation while the runtime is alive: a simulator cut mid-request must hand its
+    # database connection back now, not in the event loop's final sweep after the engine is gone.
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def test_demo_prepares_once_and_customers_write(sqlite_harness: Harness) -> None:
@@ -27,7 +36,7 @@ async def test_demo_prepares_once_and_customers_write(sqlite_harness: Harness) -
             if n and n >= 12:
                 break
     finally:
-        task.cancel()
+        await _stop(task)
     convs = (await h.get("/api/v1/conversations")).json()["items"]
     assert convs and {c["channel"] for c in convs} <= {"sms", "whatsapp", "instagram"}
     instagram = [c for c in convs if c["channel"] == "instagram"]
@@ -45,5 +54,5 @@ async def test_demo_prepares_once_and_customers_write(sqlite_harness: Harness) -
             if mine and mine[0]["status"] in ("delivered", "read"):
                 break
     finally:
-        task.cancel()
+        await _stop(task)
     assert mine[0]["status"] in ("delivered", "read")

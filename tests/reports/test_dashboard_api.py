@@ -4,9 +4,11 @@ balance timer with its low-balance alert."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
+from atende.actions.alerts import record_alert
 from atende.db.tables import events
 from atende.jobs.balances import poll_balances
 from tests.reports.kit import Scene, local
@@ -76,3 +78,23 @@ async def test_balance_timer_and_low_balance_alert(harness: Harness) -> None:
             events.c.type.like("connector.balance%")).order_by(events.c.id))]
     assert kinds == ["connector.balance", "connector.balance_low", "connector.balance", "connector.balance_ok",
                      "connector.balance"]
+
+
+async def test_connector_alerts_critical_first_info_left_out(harness: Harness, pages: Any) -> None:
+    wa = await harness.whatsapp_connector()
+    sms = await harness.kolmeya_connector(poll_interval_s=0)
+    async with harness.rt.write() as tx:
+        await record_alert(tx, [wa["id"]], {"type": "QUALITY_DOWNGRADE", "detail": "qualidade caiu para amarelo",
+                                            "at": "2025-03-10T10:00:00+00:00", "severity": "warning"})
+        await record_alert(tx, [wa["id"]], {"type": "ACCOUNT_RESTRICTION", "detail": "envio bloqueado por 24 h",
+                                            "at": "2025-03-10T09:00:00+00:00", "severity": "critical"})
+        await record_alert(tx, [sms["id"]], {"type": "NOTICE", "detail": "só informação",
+                                             "at": "2025-03-10T11:00:00+00:00", "severity": "info"})
+    d = (await harness.get("/api/v1/dashboard", "supervisor")).json()
+    assert [(a["connector_id"], a["type"], a["severity"]) for a in d["alerts"]] == [
+        (wa["id"], "ACCOUNT_RESTRICTION", "critical"), (wa["id"], "QUALITY_DOWNGRADE", "warning")]
+    assert d["alerts"][0]["detail"] == "envio bloqueado por 24 h"
+    assert (await harness.get("/api/v1/dashboard", "ana")).status_code == 403
+    html = (await (await pages("supervisor")).get("/dashboard")).text
+    assert 'data-testid="connector-alerts"' in html and "envio bloqueado por 24 h" in html
+    assert "só informação" not in html

@@ -68,7 +68,27 @@ async def active_today(conn: AsyncConnection, zone: str, scope: frozenset[int] |
 
 async def _connectors(conn: AsyncConnection) -> dict[int, Any]:
     return {int(r.id): r for r in await conn.execute(
-        select(connectors.c.id, connectors.c.name, connectors.c.channel, connectors.c.provider, connectors.c.active))}
+        select(connectors.c.id, connectors.c.name, connectors.c.channel, connectors.c.provider, connectors.c.active,
+               connectors.c.alerts))}
+
+
+ALERTS_SHOWN = ("critical", "warning")
+ALERTS_PER_CONNECTOR = 3
+
+
+def _alerts(known: dict[int, Any]) -> list[dict[str, Any]]:
+    """What providers said about active connectors' accounts (restrictions, quality, limits): the newest
+    critical and warning alerts of each, critical first (kept on the connector: no scan)."""
+    out = []
+    for cid, c in sorted(known.items()):
+        if not c.active:
+            continue
+        shown = [a for a in (c.alerts or []) if isinstance(a, dict) and a.get("severity") in ALERTS_SHOWN]
+        for a in shown[:ALERTS_PER_CONNECTOR]:
+            out.append({"connector_id": cid, "name": c.name, "channel": c.channel, "type": a.get("type"),
+                        "detail": a.get("detail"), "at": a.get("at"), "severity": a.get("severity")})
+    out.sort(key=lambda a: str(a["at"]), reverse=True)  # newest first, then (stable) critical first
+    return sorted(out, key=lambda a: ALERTS_SHOWN.index(str(a["severity"])))
 
 
 async def _today(conn: AsyncConnection, today: Any, scope: frozenset[int] | None) -> dict[str, Any]:
@@ -235,4 +255,5 @@ async def dashboard(conn: AsyncConnection, *, zone: str, scope: frozenset[int] |
         "agents": await _agents(conn, today, scope),
         "sms": await _sms(conn, today, scope, known),
         "balances": await _balances(conn, known, thresholds),
+        "alerts": _alerts(known),
     }

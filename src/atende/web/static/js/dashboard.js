@@ -5,5 +5,5 @@ liveFragment("dash-live", {
   every: 700,
   refreshEvery: 60000,
   types: ["message.created", "message.updated", "conversation.", "agent.presence", "connector.balance",
-    "connector.balance_low", "connector.balance_ok", "connector.alert", "dashboard.tick"],
+    "connector.balance_low", "connector.balance_ok", "connector.alert", "connector.updated", "dashboard.tick"],
 });

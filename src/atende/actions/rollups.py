@@ -19,6 +19,7 @@ What counts where (the reports page says the same in words):
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, or_, select, update
 
 from atende.db.prepared import upsert_add
-from atende.db.tables import attendances, conversations, report_activity, report_daily
+from atende.db.tables import attendances, conversations, metadata, report_activity, report_daily
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.business_time import Hours, open_seconds
@@ -146,10 +147,28 @@ async def _attendance_out(tx: Tx, conversation_id: int, at: datetime, kind: str,
     await tx.conn.execute(update(attendances).where(attendances.c.id == att.id).values(**values))
 
 
+def parse_hours(spec: Any, zone: str) -> Hours | None:
+    """A team's `business_hours` (issue 8's JSON) as Hours; None: always open (no hours, or none readable)."""
+    if not spec:
+        return None
+    try:  # atende.domain.hours comes with teams (issue 8)
+        business_hours = importlib.import_module("atende.domain.hours")
+    except ImportError:
+        return None
+    try:
+        parsed: Hours | None = business_hours.parse(spec, default_tz=zone)
+    except business_hours.InvalidHours:
+        return None
+    return parsed
+
+
 async def team_hours(tx: Tx, team_id: int | None) -> Hours | None:
-    """The business hours of a team (None: always open). Teams and their hours come with the teams
-    branch (issue 8); until then no conversation has a team and every wait counts whole."""
-    return None
+    """The business hours of a team (None: always open; so is the default queue)."""
+    teams = metadata.tables.get("teams")
+    if not team_id or teams is None or "business_hours" not in teams.c:
+        return None
+    spec = await tx.conn.scalar(select(teams.c.business_hours).where(teams.c.id == team_id))
+    return parse_hours(spec, tx.zone)
 
 
 # ---- what the provider said ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.actions.rollups import parse_hours
 from atende.actions.sla_targets import targets as sla_targets
 from atende.db.tables import attendances, metadata, report_activity, users
 from atende.db.types import utcnow
@@ -108,14 +109,16 @@ class TeamRules:
     names: dict[int, str] = field(default_factory=dict)
 
 
-async def team_rules(conn: AsyncConnection) -> TeamRules:
+async def team_rules(conn: AsyncConnection, zone: str | None = None) -> TeamRules:
     """Every team's name, SLA target and hours (none before teams exist)."""
     teams = metadata.tables.get("teams")
     rules = TeamRules(targets=await sla_targets(conn))
     if teams is None:
         return rules
+    zone = zone or "America/Sao_Paulo"  # only for hours naming no zone (teams stores them with one)
     for row in await conn.execute(select(teams)):
         rules.names[int(row.id)] = str(row.name)
+        rules.hours[int(row.id)] = parse_hours(getattr(row, "business_hours", None), zone)
     return rules
 
 

@@ -166,12 +166,15 @@ async def test_monday_csv_exports_equal_the_summary(harness: Harness) -> None:
     assert list(conv_rows[0]) == [
         "atendimento", "conversa", "canal", "conector", "contato_id", "contato", "equipe", "agente", "aberto_em",
         "reaberto", "primeira_resposta_s", "concluido_em", "resolucao_s", "mensagens_recebidas",
-        "mensagens_enviadas", "segmentos", "custo", "etiquetas"]
+        "mensagens_enviadas", "segmentos", "custo", "etiquetas", "primeira_resposta_em_horario_s", "sla"]
     # In the order they started: S1#1 09:00, W1#1 10:00, S2#1 11:00, W1#2 15:00, W2#1 23:50.
     assert [(c["canal"], c["agente"], c["reaberto"], c["primeira_resposta_s"], c["resolucao_s"]) for c in conv_rows] \
         == [("sms", "Ana", "não", "240", "1200"), ("whatsapp", "Bruno", "não", "60", "1800"),
             ("sms", "", "não", "", ""), ("whatsapp", "Ana", "sim", "600", ""),
             ("whatsapp", "Ana", "não", "900", "1800")]
+    # No team hours: the business-hours wait is the whole wait; no SLA target: no verdict.
+    assert [c["primeira_resposta_em_horario_s"] for c in conv_rows] == [c["primeira_resposta_s"] for c in conv_rows]
+    assert {c["sla"] for c in conv_rows} == {""}
     assert conv_rows[0]["aberto_em"] == "2025-03-10T09:00:00-03:00"
     assert conv_rows[0]["concluido_em"] == "2025-03-10T09:20:00-03:00"
     assert conv_rows[4]["concluido_em"] == "2025-03-11T00:20:00-03:00"

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from atende.db.tables import audit_log
+from tests.reports.kit import rows
 from tests.reports.test_fixture_day_sao_paulo import MONDAY, play_monday
 from tests.support.harness import Harness
 
@@ -42,6 +43,13 @@ async def test_attainment_against_a_five_minute_target_matches_the_hand_count(ha
                                   params={**MONDAY, "agent_id": harness.user_ids["bruno"]})).json()
     assert by_bruno["sla"]["met"] == 1 and by_bruno["sla"]["breached"] == 0
     assert by_bruno["sla"]["attainment_pct"] == 100.0
+
+    # The export judges each attendance the same way, in the order they started (S1#1, W1#1, S2#1, W1#2, W2#1).
+    exported = rows((await harness.get("/api/v1/reports/conversations.csv", "supervisor", params=MONDAY)).text)
+    assert [c["sla"] for c in exported] == ["no prazo", "no prazo", "fora do prazo", "fora do prazo", "fora do prazo"]
+    exported = rows((await harness.get("/api/v1/reports/conversations.csv", "supervisor",
+                                       params={**MONDAY, "lang": "en"})).text)
+    assert [c["sla"] for c in exported] == ["met", "met", "breached", "breached", "breached"]
 
     # A 15-minute target: only S2#1 (unanswered for 25 h) is late: 4 of 5 = 80.0 %.
     assert (await put(harness, {"team_id": None, "first_response_min": 15})).status_code == 200

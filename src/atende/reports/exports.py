@@ -31,9 +31,18 @@ from atende.db.tables import (
     report_activity,
     users,
 )
-from atende.reports.filters import Filters
+from atende.db.types import utcnow
+from atende.reports.filters import NO_TEAM, Filters
 from atende.reports.period import Period
-from atende.reports.summary import first_response_s, money, resolution_s, summary
+from atende.reports.summary import (
+    business_wait,
+    first_response_s,
+    money,
+    resolution_s,
+    sla_outcome,
+    summary,
+    team_rules,
+)
 
 PAGE = 1000
 CONVERSATION_BATCH = 500
@@ -50,6 +59,8 @@ HEADERS: dict[str, dict[str, tuple[str, str]]] = {
         "closed_at": ("concluido_em", "closed_at"), "resolution_s": ("resolucao_s", "resolution_s"),
         "messages_in": ("mensagens_recebidas", "messages_in"), "messages_out": ("mensagens_enviadas", "messages_out"),
         "segments": ("segmentos", "segments"), "cost": ("custo", "cost"), "tags": ("etiquetas", "tags"),
+        "first_response_business_s": ("primeira_resposta_em_horario_s", "first_response_business_hours_s"),
+        "sla": ("sla", "sla"),
     },
     "messages": {
         "id": ("mensagem", "message_id"), "conversation_id": ("conversa", "conversation_id"),
@@ -71,8 +82,9 @@ HEADERS: dict[str, dict[str, tuple[str, str]]] = {
         "res_p90": ("resolucao_p90_s", "resolution_p90_s"), "res_count": ("resolucoes", "resolutions"),
     },
 }
-WORDS = {"pt": {True: "sim", False: "não", "in": "recebida", "out": "enviada"},
-         "en": {True: "yes", False: "no", "in": "in", "out": "out"}}
+WORDS = {"pt": {True: "sim", False: "não", "in": "recebida", "out": "enviada", "met": "no prazo",
+                "breached": "fora do prazo"},
+         "en": {True: "yes", False: "no", "in": "in", "out": "out", "met": "met", "breached": "breached"}}
 KINDS = tuple(HEADERS)
 
 
@@ -143,13 +155,24 @@ def _person(names: dict[str, dict[int, str]], user_id: int | None) -> str:
 
 async def conversations_csv(conn: AsyncConnection, period: Period, flt: Filters, lang: str) -> AsyncIterator[str]:
     names = await _names(conn)
+    rules = await team_rules(conn)
+    now = utcnow()
     words = WORDS["en" if lang == "en" else "pt"]
     out = _Writer()
     yield BOM + out.rows([header("conversations", lang)])
     t = attendances
+
+    def sla(r: Any) -> str:
+        """As the summary judges it: against the target of the attendance's team, if it has one."""
+        team = int(r.team_id or NO_TEAM)
+        target = rules.targets.get(team)
+        outcome = None if target is None else sla_outcome(r, target, rules.hours.get(team), now)
+        return "" if outcome is None else words["met" if outcome else "breached"]
+
     base = select(
         t.c.id, t.c.conversation_id, t.c.channel, t.c.connector_id, t.c.team_id, t.c.assignee_id, t.c.reopened,
-        t.c.started_at, t.c.customer_at, t.c.first_response_at, t.c.closed_at, t.c.messages_in, t.c.messages_out,
+        t.c.started_at, t.c.customer_at, t.c.first_response_at, t.c.first_response_business_s, t.c.closed_at,
+        t.c.messages_in, t.c.messages_out,
         t.c.sms_segments, t.c.sms_cost, conversations.c.contact_id, contacts.c.name.label("contact_name"),
         conversations.c.address,
     ).select_from(t.join(conversations, conversations.c.id == t.c.conversation_id)
@@ -170,6 +193,7 @@ async def conversations_csv(conn: AsyncConnection, period: Period, flt: Filters,
             _when(r.started_at, period), words[bool(r.reopened)], _num(first_response_s(r)),
             _when(r.closed_at, period), _num(resolution_s(r)), r.messages_in, r.messages_out, r.sms_segments,
             money(r.sms_cost or Decimal(0)), "; ".join(tags.get(int(r.conversation_id), [])),
+            _num(business_wait(r)), sla(r),
         ] for r in page)
         if len(page) < PAGE:
             return

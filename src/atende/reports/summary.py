@@ -154,6 +154,13 @@ def first_response_s(row: Any) -> int | None:
     return max(0, int((row.first_response_at - row.customer_at).total_seconds()))
 
 
+def business_wait(row: Any) -> int | None:
+    """The first response's wait counting only the team's business hours (as stored when it was given)."""
+    if row.first_response_at is None or row.customer_at is None:
+        return None
+    return None if row.first_response_business_s is None else int(row.first_response_business_s)
+
+
 def resolution_s(row: Any) -> int | None:
     if row.closed_at is None:
         return None

@@ -91,7 +91,7 @@ class Runtime:
 
     def write(self) -> Any:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
-        return transaction(self.engine, self.bus)
+        return transaction(self.engine, self.bus, self.settings)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from atende.actions.errors import NotFound
-from atende.db.tables import contact_identities, contacts
+from atende.actions.errors import Invalid, NotFound
+from atende.auth import policy
+from atende.db.tables import contact_identities, contact_opt_outs, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
@@ -68,26 +69,54 @@ async def resolve_contact(
     return contact_id
 
 
-async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
-    """Record the SMS opt-out state; True when it changed."""
+OPT_OUT_CHANNELS = ("sms", "whatsapp")
+
+
+async def contact_event(tx: Tx, contact_id: int, payload: Mapping[str, Any]) -> None:
+    """A contact event carries the scopes of the contact's conversations (who may see it, live)."""
+    await events.append(tx, "contact.updated", {
+        "id": contact_id, "contact_id": contact_id, **payload,
+        "contact_conversations": await policy.contact_scope(tx.conn, contact_id)})
+
+
+async def set_opt_out_flag(tx: Tx, contact_id: int, channel: str, opted_out: bool, *, actor_id: int | None = None,
+                           source: str = "system", ip: str | None = None) -> bool:
+    """Record a channel's opt-out state; True when it changed. Every change is kept in the contact's
+    opt-out ledger and the audit log: who (none: the customer or the system, see `source`) and when."""
+    if channel not in OPT_OUT_CHANNELS:
+        raise Invalid(f"opt-out só existe para {', '.join(OPT_OUT_CHANNELS)}")
+    flag, at = contacts.c[f"{channel}_opted_out"], contacts.c[f"{channel}_opted_out_at"]
+    now = utcnow()
     result = await tx.conn.execute(
-        update(contacts)
-        .where(contacts.c.id == contact_id, contacts.c.sms_opted_out.is_not(opted_out))
-        .values(sms_opted_out=opted_out, sms_opted_out_at=utcnow() if opted_out else None, updated_at=utcnow())
-    )
+        update(contacts).where(contacts.c.id == contact_id, flag.is_not(opted_out))
+        .values({flag: opted_out, at: now if opted_out else None, contacts.c.updated_at: now}))
     changed = bool(result.rowcount)
     if changed:
-        await events.append(tx, "contact.updated", {"id": contact_id, "sms_opted_out": opted_out})
+        from atende.actions import audit
+
+        await tx.conn.execute(insert(contact_opt_outs).values(
+            contact_id=contact_id, channel=channel, opted_out=opted_out, actor_id=actor_id, source=source, at=now))
+        await audit.record(tx, "contact.opt_out" if opted_out else "contact.opt_in", actor_id=actor_id,
+                           target_type="contact", target_id=contact_id, contact_id=contact_id, ip=ip,
+                           detail={"channel": channel, "source": source})
+        await contact_event(tx, contact_id, {f"{channel}_opted_out": opted_out})
     return changed
 
 
-async def rename(tx: Tx, contact_id: int, name: str) -> None:
+async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, actor_id: int | None = None,
+                          source: str = "customer", ip: str | None = None) -> bool:
+    """Record the SMS opt-out state (by default: the customer's keyword); True when it changed."""
+    return await set_opt_out_flag(tx, contact_id, "sms", opted_out, actor_id=actor_id, source=source, ip=ip)
+
+
+async def rename(tx: Tx, contact_id: int, name: str, *, by: policy.Viewer | None = None) -> None:
+    await policy.require_contact_edit(tx.conn, by, contact_id)
     result = await tx.conn.execute(
         update(contacts).where(contacts.c.id == contact_id).values(name=name, updated_at=utcnow())
     )
     if not result.rowcount:
         raise NotFound("contato não encontrado")
-    await events.append(tx, "contact.updated", {"id": contact_id, "name": name})
+    await contact_event(tx, contact_id, {"name": name})
 
 
 async def phones_of(tx: Tx, contact_id: int) -> list[str]:

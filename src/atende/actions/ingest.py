@@ -18,7 +18,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, WebhookBatch
 from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
-from atende.db.tables import connectors, conversations, messages, users
+from atende.db.tables import connector_bots, connectors, conversations, messages, team_connectors, teams, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.sms import count_segments
@@ -45,16 +45,18 @@ def preview_of(kind: str, text: str | None) -> str:
 class IngestResult:
     stored: list[int] = field(default_factory=list)  # new message ids
     inbound_stored: int = 0
-    _agents_online: bool | None = None
+    _can_route: bool | None = None
 
     async def can_route(self, tx: Tx, connector: ConnectorInfo) -> bool:
-        """Routing needs a job only when someone can take the conversation; an agent going online
-        routes the waiting queue anyway (route_all). Asked once per batch."""
-        if not connector.auto_assign:
-            return False
-        if self._agents_online is None:
-            self._agents_online = await tx.conn.scalar(_AGENT_ONLINE) is not None
-        return self._agents_online
+        """Routing needs a job only when it has something to do: an agent can take the conversation,
+        the connector's bot answers, or its team's out-of-hours message may go out. An agent going
+        online routes the waiting queues anyway. Asked once per batch."""
+        if self._can_route is None:
+            self._can_route = (
+                (connector.auto_assign and await tx.conn.scalar(_AGENT_ONLINE) is not None)
+                or await tx.conn.scalar(_BOT_ON, {"cid": connector.id}) is not None
+                or await tx.conn.scalar(_HOURS_MESSAGE, {"cid": connector.id}) is not None)
+        return self._can_route
     duplicates: int = 0
     statuses_applied: int = 0
     conversations: set[int] = field(default_factory=set)
@@ -79,6 +81,11 @@ _CONV_BY_KEY = select(conversations).where(
     conversations.c.address_key.in_(bindparam("keys", expanding=True))).limit(1)
 _CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
+_BOT_ON = select(connector_bots.c.connector_id).where(connector_bots.c.connector_id == bindparam("cid"),
+                                                      connector_bots.c.enabled.is_(True))
+_HOURS_MESSAGE = select(teams.c.id).select_from(team_connectors.join(teams, teams.c.id == team_connectors.c.team_id)) \
+    .where(team_connectors.c.connector_id == bindparam("cid"), teams.c.business_hours.is_not(None),
+           teams.c.out_of_hours_message.is_not(None))
 
 
 async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
@@ -162,6 +169,8 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if msg.direction == "in":
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         increments = frozenset({"unread"})
+        if conv.waiting_since is None:  # the waiting clock starts; a follow-up does not reset it
+            conv_values["waiting_since"] = msg.timestamp
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
         # (Compared with the last inbound, not the last activity: Meta's timestamps are whole seconds,
         # so a reply in the same second as our send would otherwise keep the old spelling.)
@@ -171,11 +180,15 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
     await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                           by_id_params(conv.id, conv_values))
+    scope: dict[str, Any] = {}
     if msg.direction == "in" and conv.status == "done":
-        await conv_actions.reopen_for_inbound(tx, conv)
+        await conv_actions.reopen_for_inbound(tx, await conv_actions.load(tx, int(conv.id)))
+    else:  # ingest changed nothing the event scope holds
+        scope = {"contact_id": conv.contact_id, "team_id": conv.team_id, "assignee_id": conv.assignee_id,
+                 "conversation_status": conv.status}
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
-        "channel": connector.channel, "preview": preview,
+        "channel": connector.channel, "preview": preview, **scope,
     }, conv.id)
 
     if msg.kind == "reaction" and reply_to_id is not None:  # shown on the message reacted to

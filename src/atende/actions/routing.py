@@ -1,61 +1,367 @@
-"""The routing engine: auto-assignment to online agents, auto-release, auto-close."""
+"""The routing engine: queues per team, assignment by policy and capacity, timers, business hours.
+
+A new conversation belongs to the team that serves its connector (none: the default queue, served
+by every agent). It is assigned at once when an eligible agent is free: online, active, a member of
+the team, under capacity (0: unlimited), chosen by the team's policy (least_busy, round_robin, sticky:
+the customer's previous agent first, manual: agents pick). Otherwise it waits, oldest first (the
+waiting clock: the first unanswered customer message), and is assigned the moment a slot frees.
+
+Never assigned twice, nobody over capacity, with several workers on PostgreSQL: the conversation row
+is locked first (waiting ones are picked with SKIP LOCKED), then the agent's row, and the agent's load
+is counted again under that lock; one assignment per transaction, so locks are never held in a
+circle. SQLite has one writer at a time, which gives the same guarantees.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select
+import structlog
+from sqlalchemy import and_, func, or_, select, update
 
 from atende.actions import conversations as conv_actions
-from atende.db.tables import attendances, conversation_counts, conversations, users
+from atende.actions.errors import ActionError
+from atende.db.tables import (
+    attendances,
+    conversation_counts,
+    conversations,
+    team_members,
+    teams,
+    users,
+)
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.jobs.queue import enqueue
+from atende.domain import hours as business_hours
+from atende.jobs.queue import arm, enqueue
+from atende.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 SWEEP_LIMIT = 200
+POLICIES = ("least_busy", "round_robin", "sticky", "manual")
+VISIBILITIES = ("own", "team")
+_DEFAULTS = Settings.model_construct()
 
 
-async def pick_agent(tx: Tx) -> int | None:
-    """The online agent with the fewest open conversations, below capacity (ties: lowest id)."""
-    load = (
-        select(conversation_counts.c.assignee_id, func.sum(conversation_counts.c.n).label("n"))
-        .where(conversation_counts.c.status == "open")
-        .group_by(conversation_counts.c.assignee_id)
-        .subquery()
-    )
-    open_n = func.coalesce(load.c.n, 0)
-    row = (await tx.conn.execute(
-        select(users.c.id)
-        .select_from(users.outerjoin(load, load.c.assignee_id == users.c.id))
-        .where(users.c.active.is_(True), users.c.presence == "online", open_n < users.c.capacity)
-        .order_by(open_n, users.c.id)
-        .limit(1)
-    )).first()
-    return int(row.id) if row else None
+def _setting(tx: Tx, name: str) -> Any:
+    return getattr(tx.settings if tx.settings is not None else _DEFAULTS, name)
 
 
-async def route_conversation(tx: Tx, conversation_id: int) -> int | None:
+async def team_row(tx: Tx, team_id: int | None) -> Any:
+    if team_id is None:
+        return None
+    return (await tx.conn.execute(select(teams).where(teams.c.id == team_id))).first()
+
+
+# ---- load and capacity --------------------------------------------------------------------------
+
+async def open_count(tx: Tx, agent_id: int) -> int:
+    value = await tx.conn.scalar(select(func.coalesce(func.sum(conversation_counts.c.n), 0)).where(
+        conversation_counts.c.status == "open", conversation_counts.c.assignee_id == agent_id))
+    return int(value or 0)
+
+
+async def open_counts(tx: Tx, agent_ids: Sequence[int]) -> dict[int, int]:
+    if not agent_ids:
+        return {}
+    rows = await tx.conn.execute(
+        select(conversation_counts.c.assignee_id, func.sum(conversation_counts.c.n))
+        .where(conversation_counts.c.status == "open", conversation_counts.c.assignee_id.in_(list(agent_ids)))
+        .group_by(conversation_counts.c.assignee_id))
+    counts = {int(a): int(n or 0) for a, n in rows}
+    return {a: counts.get(a, 0) for a in agent_ids}
+
+
+async def has_room(tx: Tx, agent: Any) -> bool:
+    """`agent`: a users row with id and capacity (0 = unlimited)."""
+    return int(agent.capacity) <= 0 or await open_count(tx, int(agent.id)) < int(agent.capacity)
+
+
+async def previous_agent(tx: Tx, contact_id: int) -> int | None:
+    """The customer's last agent, on any conversation (sticky routing)."""
+    value = await tx.conn.scalar(
+        select(attendances.c.assignee_id)
+        .select_from(attendances.join(conversations, conversations.c.id == attendances.c.conversation_id))
+        .where(conversations.c.contact_id == contact_id, attendances.c.assignee_id.is_not(None))
+        .order_by(attendances.c.id.desc()).limit(1))
+    return None if value is None else int(value)
+
+
+async def _eligible(tx: Tx, team: Any) -> list[Any]:
+    """Online, active agents who may receive this queue's work (members of the team; anyone for the
+    default queue), with their capacity."""
+    stmt = select(users.c.id, users.c.capacity).where(users.c.active.is_(True), users.c.presence == "online")
+    if team is not None:
+        stmt = stmt.where(users.c.id.in_(select(team_members.c.user_id).where(team_members.c.team_id == team.id)))
+    return list(await tx.conn.execute(stmt.order_by(users.c.id)))
+
+
+async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None) -> int | None:
+    """The agent the policy picks among those with room, locked, or None. Candidates are tried in policy
+    order; each is locked and counted again, so a concurrent assignment can't push anyone over capacity."""
+    candidates = await _eligible(tx, team)
+    if not candidates:
+        return None
+    loads = await open_counts(tx, [int(c.id) for c in candidates])
+    free = [c for c in candidates if int(c.capacity) <= 0 or loads[int(c.id)] < int(c.capacity)]
+    if not free:
+        return None
+    policy = team.policy if team is not None else "least_busy"
+    ordered = sorted(free, key=lambda c: (loads[int(c.id)], int(c.id)))
+    if policy == "round_robin" and team is not None:
+        ids = sorted(free, key=lambda c: int(c.id))
+        last = team.last_assigned_id or 0
+        ordered = [c for c in ids if int(c.id) > last] + [c for c in ids if int(c.id) <= last]
+    elif policy == "sticky" and contact_id is not None:
+        previous = await previous_agent(tx, contact_id)
+        ordered = [c for c in ordered if int(c.id) == previous] + [c for c in ordered if int(c.id) != previous]
+    for candidate in ordered:
+        agent = (await tx.conn.execute(
+            select(users.c.id, users.c.capacity, users.c.active, users.c.presence)
+            .where(users.c.id == candidate.id).with_for_update())).first()
+        if agent is None or not agent.active or agent.presence != "online":
+            continue
+        if await has_room(tx, agent):
+            if policy == "round_robin" and team is not None:
+                await tx.conn.execute(update(teams).where(teams.c.id == team.id)
+                                      .values(last_assigned_id=int(agent.id)))
+            return int(agent.id)
+    return None
+
+
+# ---- routing ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    outcome: str  # assigned | waiting | closed | bot | skip
+    agent_id: int | None = None
+    opens_at: datetime | None = None
+
+
+async def enqueue_route(tx: Tx, conversation_id: int) -> None:
+    await enqueue(tx, "route", {"conversation_id": conversation_id}, dedup_key=f"route:{conversation_id}")
+
+
+async def enqueue_queue(tx: Tx, team_id: int | None, run_at: datetime | None = None) -> None:
+    key = f"route_queue:{team_id or 0}"
+    if run_at is None:
+        await enqueue(tx, "route_queue", {"team_id": team_id}, dedup_key=key)
+    else:
+        await arm(tx, "route_queue", {"team_id": team_id}, run_at=run_at, dedup_key=key)
+
+
+async def slot_freed(tx: Tx, agent_id: int) -> None:
+    """An agent's conversation left them (close, release, transfer): route the queues they serve."""
+    presence = await tx.conn.scalar(select(users.c.presence).where(users.c.id == agent_id))
+    if presence == "online":
+        await enqueue_queues_of(tx, agent_id)
+
+
+async def enqueue_queues_of(tx: Tx, agent_id: int) -> None:
+    team_ids = [int(r[0]) for r in await tx.conn.execute(
+        select(team_members.c.team_id).where(team_members.c.user_id == agent_id))]
+    for team_id in [None, *team_ids]:
+        await enqueue_queue(tx, team_id)
+
+
+def _closed_until(team: Any, now: datetime) -> tuple[bool, datetime | None]:
+    """(closed now?, next opening) of a team's business hours."""
+    if team is None or not team.business_hours:
+        return False, None
+    hours = business_hours.parse(team.business_hours)
+    if hours is None or hours.is_open(now):
+        return False, None
+    return True, hours.next_opening(now)
+
+
+async def route_conversation(tx: Tx, conversation_id: int, *, sender: Any = None,
+                             auto_assign: bool = True) -> Routed:
+    """The next step of a waiting conversation: the bot's menu, the out-of-hours answer, or an agent."""
     conv = await conv_actions.load(tx, conversation_id)
     if conv.status != "new" or conv.assignee_id is not None:
+        return Routed("skip")
+    if sender is not None:
+        from atende.actions import bot
+
+        if await bot.step(tx, conv, sender):
+            return Routed("bot")
+        conv = await conv_actions.load(tx, conversation_id)  # the bot may have routed it to a team
+    team = await team_row(tx, conv.team_id)
+    now = utcnow()
+    closed, opens_at = _closed_until(team, now)
+    if closed:
+        await out_of_hours(tx, conv, team, sender, opens_at)
+        return Routed("closed", opens_at=opens_at)
+    if not auto_assign or (team is not None and team.policy == "manual"):
+        return Routed("waiting")
+    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id))
+    if agent_id is None:
+        return Routed("waiting")
+    await conv_actions.transition(tx, conv, "open", agent_id, actor_id=None, event="conversation.assigned")
+    return Routed("assigned", agent_id)
+
+
+async def out_of_hours(tx: Tx, conv: Any, team: Any, sender: Any, opens_at: datetime | None) -> None:
+    """Closed: the out-of-hours message goes once per conversation per closed period, and the queue is
+    routed again at the next opening."""
+    now = utcnow()
+    if team.out_of_hours_message and sender is not None and (
+            conv.out_of_hours_until is None or conv.out_of_hours_until <= now):
+        from atende.actions import outbound
+
+        try:
+            await outbound.queue_message(tx, sender, int(conv.id), text=team.out_of_hours_message, author_id=None,
+                                         take=False)
+        except ActionError as exc:  # opted out, outside the WhatsApp window: nothing to send
+            log.info("out-of-hours message not sent", conversation_id=conv.id, reason=exc.code or "refused")
+        await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
+            out_of_hours_until=opens_at or now + timedelta(days=business_hours.LOOKAHEAD_DAYS)))
+    if opens_at is not None:
+        await enqueue_queue(tx, team.id, opens_at)
+
+
+_WAITING_COLS = (conversations.c.id, conversations.c.waiting_since, conversations.c.bot)
+
+
+async def next_waiting(tx: Tx, team_id: int | None, *, skip: set[int] | None = None) -> Any:
+    """The longest-waiting conversation of a queue that routing may assign, locked; on PostgreSQL the
+    ones other workers are assigning are skipped, not waited for."""
+    after: tuple[datetime, int] | None = None
+    team_cond = conversations.c.team_id.is_(None) if team_id is None else conversations.c.team_id == team_id
+    while True:
+        stmt = select(*_WAITING_COLS).where(conversations.c.status == "new", team_cond,
+                                            conversations.c.assignee_id.is_(None))
+        if after is not None:
+            stmt = stmt.where(or_(conversations.c.waiting_since > after[0],
+                                  and_(conversations.c.waiting_since == after[0], conversations.c.id > after[1])))
+        stmt = stmt.order_by(conversations.c.waiting_since, conversations.c.id).limit(20)
+        if tx.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await tx.conn.execute(stmt))
+        for row in rows:
+            if (row.bot or {}).get("stage") == "menu" or (skip and int(row.id) in skip):
+                continue
+            return row
+        if len(rows) < 20:
+            return None
+        after = (rows[-1].waiting_since, int(rows[-1].id))
+
+
+async def route_next(tx: Tx, team_id: int | None, *, auto_assign: bool = True,
+                     skip: set[int] | None = None) -> Routed:
+    """Assign the longest-waiting conversation of one queue, if an agent can take it (one per transaction)."""
+    team = await team_row(tx, team_id)
+    if team_id is not None and team is None:
+        return Routed("skip")
+    closed, opens_at = _closed_until(team, utcnow())
+    if closed:
+        return Routed("closed", opens_at=opens_at)
+    if not auto_assign or (team is not None and team.policy == "manual"):
+        return Routed("waiting")
+    waiting = await next_waiting(tx, team_id, skip=skip)
+    if waiting is None:
+        return Routed("skip")
+    conv = await conv_actions.load(tx, int(waiting.id))
+    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id))
+    if agent_id is None:
+        return Routed("waiting")
+    await conv_actions.transition(tx, conv, "open", agent_id, actor_id=None, event="conversation.assigned")
+    return Routed("assigned", agent_id)
+
+
+async def team_ids(tx: Tx) -> list[int | None]:
+    return [None, *(int(r[0]) for r in await tx.conn.execute(select(teams.c.id).order_by(teams.c.id)))]
+
+
+# ---- timers (durable jobs, re-armed on activity) ------------------------------------------------
+
+def _seconds(team: Any, column: str, default: int) -> int:
+    value = getattr(team, column, None) if team is not None else None
+    return int(default if value is None else value)
+
+
+async def release_after(tx: Tx, team_id: int | None) -> int:
+    return _seconds(await team_row(tx, team_id), "release_after_s", _setting(tx, "auto_release_after_s"))
+
+
+async def auto_close_after(tx: Tx, team_id: int | None) -> int:
+    return _seconds(await team_row(tx, team_id), "auto_close_after_s", _setting(tx, "auto_close_after_s"))
+
+
+async def arm_release(tx: Tx, conversation_id: int, team_id: int | None) -> None:
+    seconds = await release_after(tx, team_id)
+    if seconds > 0:
+        await arm(tx, "conversation_timer", {"conversation_id": conversation_id, "timer": "release"},
+                  run_at=utcnow() + timedelta(seconds=seconds), dedup_key=f"timer:release:{conversation_id}")
+
+
+async def arm_auto_close(tx: Tx, conversation_id: int) -> None:
+    team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conversation_id))
+    seconds = await auto_close_after(tx, team_id)
+    if seconds > 0:
+        await arm(tx, "conversation_timer", {"conversation_id": conversation_id, "timer": "close"},
+                  run_at=utcnow() + timedelta(seconds=seconds), dedup_key=f"timer:close:{conversation_id}")
+
+
+async def release_timer(tx: Tx, conversation_id: int) -> datetime | None:
+    """Taken but unanswered for the team's release time: back to the queue, or to the team's fallback
+    agent. Returns when to look again (None: nothing left to watch)."""
+    conv = await conv_actions.load(tx, conversation_id)
+    if conv.status != "open" or conv.current_attendance_id is None:
         return None
-    agent_id = await pick_agent(tx)
-    if agent_id is not None:
-        await conv_actions.assign(tx, conversation_id, agent_id, actor_id=None)
-    return agent_id
+    seconds = await release_after(tx, conv.team_id)
+    att = (await tx.conn.execute(select(attendances.c.assigned_at, attendances.c.first_response_at)
+                                 .where(attendances.c.id == conv.current_attendance_id))).first()
+    if seconds <= 0 or att is None or att.first_response_at is not None or att.assigned_at is None:
+        return None
+    due = att.assigned_at + timedelta(seconds=seconds)
+    if utcnow() < due:
+        return due
+    team = await team_row(tx, conv.team_id)
+    fallback = team.fallback_agent_id if team is not None else None
+    if fallback is not None and fallback != conv.assignee_id:
+        try:
+            await conv_actions.ensure_room(tx, int(fallback))
+        except ActionError:
+            fallback = None
+        else:
+            await conv_actions.transition(tx, conv, "open", int(fallback), actor_id=None,
+                                           event="conversation.transferred", note="sem resposta do agente")
+            return utcnow() + timedelta(seconds=seconds)
+    await conv_actions.transition(tx, conv, "new", None, actor_id=None, event="conversation.released",
+                                   note="sem resposta do agente")
+    return None
 
 
-async def route_waiting(tx: Tx) -> int:
-    """Assign waiting conversations, oldest first, while agents have room."""
-    rows = await tx.conn.execute(
-        select(conversations.c.id).where(conversations.c.status == "new")
-        .order_by(conversations.c.last_activity_at).limit(SWEEP_LIMIT))
-    assigned = 0
-    for row in list(rows):
-        if await route_conversation(tx, int(row.id)) is None:
-            break
-        assigned += 1
-    return assigned
+async def close_timer(tx: Tx, conversation_id: int, sender: Any = None) -> datetime | None:
+    """Idle for the team's auto-close time: concluded, with the team's closing message if it has one."""
+    conv = await conv_actions.load(tx, conversation_id)
+    if conv.status != "open":
+        return None
+    seconds = await auto_close_after(tx, conv.team_id)
+    if seconds <= 0:
+        return None
+    due = conv.last_activity_at + timedelta(seconds=seconds)
+    if utcnow() < due:
+        return due
+    team = await team_row(tx, conv.team_id)
+    if team is not None and team.closing_message and sender is not None:
+        from atende.actions import outbound
 
+        try:
+            await outbound.queue_message(tx, sender, conversation_id, text=team.closing_message, author_id=None,
+                                         take=False)
+        except ActionError as exc:
+            log.info("closing message not sent", conversation_id=conversation_id, reason=exc.code or "refused")
+        conv = await conv_actions.load(tx, conversation_id)
+    await conv_actions.transition(tx, conv, "done", conv.assignee_id, actor_id=None, event="conversation.closed")
+    return None
+
+
+# ---- sweeps (kept for installations upgrading with conversations already open) -----------------
 
 async def auto_release_unanswered(tx: Tx, after: timedelta) -> int:
     """Open conversations nobody answered within `after` of being taken go back to the queue."""
@@ -69,7 +375,6 @@ async def auto_release_unanswered(tx: Tx, after: timedelta) -> int:
     ids = [int(r.id) for r in rows]
     for conversation_id in ids:
         await conv_actions.release(tx, conversation_id, actor_id=None, reason="sem resposta do agente")
-        await enqueue(tx, "route", {"conversation_id": conversation_id}, dedup_key=f"route:{conversation_id}")
     return len(ids)
 
 
@@ -82,4 +387,16 @@ async def auto_close_idle(tx: Tx, after: timedelta) -> int:
     ids = [int(r.id) for r in rows]
     for conversation_id in ids:
         await conv_actions.close(tx, conversation_id, actor_id=None)
+    return len(ids)
+
+
+async def auto_away(tx: Tx, after: timedelta) -> int:
+    """Online agents with no live connection for `after` become away (they stop receiving work)."""
+    from atende.actions.users import set_presence
+
+    rows = await tx.conn.execute(select(users.c.id).where(
+        users.c.presence == "online", or_(users.c.last_seen_at.is_(None), users.c.last_seen_at < utcnow() - after)))
+    ids = [int(r.id) for r in rows]
+    for user_id in ids:
+        await set_presence(tx, user_id, "away")
     return len(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,6 +23,7 @@ class Tx:
     last_event_id: int = 0
     jobs_enqueued: bool = False
     after_commit: list[str] = field(default_factory=list)
+    settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
 
     @property
     def dialect(self) -> str:
@@ -30,9 +31,9 @@ class Tx:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterator[Tx]:
+async def transaction(engine: AsyncEngine, bus: EventBus | None, settings: Any = None) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn)
+        tx = Tx(conn, settings=settings)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

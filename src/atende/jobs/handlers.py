@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select
 
-from atende.actions import outbound
+from atende.actions import outbound, routing
 from atende.actions.connectors import save_state
 from atende.actions.contacts import phones_of
+from atende.actions.errors import NotFound
 from atende.actions.ingest import ConnectorInfo, ingest_batch
 from atende.actions.optout import DEFAULT_CONFIRMATION
-from atende.actions.routing import route_conversation, route_waiting
 from atende.actions.statuses import apply_status
 from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
@@ -111,18 +111,69 @@ async def apply_status_later(rt: Runtime, job: Any) -> None:
         await apply_status(tx, int(job.payload["connector_id"]), status, attempt=int(job.payload["attempt"]))
 
 
+async def _sender_for(rt: Runtime, conversation_id: int) -> Any:
+    """What the bot and the out-of-hours answer send through (None: the connector is gone)."""
+    async with rt.read() as conn:
+        connector_id = await conn.scalar(select(conversations.c.connector_id)
+                                         .where(conversations.c.id == conversation_id))
+    loaded = await rt.connector(int(connector_id)) if connector_id is not None else None
+    return sendable(loaded) if loaded is not None and loaded.active else None
+
+
 async def route(rt: Runtime, job: Any) -> None:
-    if not rt.settings.auto_assign:
-        return
+    """A waiting conversation's next step: the bot, the out-of-hours answer, or an agent."""
+    conversation_id = int(job.payload["conversation_id"])
+    sender = await _sender_for(rt, conversation_id)
     async with rt.write() as tx:
-        await route_conversation(tx, int(job.payload["conversation_id"]))
+        await routing.route_conversation(tx, conversation_id, sender=sender, auto_assign=rt.settings.auto_assign)
+
+
+MAX_ROUTED_PER_JOB = 500
+
+
+async def route_queue(rt: Runtime, job: Any) -> Reschedule | None:
+    """Assign a queue's waiting conversations, oldest first, while its agents have room: one assignment
+    per transaction (several workers may run this at once, see actions/routing.py). A closed team is
+    looked at again when it opens."""
+    team_id = job.payload.get("team_id")
+    skip: set[int] = set()
+    for _ in range(MAX_ROUTED_PER_JOB):
+        async with rt.write() as tx:
+            routed = await routing.route_next(tx, team_id, auto_assign=rt.settings.auto_assign, skip=skip)
+        if routed.outcome == "closed":
+            return Reschedule(routed.opens_at) if routed.opens_at else None
+        if routed.outcome != "assigned":
+            return None
+    return Reschedule(utcnow())  # more to do: let other jobs run in between
 
 
 async def route_all(rt: Runtime, job: Any) -> None:
-    if not rt.settings.auto_assign:
-        return
+    """Route every queue (kept for jobs queued before teams existed)."""
     async with rt.write() as tx:
-        await route_waiting(tx)
+        for team_id in await routing.team_ids(tx):
+            await routing.enqueue_queue(tx, team_id)
+
+
+async def conversation_timer(rt: Runtime, job: Any) -> Reschedule | None:
+    """A conversation's timer (release, auto-close, bot timeout): acts if due, else waits for the new due
+    time (activity since it was armed moved it)."""
+    conversation_id, timer = int(job.payload["conversation_id"]), job.payload["timer"]
+    sender = await _sender_for(rt, conversation_id) if timer == "close" else None
+    async with rt.write() as tx:
+        try:
+            if timer == "release":
+                due = await routing.release_timer(tx, conversation_id)
+            elif timer == "close":
+                due = await routing.close_timer(tx, conversation_id, sender)
+            elif timer == "bot":
+                from atende.actions import bot
+
+                due = await bot.timeout(tx, conversation_id)
+            else:
+                raise PermanentJobError(f"unknown timer {timer!r}")
+        except NotFound:
+            return None  # the conversation is gone (erased)
+    return Reschedule(due) if due is not None else None
 
 
 async def optout_confirmation(rt: Runtime, job: Any) -> None:
@@ -202,15 +253,12 @@ async def provider_event(rt: Runtime, job: Any) -> None:
 
 
 async def sweep(rt: Runtime, job: Any) -> Reschedule:
-    """Periodic: auto-release unanswered chats and auto-close idle ones."""
-    from atende.actions.routing import auto_close_idle, auto_release_unanswered
-
+    """Periodic: agents with no live connection for a while become away. (Release and auto-close are
+    per-conversation timers now: see conversation_timer.)"""
     s = rt.settings
-    async with rt.write() as tx:
-        if s.auto_release_after_s > 0:
-            await auto_release_unanswered(tx, timedelta(seconds=s.auto_release_after_s))
-        if s.auto_close_after_s > 0:
-            await auto_close_idle(tx, timedelta(seconds=s.auto_close_after_s))
+    if s.auto_away_after_s > 0:
+        async with rt.write() as tx:
+            await routing.auto_away(tx, timedelta(seconds=s.auto_away_after_s))
     return Reschedule(utcnow() + timedelta(seconds=s.sweep_interval_s))
 
 
@@ -237,6 +285,8 @@ HANDLERS: dict[str, Handler] = {
     "apply_status_later": apply_status_later,
     "route": route,
     "route_all": route_all,
+    "route_queue": route_queue,
+    "conversation_timer": conversation_timer,
     "optout_confirmation": optout_confirmation,
     "blacklist_sync": blacklist_sync,
     "poll_provider": poll_provider,

@@ -1,22 +1,33 @@
-"""GET /api/v1/events: Server-Sent Events with Last-Event-ID replay from the events table."""
+"""GET /api/v1/events: Server-Sent Events with Last-Event-ID replay from the events table.
+
+Each stream shows only what its viewer may see: `auth.policy.event_filter(viewer)` is a pure predicate
+applied in memory to every event, replayed or live (no query per event). A team change rebuilds the
+viewer, once per stream. An open stream is the agent's live connection: it keeps an online agent from
+turning "away" (routing.auto_away).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from atende.auth.policy import Viewer, event_filter, viewer_by_id
 from atende.realtime import events
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, Who
 
 router = APIRouter(tags=["events"])
 KEEPALIVE_S = 15.0
 REPLAY_LIMIT = 1000
+SEEN_EVERY_S = 60.0
+# Events after which a stream asks again who its viewer is (team membership and visibility).
+VIEWER_EVENTS = frozenset({"team.created", "team.updated", "team.deleted"})
 
 
 def format_event(row: dict[str, Any]) -> str:
@@ -24,8 +35,20 @@ def format_event(row: dict[str, Any]) -> str:
     return f"id: {row['id']}\nevent: {row['type']}\ndata: {data}\n\n"
 
 
-async def stream(rt: Any, request: Request, after: int) -> AsyncIterator[str]:
+async def _touch(rt: Any, user_id: int) -> None:
+    from atende.actions.users import touch_seen
+
+    try:
+        async with rt.write() as tx:
+            await touch_seen(tx, user_id)
+    except Exception:  # a busy database costs the agent nothing but a late "seen"
+        return
+
+
+async def stream(rt: Any, request: Request, after: int, viewer: Viewer | None = None) -> AsyncIterator[str]:
     wake = asyncio.Event()
+    visible = event_filter(viewer) if viewer is not None else (lambda _row: True)
+    seen_at = 0.0
 
     async def listen() -> None:
         async for _ in rt.bus.subscribe("events"):
@@ -36,11 +59,21 @@ async def stream(rt: Any, request: Request, after: int) -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             wake.clear()
+            if viewer is not None and time.monotonic() - seen_at > SEEN_EVERY_S:
+                seen_at = time.monotonic()
+                await _touch(rt, viewer.id)
             async with rt.read() as conn:
                 rows = await events.since(conn, after, REPLAY_LIMIT)
+                if viewer is not None and any(r["type"] in VIEWER_EVENTS for r in rows):
+                    fresh = await viewer_by_id(conn, viewer.id, ip=viewer.ip)
+                    if fresh is None:
+                        return  # the user is gone: the stream ends
+                    viewer = fresh
+                    visible = event_filter(viewer)
             for row in rows:
                 after = row["id"]
-                yield format_event(row)
+                if visible(row):
+                    yield format_event(row)
             if len(rows) == REPLAY_LIMIT:
                 continue
             try:
@@ -54,11 +87,11 @@ async def stream(rt: Any, request: Request, after: int) -> AsyncIterator[str]:
 
 
 @router.get("/events")
-async def sse(request: Request, rt: Rt, user: User, last_event_id: int | None = Query(default=None, ge=0)) -> Any:
+async def sse(request: Request, rt: Rt, user: Who, last_event_id: int | None = Query(default=None, ge=0)) -> Any:
     header = request.headers.get("last-event-id", "")
     after = int(header) if header.isdigit() else last_event_id
     if after is None:
         async with rt.read() as conn:
             after = await events.last_id(conn)
-    return StreamingResponse(stream(rt, request, after), media_type="text/event-stream",
+    return StreamingResponse(stream(rt, request, after, user), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 from atende.actions import contacts as contact_actions
 from atende.actions import optout
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, Who
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -18,38 +20,49 @@ router = APIRouter(prefix="/contacts", tags=["contacts"])
 class ContactPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     sms_opted_out: bool | None = None
+    whatsapp_opted_out: bool | None = None
 
 
-async def _contact_or_404(rt: Rt, contact_id: int) -> dict[str, Any]:
+async def _contact_or_404(rt: Rt, contact_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
     async with rt.read() as conn:
         contact = await queries.contact(conn, contact_id)
-    if contact is None:
-        raise HTTPException(404, "contato não encontrado")
+        if contact is None:
+            raise HTTPException(404, "contato não encontrado")
+        if viewer is not None:
+            await policy.require_contact(conn, viewer, contact_id)
+            contact = await policy.visible_contact(conn, viewer, contact)
     return contact
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, rt: Rt, user: User) -> dict[str, Any]:
-    return await _contact_or_404(rt, contact_id)
+async def get_contact(contact_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+    """A contact, for whoever may read one of its conversations."""
+    return await _contact_or_404(rt, contact_id, user)
 
 
 @router.patch("/{contact_id}")
-async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: User) -> dict[str, Any]:
-    await _contact_or_404(rt, contact_id)
+async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: Who) -> dict[str, Any]:
+    """Name and opt-outs, by whoever works the contact; lifting an opt-out is for supervisors and admins."""
+    await _contact_or_404(rt, contact_id, user)
     async with rt.write() as tx:
         if body.name is not None:
-            await contact_actions.rename(tx, contact_id, body.name)
+            await contact_actions.rename(tx, contact_id, body.name, by=user)
         if body.sms_opted_out is not None:
-            await optout.set_opt_out(tx, contact_id, body.sms_opted_out)
-    return await _contact_or_404(rt, contact_id)
+            await optout.set_opt_out(tx, contact_id, body.sms_opted_out, by=user)
+        if body.whatsapp_opted_out is not None:
+            await optout.set_opt_out(tx, contact_id, body.whatsapp_opted_out, by=user, channel="whatsapp")
+    return await _contact_or_404(rt, contact_id, user)
 
 
 @router.get("/{contact_id}/timeline")
 async def timeline(
-    contact_id: int, rt: Rt, user: User, limit: int = Query(default=200, ge=1, le=1000),
+    contact_id: int, rt: Rt, user: Who, limit: int = Query(default=200, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
+    """Every message of the contact, on every channel: for agents while they serve the contact."""
     await _contact_or_404(rt, contact_id)
+    async with rt.read() as conn:
+        await policy.require_timeline(conn, user, contact_id)
     try:
         async with rt.read() as conn:
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)

@@ -9,8 +9,10 @@ from fastapi.responses import Response
 
 from atende.actions import contacts as contact_actions
 from atende.actions import optout
+from atende.actions.errors import ActionError
+from atende.auth import policy
 from atende.db import queries
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.pages.common import status_labels
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
@@ -24,9 +26,17 @@ def _names(items: list[dict[str, Any]], names: dict[int, str]) -> None:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
 
 
-async def _contact(request: Request, contact_id: int) -> dict[str, Any]:
+async def _contact(request: Request, user: CurrentUser, contact_id: int, *, timeline: bool = False) -> dict[str, Any]:
+    """The contact, if the viewer may read it (and its whole timeline, with `timeline`); 404/403 otherwise."""
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         contact = await queries.contact(conn, contact_id)
+        try:
+            if contact is not None:
+                await (policy.require_timeline if timeline else policy.require_contact)(conn, who, contact_id)
+                contact = await policy.visible_contact(conn, who, contact)
+        except ActionError as exc:
+            raise PageError(exc.status_code, exc.detail) from None
     if contact is None:
         raise PageError(404, _("Contato não encontrado."))
     return contact
@@ -34,15 +44,18 @@ async def _contact(request: Request, contact_id: int) -> dict[str, Any]:
 
 async def _panel(request: Request, user: CurrentUser, contact_id: int, conversation_id: int | None,
                  *, saved: str = "") -> Response:
-    contact = await _contact(request, contact_id)
+    contact = await _contact(request, user, contact_id)
+    who = await viewer_of(request, user)
+    async with rt_of(request).read() as conn:
+        timeline = await policy.may_read_timeline(conn, who, contact_id)
     return render(request, "_contact_panel.html",
                   {"contact": contact, "conversation_id": conversation_id, "statuses": status_labels(),
-                   "saved": saved}, ui=make_ui(request, user))
+                   "saved": saved, "may_timeline": timeline, "may_opt_in": who.is_staff}, ui=make_ui(request, user))
 
 
 @router.get("/contacts/{contact_id}")
 async def contact_page(request: Request, contact_id: int, user: PageUser) -> Response:
-    contact = await _contact(request, contact_id)
+    contact = await _contact(request, user, contact_id, timeline=True)
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
         items, cursor = await queries.timeline(conn, contact_id, limit=TIMELINE_PAGE)
@@ -55,7 +68,7 @@ async def contact_page(request: Request, contact_id: int, user: PageUser) -> Res
 @router.get("/contacts/{contact_id}/timeline")
 async def timeline_page(request: Request, contact_id: int, user: PageUser,
                         cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    await _contact(request, contact_id)
+    await _contact(request, user, contact_id, timeline=True)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.timeline(conn, contact_id, limit=TIMELINE_PAGE, cursor=cursor)
@@ -78,9 +91,9 @@ async def rename(request: Request, contact_id: int, user: PageUser, name: Annota
                  conversation: Annotated[int | None, Form()] = None) -> Response:
     if not name.strip():
         raise PageError(422, _("O nome não pode ficar vazio."))
-    await _contact(request, contact_id)
+    await _contact(request, user, contact_id)
     async with rt_of(request).write() as tx:
-        await contact_actions.rename(tx, contact_id, name.strip())
+        await contact_actions.rename(tx, contact_id, name.strip(), by=await viewer_of(request, user))
     return await _panel(request, user, contact_id, conversation, saved="name")
 
 
@@ -88,7 +101,7 @@ async def rename(request: Request, contact_id: int, user: PageUser, name: Annota
 async def set_optout(request: Request, contact_id: int, user: PageUser,
                      opted_out: Annotated[str, Form(max_length=5)] = "0",
                      conversation: Annotated[int | None, Form()] = None) -> Response:
-    await _contact(request, contact_id)
+    await _contact(request, user, contact_id)
     async with rt_of(request).write() as tx:
-        await optout.set_opt_out(tx, contact_id, opted_out in ("1", "true", "on"))
+        await optout.set_opt_out(tx, contact_id, opted_out in ("1", "true", "on"), by=await viewer_of(request, user))
     return await _panel(request, user, contact_id, conversation, saved="optout")

@@ -23,6 +23,7 @@ from atende.web.pages.common import (
     move,
     sort_key,
     status_labels,
+    wait_key,
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
@@ -32,7 +33,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _view_context(flt: ConvFilter) -> dict[str, Any]:
-    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key}
+    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key,
+            "wait_key": wait_key}
 
 
 def column_order(status: str) -> str:
@@ -115,7 +117,7 @@ async def move_card(request: Request, user: PageUser, conversation_id: Annotated
                     q: Annotated[str | None, Form(max_length=200)] = None) -> Response:
     """Drag and drop between columns: take (→ Em atendimento), close (→ Concluído), reopen/release (→ Novo)."""
     conv = await move(rt_of(request), await viewer_of(request, user), conversation_id, to)
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, request.query_params.get("team"), request.query_params.get("tag"))
     return render(request, "_card.html", {**_view_context(flt), "c": conv}, ui=make_ui(request, user),
                   headers={"HX-Trigger": "atende:counts"})
 

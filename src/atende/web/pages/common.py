@@ -162,6 +162,14 @@ def sort_key(conv: dict[str, Any]) -> str:
     return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
 
 
+def wait_key(conv: dict[str, Any]) -> str:
+    """The Novo column's order: since when the customer waits (oldest first)."""
+    from atende.web.pages.i18n import as_datetime
+
+    moment = as_datetime(conv.get("waiting_since"))
+    return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
+
+
 # Query parameters shared by the board and the inbox.
 FilterQ = Annotated[str | None, Query(max_length=20)]
 SearchQ = Annotated[str | None, Query(max_length=200)]

@@ -150,6 +150,19 @@
     document.querySelectorAll("[data-ago][datetime]").forEach((el) => { el.textContent = ago(el.getAttribute("datetime")); });
   }, 30000);
 
+  // ---- tag colours: set from data attributes (no inline styles under the CSP) -----------------
+  function paintTags(root) {
+    const scope = root && root.querySelectorAll ? root : document;
+    const found = [...scope.querySelectorAll("[data-tag-colour]")];
+    if (scope.matches && scope.matches("[data-tag-colour]")) found.push(scope);
+    for (const el of found) {
+      const colour = el.dataset.tagColour || "";
+      if (/^#[0-9a-fA-F]{6}$/.test(colour)) el.style.setProperty("--tag", colour);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => paintTags(document));
+  document.addEventListener("htmx:load", (e) => paintTags(e.target));
+
   // ---- Alpine components shared by several pages -------------------------------------------
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("connectionTest", (id) => ({
@@ -220,5 +233,5 @@
     }));
   });
 
-  window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings };
+  window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings, paintTags };
 })();

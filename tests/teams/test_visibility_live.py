@@ -4,6 +4,7 @@ predicate over what each event carries (no query per event)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -36,10 +37,8 @@ async def _collect(gen: Any, limit_s: float = 1.5) -> list[dict[str, Any]]:
                 lines = dict(line.split(": ", 1) for line in chunk.strip().split("\n"))
                 out.append({**json.loads(lines["data"]), "event_id": int(lines["id"])})
 
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(read(), limit_s)
-    except TimeoutError:
-        pass
     return out
 
 

@@ -99,9 +99,11 @@ async def _eligible(tx: Tx, team: Any) -> list[Any]:
     return list(await tx.conn.execute(stmt.order_by(users.c.id)))
 
 
-async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None) -> int | None:
+async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None,
+                     avoid: int | None = None) -> int | None:
     """The agent the policy picks among those with room, locked, or None. Candidates are tried in policy
-    order; each is locked and counted again, so a concurrent assignment can't push anyone over capacity."""
+    order; each is locked and counted again, so a concurrent assignment can't push anyone over capacity.
+    `avoid` (who let this conversation go unanswered) comes last."""
     candidates = await _eligible(tx, team)
     if not candidates:
         return None
@@ -118,6 +120,8 @@ async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None)
     elif policy == "sticky" and contact_id is not None:
         previous = await previous_agent(tx, contact_id)
         ordered = [c for c in ordered if int(c.id) == previous] + [c for c in ordered if int(c.id) != previous]
+    if avoid is not None:
+        ordered = [c for c in ordered if int(c.id) != avoid] + [c for c in ordered if int(c.id) == avoid]
     for candidate in ordered:
         agent = (await tx.conn.execute(
             select(users.c.id, users.c.capacity, users.c.active, users.c.presence)
@@ -179,29 +183,22 @@ def _closed_until(team: Any, now: datetime) -> tuple[bool, datetime | None]:
 
 async def route_conversation(tx: Tx, conversation_id: int, *, sender: Any = None,
                              auto_assign: bool = True) -> Routed:
-    """The next step of a waiting conversation: the bot's menu, the out-of-hours answer, or an agent."""
+    """The next step of a waiting conversation: the bot's menu, the out-of-hours answer; then its queue
+    is served, oldest waiting first (so concurrent jobs never assign out of order)."""
     conv = await conv_actions.load(tx, conversation_id)
-    if conv.status != "new" or conv.assignee_id is not None:
-        return Routed("skip")
-    if sender is not None:
-        from atende.actions import bot
+    if conv.status == "new" and conv.assignee_id is None:
+        if sender is not None:
+            from atende.actions import bot
 
-        if await bot.step(tx, conv, sender):
-            return Routed("bot")
-        conv = await conv_actions.load(tx, conversation_id)  # the bot may have routed it to a team
-    team = await team_row(tx, conv.team_id)
-    now = utcnow()
-    closed, opens_at = _closed_until(team, now)
-    if closed:
-        await out_of_hours(tx, conv, team, sender, opens_at)
-        return Routed("closed", opens_at=opens_at)
-    if not auto_assign or (team is not None and team.policy == "manual"):
-        return Routed("waiting")
-    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id))
-    if agent_id is None:
-        return Routed("waiting")
-    await conv_actions.transition(tx, conv, "open", agent_id, actor_id=None, event="conversation.assigned")
-    return Routed("assigned", agent_id)
+            if await bot.step(tx, conv, sender):
+                return Routed("bot")
+            conv = await conv_actions.load(tx, conversation_id)  # the bot may have routed it to a team
+        team = await team_row(tx, conv.team_id)
+        closed, opens_at = _closed_until(team, utcnow())
+        if closed:
+            await out_of_hours(tx, conv, team, sender, opens_at)
+            return Routed("closed", opens_at=opens_at)
+    return await route_next(tx, conv.team_id, auto_assign=auto_assign)
 
 
 async def out_of_hours(tx: Tx, conv: Any, team: Any, sender: Any, opens_at: datetime | None) -> None:
@@ -265,7 +262,10 @@ async def route_next(tx: Tx, team_id: int | None, *, auto_assign: bool = True,
     if waiting is None:
         return Routed("skip")
     conv = await conv_actions.load(tx, int(waiting.id))
-    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id))
+    # Released in this attendance (nobody answered): someone else first.
+    avoid = await tx.conn.scalar(select(attendances.c.assignee_id).where(
+        attendances.c.id == conv.current_attendance_id)) if conv.current_attendance_id is not None else None
+    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id), avoid=avoid)
     if agent_id is None:
         return Routed("waiting")
     await conv_actions.transition(tx, conv, "open", agent_id, actor_id=None, event="conversation.assigned")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from atende.db.tables import conversations
-from atende.db.types import clock
+from atende.db.types import clock, utcnow
 from tests.support.harness import Harness
 
 _ids = itertools.count(1)
+SP = ZoneInfo("America/Sao_Paulo")
 
 
 def webhook(connector: dict[str, Any]) -> str:
@@ -22,7 +24,9 @@ def webhook(connector: dict[str, Any]) -> str:
 async def sms_in(h: Harness, connector: dict[str, Any], phone: str, text: str = "Olá") -> int:
     """A customer's SMS reply arrives through Kolmeya's webhook; returns its conversation's id."""
     rid = f"r{next(_ids)}"
-    body = {"reply": {"id": rid, "reply": text, "received_at": datetime.now(UTC).strftime("%d/%m/%Y %H:%M:%S"),
+    # Kolmeya dates are São Paulo wall-clock times; the customer writes "now" on the application's clock.
+    when = utcnow().astimezone(SP).strftime("%d/%m/%Y %H:%M:%S")
+    body = {"reply": {"id": rid, "reply": text, "received_at": when,
                       "message": {"id": f"m-{rid}", "reference": None, "phone": phone.lstrip("+"), "content": "x"}}}
     r = await h.client.post(webhook(connector), json=body)
     assert r.status_code == 200, r.text
@@ -35,7 +39,14 @@ async def sms_in(h: Harness, connector: dict[str, Any], phone: str, text: str = 
 
 async def kolmeya(h: Harness, segment: int) -> dict[str, Any]:
     """Another Kolmeya connector (a different cost centre): one per team in these tests."""
+    if segment not in {s["id"] for s in h.kolmeya.state.segments}:
+        h.kolmeya.state.segments.append({"id": segment, "name": f"CENTRO {segment}"})
     return await h.kolmeya_connector(tenant_segment_id=segment)
+
+
+def no_auto_away(h: Harness) -> None:
+    """Travelling in time leaves agents without a live connection: keep them online anyway."""
+    h.rt.settings.auto_away_after_s = 0
 
 
 async def make_team(h: Harness, name: str, members: list[str], connectors: list[dict[str, Any]],

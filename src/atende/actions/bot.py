@@ -156,6 +156,8 @@ async def step(tx: Tx, conv: Any, sender: Any) -> bool:
         return False
     cfg = await config(tx.conn, int(conv.connector_id))
     if cfg is None or not cfg["enabled"] or not cfg["options"]:
+        if state is not None:  # switched off mid-menu: a human takes over
+            await _state(tx, conv, {"stage": "off", "reason": "disabled"})
         return False
     options = cfg["options"]
     menu = menu_text(cfg["greeting"], options)

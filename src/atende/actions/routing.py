@@ -26,6 +26,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions.errors import ActionError
 from atende.db.tables import (
     attendances,
+    connector_bots,
     conversation_counts,
     conversations,
     team_members,
@@ -220,12 +221,21 @@ async def out_of_hours(tx: Tx, conv: Any, team: Any, sender: Any, opens_at: date
         await enqueue_queue(tx, team.id, opens_at)
 
 
-_WAITING_COLS = (conversations.c.id, conversations.c.waiting_since, conversations.c.bot)
+_WAITING_COLS = (conversations.c.id, conversations.c.waiting_since, conversations.c.bot, conversations.c.connector_id)
+
+
+def _with_the_bot(row: Any, bots: set[int]) -> bool:
+    """The bot talks to the customer (its menu), or is about to greet them (its connector has one and
+    it hasn't spoken yet): not routing's to assign."""
+    stage = (row.bot or {}).get("stage")
+    return stage == "menu" or (stage is None and int(row.connector_id) in bots)
 
 
 async def next_waiting(tx: Tx, team_id: int | None, *, skip: set[int] | None = None) -> Any:
     """The longest-waiting conversation of a queue that routing may assign, locked; on PostgreSQL the
     ones other workers are assigning are skipped, not waited for."""
+    bots = {int(r[0]) for r in await tx.conn.execute(
+        select(connector_bots.c.connector_id).where(connector_bots.c.enabled.is_(True)))}
     after: tuple[datetime, int] | None = None
     team_cond = conversations.c.team_id.is_(None) if team_id is None else conversations.c.team_id == team_id
     while True:
@@ -239,7 +249,7 @@ async def next_waiting(tx: Tx, team_id: int | None, *, skip: set[int] | None = N
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(await tx.conn.execute(stmt))
         for row in rows:
-            if (row.bot or {}).get("stage") == "menu" or (skip and int(row.id) in skip):
+            if _with_the_bot(row, bots) or (skip and int(row.id) in skip):
                 continue
             return row
         if len(rows) < 20:

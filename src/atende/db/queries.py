@@ -426,6 +426,12 @@ async def agents(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+async def connector_names(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(connectors.c.id, connectors.c.name, connectors.c.channel).order_by(connectors.c.id))
+    return [{"id": int(r.id), "name": r.name, "channel": r.channel} for r in rows]
+
+
 async def team_list(conn: AsyncConnection) -> list[dict[str, Any]]:
     """id and name of every team (a small table)."""
     return [{"id": int(r.id), "name": r.name} for r in

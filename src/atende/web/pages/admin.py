@@ -170,13 +170,17 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: int
     if uses_templates(row.provider):
         async with rt.read() as conn:
             templates = await queries.connector_templates(conn, connector_id)
+    from atende.web.pages.teams import bot_context
+
+    async with rt.read() as conn:
+        bot = await bot_context(conn, connector_id)
     ui = await full_ui(request, user)
     return render(request, "settings/connector_edit.html",
                   {"item": item, "fields": provider_fields().get(row.provider, []), "values": values,
                    "templates": templates, "template_labels": template_labels(),
                    "secrets": secrets_, "providers": provider_labels(), "error": error,
                    "created": request.query_params.get("created"), "saved": request.query_params.get("saved"),
-                   "page": "settings", "tab": "connectors"}, ui=ui, status_code=status_code)
+                   "page": "settings", "tab": "connectors", **bot}, ui=ui, status_code=status_code)
 
 
 @router.get("/settings/connectors/{connector_id}")

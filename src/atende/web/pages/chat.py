@@ -371,4 +371,25 @@ async def transfer(request: Request, conversation_id: int, user: PageUser,
     return await _after_action(request, user, conversation_id)
 
 
+@router.post("/conversations/{conversation_id}/tags")
+async def add_tag(request: Request, conversation_id: int, user: PageUser,
+                  name: Annotated[str, Form(max_length=60)] = "") -> Response:
+    from atende.actions.tags import tag_conversation
+
+    if not name.strip():
+        raise PageError(422, _("Escreva o nome da etiqueta."))
+    async with rt_of(request).write() as tx:
+        await tag_conversation(tx, conversation_id, name, by=await viewer_of(request, user))
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/tags/{tag_id}/delete")
+async def remove_tag(request: Request, conversation_id: int, tag_id: int, user: PageUser) -> Response:
+    from atende.actions.tags import untag_conversation
+
+    async with rt_of(request).write() as tx:
+        await untag_conversation(tx, conversation_id, tag_id, by=await viewer_of(request, user))
+    return await _after_action(request, user, conversation_id)
+
+
 __all__ = ["router"]

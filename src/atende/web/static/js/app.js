@@ -79,6 +79,15 @@
       return new EventSource(target.toString(), { withCredentials: true });
     };
   }
+  // ---- the presence reminder: refreshed while the agent is not online and work arrives ------
+  let presenceTimer = null;
+  document.addEventListener("atende:event", (e) => {
+    const box = document.getElementById("presence");
+    if (!box || box.dataset.presence === "online" || !String(e.detail.type || "").startsWith("conversation.")) return;
+    clearTimeout(presenceTimer);
+    presenceTimer = setTimeout(() => window.htmx?.trigger(box, "atende:presence-refresh"), 400);
+  });
+
   document.addEventListener("htmx:sseBeforeMessage", (e) => {
     e.preventDefault(); // nothing to swap: the pages decide what to refresh
     const message = e.detail;

@@ -123,8 +123,9 @@ async def test_capacity_presence_and_slots_freeing_up(harness: Harness) -> None:
     assert (await h.post(f"/api/v1/conversations/{convs[0]}/close", who="ana")).status_code == 200
     await h.drain()
     assert await _assignee(h, convs[2]) == "Ana" and await _assignee(h, convs[3]) is None
-    # So does a release (the released one queues again, behind the older ones), and a capacity raise.
-    await _capacity(h, "bruno", 0)  # 0 = unlimited
+    # So does a capacity raise (PATCH /users/{id}; 0 = unlimited).
+    r = await h.client.patch(f"/api/v1/users/{h.user_ids['bruno']}", json={"capacity": 0}, headers=h.auth())
+    assert r.status_code == 200, r.text
     await h.drain()
     assert await _assignee(h, convs[3]) == "Bruno"
     # Nobody over capacity: taking by hand at capacity is refused too.

@@ -67,11 +67,11 @@ async def test_replay_and_live_show_each_agent_only_their_teams(harness: Harness
     y = await sms_in(h, b, "+5511922220002", "meu CPF")
 
     # Replay (Last-Event-ID): Ana gets team A's events and none of team B's, nor their texts.
-    ana = await _collect(stream(h.rt, _request(), start, await _viewer(h, "ana")))
+    ana = await _collect(stream(h.rt, _request(), start, viewer=await _viewer(h, "ana")))
     assert _convs(ana) == {x} and not any("CPF" in json.dumps(e) for e in ana)
-    bruno = await _collect(stream(h.rt, _request(), start, await _viewer(h, "bruno")))
+    bruno = await _collect(stream(h.rt, _request(), start, viewer=await _viewer(h, "bruno")))
     assert _convs(bruno) == {y}
-    admin = await _collect(stream(h.rt, _request(), start, await _viewer(h, "admin")))
+    admin = await _collect(stream(h.rt, _request(), start, viewer=await _viewer(h, "admin")))
     assert _convs(admin) == {x, y}
     assert {e["type"] for e in ana} >= {"conversation.created", "message.created"}
     assert not [e for e in ana if e["type"] == "connector.created"]  # staff only
@@ -79,8 +79,8 @@ async def test_replay_and_live_show_each_agent_only_their_teams(harness: Harness
     # Live: a stream opened now sees what happens next, filtered the same way.
     async with h.rt.read() as conn:
         now = await events.last_id(conn)
-    live_ana = stream(h.rt, _request(), now, await _viewer(h, "ana"))
-    live_bruno = stream(h.rt, _request(), now, await _viewer(h, "bruno"))
+    live_ana = stream(h.rt, _request(), now, viewer=await _viewer(h, "ana"))
+    live_bruno = stream(h.rt, _request(), now, viewer=await _viewer(h, "bruno"))
     got_ana = asyncio.create_task(_collect(live_ana, 3.0))
     got_bruno = asyncio.create_task(_collect(live_bruno, 3.0))
     await asyncio.sleep(0.3)
@@ -105,7 +105,7 @@ async def test_a_stream_learns_a_new_membership_without_reconnecting(harness: Ha
     team = await make_team(h, "Financeiro", ["ana"], [a])
     async with h.rt.read() as conn:
         now = await events.last_id(conn)
-    got = asyncio.create_task(_collect(stream(h.rt, _request(), now, await _viewer(h, "bruno")), 3.0))
+    got = asyncio.create_task(_collect(stream(h.rt, _request(), now, viewer=await _viewer(h, "bruno")), 3.0))
     await asyncio.sleep(0.3)
     first = await sms_in(h, a, "+5511911110001", "antes")
     r = await h.client.patch(f"/api/v1/teams/{team['id']}", json={"member_ids": [h.user_ids["ana"],

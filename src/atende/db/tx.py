@@ -23,6 +23,10 @@ class Tx:
     last_event_id: int = 0
     jobs_enqueued: bool = False
     after_commit: list[str] = field(default_factory=list)
+    # (topic, payload) to publish on the bus once committed, e.g. ("sessions", '{"user_id": 3}').
+    publish: list[tuple[str, str]] = field(default_factory=list)
+    # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
+    send_quota: tuple[int, int] = (0, 0)
     settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
 
     @property
@@ -31,9 +35,10 @@ class Tx:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine, bus: EventBus | None, settings: Any = None) -> AsyncIterator[Tx]:
+async def transaction(engine: AsyncEngine, bus: EventBus | None,
+                      send_quota: tuple[int, int] = (0, 0), settings: Any = None) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, settings=settings)
+        tx = Tx(conn, send_quota=send_quota, settings=settings)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:
@@ -41,3 +46,5 @@ async def transaction(engine: AsyncEngine, bus: EventBus | None, settings: Any =
             await bus.publish("events", str(tx.last_event_id))
         if tx.jobs_enqueued:
             await bus.publish("jobs", "")
+        for topic, payload in tx.publish:
+            await bus.publish(topic, payload)

@@ -13,6 +13,7 @@ from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.web.auth import Rt, Who
+from atende.web.params import RowId
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -23,7 +24,7 @@ class ContactPatch(BaseModel):
     whatsapp_opted_out: bool | None = None
 
 
-async def _contact_or_404(rt: Rt, contact_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+async def _contact_or_404(rt: Rt, contact_id: RowId, viewer: Viewer | None = None) -> dict[str, Any]:
     async with rt.read() as conn:
         contact = await queries.contact(conn, contact_id)
         if contact is None:
@@ -35,13 +36,13 @@ async def _contact_or_404(rt: Rt, contact_id: int, viewer: Viewer | None = None)
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def get_contact(contact_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     """A contact, for whoever may read one of its conversations."""
     return await _contact_or_404(rt, contact_id, user)
 
 
 @router.patch("/{contact_id}")
-async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: Who) -> dict[str, Any]:
+async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: Who) -> dict[str, Any]:
     """Name and opt-outs, by whoever works the contact; lifting an opt-out is for supervisors and admins."""
     await _contact_or_404(rt, contact_id, user)
     async with rt.write() as tx:
@@ -56,7 +57,7 @@ async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: Who) 
 
 @router.get("/{contact_id}/timeline")
 async def timeline(
-    contact_id: int, rt: Rt, user: Who, limit: int = Query(default=200, ge=1, le=1000),
+    contact_id: RowId, rt: Rt, user: Who, limit: int = Query(default=200, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     """Every message of the contact, on every channel: for agents while they serve the contact."""

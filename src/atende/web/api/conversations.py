@@ -15,9 +15,11 @@ from atende.auth.policy import Viewer
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.db.types import utcnow
+from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.web.auth import Rt, Who
+from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["conversations"])
 
@@ -33,36 +35,36 @@ class TemplateIn(BaseModel):
 class MessageIn(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     template: TemplateIn | None = None
-    media_id: int | None = None
+    media_id: BodyId | None = None
     kind: Literal["text", "image", "audio", "video", "document", "sticker", "template", "note"] | None = None
-    reply_to_id: int | None = None
+    reply_to_id: BodyId | None = None
     # WhatsApp: send a media kind by public https link instead of an uploaded file (`text` = caption).
     media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
 
 
 class NewMessageIn(BaseModel):
-    connector_id: int
+    connector_id: BodyId
     to: str = Field(min_length=3, max_length=140)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     template: TemplateIn | None = None  # WhatsApp: the way to open a conversation
 
 
 class AssignIn(BaseModel):
-    agent_id: int
+    agent_id: BodyId
 
 
 class TransferIn(BaseModel):
-    agent_id: int | None = None
-    team_id: int | None = None
+    agent_id: BodyId | None = None
+    team_id: BodyId | None = None
     note: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
 class TagIn(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=60)
-    tag_id: int | None = None
+    tag_id: BodyId | None = None
 
 
-async def _conversation_or_404(rt: Rt, conversation_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+async def _conversation_or_404(rt: Rt, conversation_id: RowId, viewer: Viewer | None = None) -> dict[str, Any]:
     """The conversation as the API shows it; with a viewer, only if they may read it (404 otherwise)."""
     async with rt.read() as conn:
         conv = await queries.conversation(conn, conversation_id)
@@ -90,8 +92,8 @@ def _assignee_filter(assignee: str | None, user: Viewer) -> tuple[int | None, bo
         return user.id, False
     if assignee == "none":
         return None, True
-    if assignee.isascii() and assignee.isdigit() and len(assignee) < 19:
-        return int(assignee), False
+    if (agent_id := parse_id(assignee)) is not None:
+        return agent_id, False
     raise HTTPException(422, "assignee deve ser 'me', 'none' ou o id de um agente")
 
 
@@ -105,7 +107,7 @@ async def list_conversations(
     channel: Channel | None = None,
     status: Literal["new", "open", "done"] | None = None,
     assignee: str | None = Query(default=None, max_length=20),
-    connector_id: int | None = None,
+    connector_id: OptId = None,
     team_id: int | None = TeamQ,
     tag: str | None = Query(default=None, max_length=60, description="a tag's name or id"),
     order: Literal["activity", "waiting"] = "activity",
@@ -160,13 +162,13 @@ async def queue(rt: Rt, user: Who, team_id: int | None = TeamQ,
 
 
 @router.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def get_conversation(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     return await _conversation_or_404(rt, conversation_id, user)
 
 
 @router.get("/conversations/{conversation_id}/messages")
 async def list_messages(
-    conversation_id: int, rt: Rt, user: Who,
+    conversation_id: RowId, rt: Rt, user: Who,
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
     latest: bool = False,
@@ -181,7 +183,7 @@ async def list_messages(
     return {"items": items, "next_cursor": next_cursor}
 
 
-async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:
+async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:
     """A message just written by an action, as the API returns it."""
     async with rt.read() as conn:
         msg = await queries.message(conn, message_id)
@@ -190,7 +192,7 @@ async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=202)
-async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: Who) -> dict[str, Any]:
+async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: Who) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id, user)
     loaded = await rt.connector(conv["connector_id"])
     if loaded is None:
@@ -252,14 +254,14 @@ async def start_message(body: NewMessageIn, rt: Rt, user: Who) -> dict[str, Any]
 
 
 @router.post("/messages/{message_id}/retry", status_code=202)
-async def retry_message(message_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def retry_message(message_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await outbound.retry(tx, message_id, by=user)
     return await message_view(rt, message_id)
 
 
 @router.post("/conversations/{conversation_id}/assign")
-async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: Who) -> dict[str, Any]:
+async def assign(conversation_id: RowId, body: AssignIn, rt: Rt, user: Who) -> dict[str, Any]:
     """Take (`agent_id` = yourself: a compare-and-set, 409 when someone else already has it) or assign
     to someone (supervisors; agents for conversations they hold or that wait in their queues)."""
     async with rt.write() as tx:
@@ -268,7 +270,7 @@ async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: Who) -> dic
 
 
 @router.post("/conversations/{conversation_id}/transfer")
-async def transfer(conversation_id: int, body: TransferIn, rt: Rt, user: Who) -> dict[str, Any]:
+async def transfer(conversation_id: RowId, body: TransferIn, rt: Rt, user: Who) -> dict[str, Any]:
     """To an agent, or to a team (its queue; assigned by its policy). The note is kept as an internal note."""
     async with rt.write() as tx:
         await conv_actions.transfer(tx, conversation_id, agent_id=body.agent_id, team_id=body.team_id,
@@ -277,35 +279,35 @@ async def transfer(conversation_id: int, body: TransferIn, rt: Rt, user: Who) ->
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def close(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await conv_actions.close(tx, conversation_id, by=user)
     return await _conversation_or_404(rt, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/reopen")
-async def reopen(conversation_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def reopen(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await conv_actions.reopen(tx, conversation_id, by=user)
     return await _conversation_or_404(rt, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/release")
-async def release(conversation_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def release(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await conv_actions.release(tx, conversation_id, by=user)
     return await _conversation_or_404(rt, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/read")
-async def mark_read(conversation_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def mark_read(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await conv_actions.mark_read(tx, conversation_id, by=user)
     return await _conversation_or_404(rt, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/tags")
-async def add_tag(conversation_id: int, body: TagIn, rt: Rt, user: Who) -> dict[str, Any]:
+async def add_tag(conversation_id: RowId, body: TagIn, rt: Rt, user: Who) -> dict[str, Any]:
     """Tag a conversation, by the tag's id or by name (a new name creates the tag)."""
     if (body.name is None) == (body.tag_id is None):
         raise HTTPException(422, "informe name ou tag_id, um dos dois")
@@ -316,7 +318,7 @@ async def add_tag(conversation_id: int, body: TagIn, rt: Rt, user: Who) -> dict[
 
 
 @router.delete("/conversations/{conversation_id}/tags/{tag_id}")
-async def remove_tag(conversation_id: int, tag_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def remove_tag(conversation_id: RowId, tag_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await tag_actions.untag_conversation(tx, conversation_id, tag_id, by=user)
     return await _conversation_or_404(rt, conversation_id)

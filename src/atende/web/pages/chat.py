@@ -38,6 +38,7 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
+from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,8 +97,8 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
     return [t[2] for t in items]
 
 
-async def thread_items(request: Request, conversation_id: int, *, before_id: int | None = None,
-                       after_msg: int | None = None, after_event: int | None = None,
+async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
+                       after_msg: OptId = None, after_event: OptId = None,
                        ) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older)."""
     async with rt_of(request).read() as conn:
@@ -181,7 +182,7 @@ async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
 async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
                      team: TeamQ = None, tag: TagQ = None,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
-                     active: int | None = None) -> Response:
+                     active: OptId = None) -> Response:
     flt = ConvFilter.parse(f, q, team, tag)
     who = await viewer_of(request, user)
     try:
@@ -196,19 +197,19 @@ async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: Sea
 
 
 @router.get("/conversations/{conversation_id}")
-async def conversation_page(request: Request, conversation_id: int, user: PageUser, f: FilterQ = None,
+async def conversation_page(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
                             q: SearchQ = None) -> Response:
     return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/pane")
-async def conversation_pane(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def conversation_pane(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
     return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
 
 
 @router.get("/conversations/{conversation_id}/header")
-async def conversation_header(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def conversation_header(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
     return await _header(request, user, conv)
 
@@ -225,8 +226,8 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
 
 
 @router.get("/conversations/{conversation_id}/thread")
-async def thread(request: Request, conversation_id: int, user: PageUser,
-                 before: int | None = None, after_msg: int | None = None, after_event: int | None = None) -> Response:
+async def thread(request: Request, conversation_id: RowId, user: PageUser,
+                 before: OptId = None, after_msg: OptId = None, after_event: OptId = None) -> Response:
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
     await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
@@ -238,7 +239,7 @@ async def thread(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.get("/messages/{message_id}/bubble")
-async def bubble(request: Request, message_id: int, user: PageUser) -> Response:
+async def bubble(request: Request, message_id: RowId, user: PageUser) -> Response:
     who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         msg = await queries.message(conn, message_id)
@@ -268,7 +269,7 @@ def _template_payload(template: dict[str, Any], params: list[str]) -> tuple[dict
 
 
 @router.post("/conversations/{conversation_id}/send")
-async def send(request: Request, conversation_id: int, user: PageUser,
+async def send(request: Request, conversation_id: RowId, user: PageUser,
                text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
                mode: Annotated[str, Form(max_length=10)] = "reply",
                template_id: Annotated[int | None, Form()] = None,
@@ -307,7 +308,7 @@ async def send(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.post("/messages/{message_id}/retry")
-async def retry(request: Request, message_id: int, user: PageUser) -> Response:
+async def retry(request: Request, message_id: RowId, user: PageUser) -> Response:
     rt = rt_of(request)
     async with rt.write() as tx:
         await outbound.retry(tx, message_id, by=await viewer_of(request, user))
@@ -315,13 +316,13 @@ async def retry(request: Request, message_id: int, user: PageUser) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/read")
-async def mark_read(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def mark_read(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     async with rt_of(request).write() as tx:
         await conv_actions.mark_read(tx, conversation_id, by=await viewer_of(request, user))
     return Response(status_code=204)
 
 
-async def _after_action(request: Request, user: CurrentUser, conversation_id: int) -> Response:
+async def _after_action(request: Request, user: CurrentUser, conversation_id: RowId) -> Response:
     rt = rt_of(request)
     try:
         conv = await load_conversation(rt, conversation_id, await viewer_of(request, user))
@@ -330,28 +331,28 @@ async def _after_action(request: Request, user: CurrentUser, conversation_id: in
     return await _header(request, user, conv, headers={"HX-Trigger": "atende:thread-sync, atende:counts"})
 
 
-async def _move(request: Request, user: CurrentUser, conversation_id: int, to: str) -> Response:
+async def _move(request: Request, user: CurrentUser, conversation_id: RowId, to: str) -> Response:
     await move(rt_of(request), await viewer_of(request, user), conversation_id, to)
     return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/take")
-async def take(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def take(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     return await _move(request, user, conversation_id, "open")
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def close(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     return await _move(request, user, conversation_id, "done")
 
 
 @router.post("/conversations/{conversation_id}/reopen")
-async def reopen(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def reopen(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     return await _move(request, user, conversation_id, "new")
 
 
 @router.post("/conversations/{conversation_id}/transfer")
-async def transfer(request: Request, conversation_id: int, user: PageUser,
+async def transfer(request: Request, conversation_id: RowId, user: PageUser,
                    target: Annotated[str, Form(max_length=40)] = "",
                    agent_id: Annotated[int | None, Form()] = None,
                    note: Annotated[str, Form(max_length=MAX_TEXT)] = "") -> Response:
@@ -372,7 +373,7 @@ async def transfer(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.post("/conversations/{conversation_id}/tags")
-async def add_tag(request: Request, conversation_id: int, user: PageUser,
+async def add_tag(request: Request, conversation_id: RowId, user: PageUser,
                   name: Annotated[str, Form(max_length=60)] = "") -> Response:
     from atende.actions.tags import tag_conversation
 
@@ -384,7 +385,7 @@ async def add_tag(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.post("/conversations/{conversation_id}/tags/{tag_id}/delete")
-async def remove_tag(request: Request, conversation_id: int, tag_id: int, user: PageUser) -> Response:
+async def remove_tag(request: Request, conversation_id: RowId, tag_id: int, user: PageUser) -> Response:
     from atende.actions.tags import untag_conversation
 
     async with rt_of(request).write() as tx:

@@ -16,6 +16,7 @@ from atende.runtime import Runtime
 from atende.web.auth import CurrentUser
 from atende.web.pages.core import PageError
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
 STATUSES = ("new", "open", "done")
@@ -117,7 +118,7 @@ class ConvFilter:
         return True
 
 
-async def load_conversation(rt: Runtime, conversation_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+async def load_conversation(rt: Runtime, conversation_id: RowId, viewer: Viewer | None = None) -> dict[str, Any]:
     """The conversation, if `viewer` may read it (auth.policy); 404 otherwise."""
     async with rt.read() as conn:
         conv = await queries.conversation(conn, conversation_id)
@@ -132,7 +133,7 @@ def holder(conv: dict[str, Any]) -> int | None:
     return conv["assignee"]["id"] if conv["assignee"] else None
 
 
-async def move(rt: Runtime, user: Viewer, conversation_id: int, to: str) -> dict[str, Any]:
+async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str) -> dict[str, Any]:
     """A card dropped on a column (or an action button): take, close, reopen or release. The actions ask
     the policy; this only picks the action."""
     if to not in STATUSES:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import ActionError
@@ -186,6 +186,8 @@ async def route_conversation(tx: Tx, conversation_id: int, *, sender: Any = None
                              auto_assign: bool = True) -> Routed:
     """The next step of a waiting conversation: the bot's menu, the out-of-hours answer; then its queue
     is served, oldest waiting first (so concurrent jobs never assign out of order)."""
+    team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conversation_id))
+    await lock_queue(tx, team_id)  # before the row: the queue's pass must find this one unlocked
     conv = await conv_actions.load(tx, conversation_id)
     if conv.status == "new" and conv.assignee_id is None:
         if sender is not None:
@@ -193,7 +195,10 @@ async def route_conversation(tx: Tx, conversation_id: int, *, sender: Any = None
 
             if await bot.step(tx, conv, sender):
                 return Routed("bot")
-            conv = await conv_actions.load(tx, conversation_id)  # the bot may have routed it to a team
+            conv = await conv_actions.load(tx, conversation_id)
+            if conv.team_id != team_id:  # the bot sent it to another team: that queue's own pass serves it
+                await enqueue_queue(tx, conv.team_id)
+                return Routed("waiting")
         team = await team_row(tx, conv.team_id)
         closed, opens_at = _closed_until(team, utcnow())
         if closed:
@@ -232,8 +237,8 @@ def _with_the_bot(row: Any, bots: set[int]) -> bool:
 
 
 async def next_waiting(tx: Tx, team_id: int | None, *, skip: set[int] | None = None) -> Any:
-    """The longest-waiting conversation of a queue that routing may assign, locked; on PostgreSQL the
-    ones other workers are assigning are skipped, not waited for."""
+    """The longest-waiting conversation of a queue that routing may assign, locked (the caller holds the
+    queue's lock, so no other routing pass is choosing from this queue)."""
     bots = {int(r[0]) for r in await tx.conn.execute(
         select(connector_bots.c.connector_id).where(connector_bots.c.enabled.is_(True)))}
     after: tuple[datetime, int] | None = None
@@ -244,22 +249,33 @@ async def next_waiting(tx: Tx, team_id: int | None, *, skip: set[int] | None = N
         if after is not None:
             stmt = stmt.where(or_(conversations.c.waiting_since > after[0],
                                   and_(conversations.c.waiting_since == after[0], conversations.c.id > after[1])))
-        stmt = stmt.order_by(conversations.c.waiting_since, conversations.c.id).limit(20)
-        if tx.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = list(await tx.conn.execute(stmt))
+        rows = list(await tx.conn.execute(stmt.order_by(conversations.c.waiting_since, conversations.c.id).limit(20)))
         for row in rows:
             if _with_the_bot(row, bots) or (skip and int(row.id) in skip):
                 continue
-            return row
+            conv = await conv_actions.load(tx, int(row.id))  # waits for a take or a message in flight
+            if conv.status == "new" and conv.assignee_id is None and conv.team_id == team_id:
+                return conv
         if len(rows) < 20:
             return None
         after = (rows[-1].waiting_since, int(rows[-1].id))
 
 
+QUEUE_LOCK_BASE = 0x5EA7_0000_0000  # advisory lock keys of the queues: this + the team id (0: default queue)
+
+
+async def lock_queue(tx: Tx, team_id: int | None) -> None:
+    """Serve one queue at a time (PostgreSQL; SQLite has a single writer anyway): a queue is first in, first
+    out, and two workers assigning from it at once could let a younger conversation take the last slot
+    while the oldest one is being looked at. Different queues are routed in parallel."""
+    if tx.dialect == "postgresql":
+        await tx.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK_BASE + (team_id or 0)})
+
+
 async def route_next(tx: Tx, team_id: int | None, *, auto_assign: bool = True,
                      skip: set[int] | None = None) -> Routed:
     """Assign the longest-waiting conversation of one queue, if an agent can take it (one per transaction)."""
+    await lock_queue(tx, team_id)
     team = await team_row(tx, team_id)
     if team_id is not None and team is None:
         return Routed("skip")
@@ -268,10 +284,9 @@ async def route_next(tx: Tx, team_id: int | None, *, auto_assign: bool = True,
         return Routed("closed", opens_at=opens_at)
     if not auto_assign or (team is not None and team.policy == "manual"):
         return Routed("waiting")
-    waiting = await next_waiting(tx, team_id, skip=skip)
-    if waiting is None:
+    conv = await next_waiting(tx, team_id, skip=skip)
+    if conv is None:
         return Routed("skip")
-    conv = await conv_actions.load(tx, int(waiting.id))
     # Released in this attendance (nobody answered): someone else first.
     avoid = await tx.conn.scalar(select(attendances.c.assignee_id).where(
         attendances.c.id == conv.current_attendance_id)) if conv.current_attendance_id is not None else None

@@ -68,7 +68,8 @@ def _template_db() -> Path:
                 for name in ("admin", *AGENTS):
                     await tx.conn.execute(insert(users).values(
                         email=f"{name}@example.com", name=name, password_hash=pw,
-                        role="admin" if name == "admin" else "agent", capacity=2, created_at=utcnow()))
+                        role="admin" if name == "admin" else "agent", capacity=1,
+                        presence="offline" if name == "admin" else "online", created_at=utcnow()))
                 ids = {r.name: r.id for r in await tx.conn.execute(select(users.c.id, users.c.name))}
                 c1 = await create_connector(tx, rt.secrets, name="um", provider="sandbox", config={})
                 c2 = await create_connector(tx, rt.secrets, name="dois", provider="sandbox", config={})
@@ -132,8 +133,8 @@ class Lifecycle(RuleBasedStateMachine):
 
     # ---- steps --------------------------------------------------------------------------------
 
-    @rule(customer=st.sampled_from(CUSTOMERS), connector=st.sampled_from([1, 2, 3]))
-    def customer_writes(self, customer: str, connector: int) -> None:
+    @rule(customer=st.sampled_from(CUSTOMERS), connector=st.sampled_from([1, 2, 3]), drain=st.booleans())
+    def customer_writes(self, customer: str, connector: int, drain: bool) -> None:
         message = InboundMessage(provider_message_id=f"m{next(self.msg_ids)}", address=customer, kind="text",
                                  text="olá", timestamp=utcnow(), raw={})
 
@@ -141,6 +142,8 @@ class Lifecycle(RuleBasedStateMachine):
             async with self.rt.write() as tx:
                 await ingest_batch(tx, ConnectorInfo(id=connector, channel="sandbox", provider="sandbox"),
                                    WebhookBatch(messages=[message]))
+            if drain:  # routed at once, as a worker would
+                await self._routing_pass()
         self.run(go())
 
     @rule()
@@ -276,5 +279,5 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.timeout(900)
 def test_the_life_cycle_keeps_its_invariants() -> None:
     run_state_machine_as_test(Lifecycle, settings=settings(
-        max_examples=12, stateful_step_count=30, deadline=None,
+        max_examples=15, stateful_step_count=35, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

@@ -50,21 +50,26 @@ def preview_of(kind: str, text: str | None) -> str:
 class IngestResult:
     stored: list[int] = field(default_factory=list)  # new message ids
     inbound_stored: int = 0
-    _can_route: bool | None = None
+    _routing: str | None = None  # "none" | "queue" | "each" (asked once per batch)
 
-    async def can_route(self, tx: Tx, connector: ConnectorInfo) -> bool:
-        """Routing needs a job only when it has something to do: an agent can take the conversation,
-        the connector's bot answers, or its team's out-of-hours message may go out. An agent going
-        online routes the waiting queues anyway. Asked once per batch."""
-        if self._can_route is None:
-            self._can_route = (
-                (connector.auto_assign and await tx.conn.scalar(_AGENT_ONLINE) is not None)
-                or await tx.conn.scalar(_BOT_ON, {"cid": connector.id}) is not None
-                or await tx.conn.scalar(_HOURS_MESSAGE, {"cid": connector.id}) is not None)
-        return self._can_route
+    async def routing(self, tx: Tx, connector: ConnectorInfo) -> str:
+        """What routing a new customer message needs. "each": a job per conversation, because the
+        connector's bot answers it or its team's out-of-hours message may go out; "queue": one pass over
+        the team's queue (a burst makes one job, not one per conversation), when an agent can take work;
+        "none": nobody can (an agent going online routes the waiting queues anyway)."""
+        if self._routing is None:
+            if await tx.conn.scalar(_BOT_ON, {"cid": connector.id}) is not None or \
+                    await tx.conn.scalar(_HOURS_MESSAGE, {"cid": connector.id}) is not None:
+                self._routing = "each"
+            elif connector.auto_assign and await tx.conn.scalar(_AGENT_ONLINE) is not None:
+                self._routing = "queue"
+            else:
+                self._routing = "none"
+        return self._routing
     duplicates: int = 0
     statuses_applied: int = 0
     conversations: set[int] = field(default_factory=set)
+    queues: set[int] = field(default_factory=set)  # queues this batch asked to route (0: the default one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +222,19 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if msg.direction == "in" and conv.status != "open" and await result.can_route(tx, connector):
-        await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
+    if msg.direction == "in" and conv.status != "open":
+        routing = await result.routing(tx, connector)
+        if routing == "each":
+            await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
+        elif routing == "queue":
+            from atende.actions.routing import enqueue_queue
+
+            # The conversation's queue now (a reopened one may have moved to its connector's team).
+            team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conv.id)) \
+                if conv.status == "done" else conv.team_id
+            if (team_id or 0) not in result.queues:
+                result.queues.add(team_id or 0)
+                await enqueue_queue(tx, team_id)
 
 
 def clamp_time(at: datetime, now: datetime) -> datetime | None:

@@ -52,9 +52,13 @@ def _setting(tx: Tx, name: str) -> Any:
 
 
 async def team_row(tx: Tx, team_id: int | None) -> Any:
+    """A team's row, read once per transaction (routing asks for it at every step)."""
     if team_id is None:
         return None
-    return (await tx.conn.execute(select(teams).where(teams.c.id == team_id))).first()
+    key = ("team", team_id)
+    if key not in tx.memo:
+        tx.memo[key] = (await tx.conn.execute(select(teams).where(teams.c.id == team_id))).first()
+    return tx.memo[key]
 
 
 # ---- load and capacity --------------------------------------------------------------------------
@@ -100,22 +104,27 @@ async def _eligible(tx: Tx, team: Any) -> list[Any]:
     return list(await tx.conn.execute(stmt.order_by(users.c.id)))
 
 
-async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None,
-                     avoid: int | None = None) -> int | None:
+async def free_agents(tx: Tx, team: Any = None) -> tuple[list[Any], dict[int, int]]:
+    """The eligible agents with room (not locked: a first look) and everyone's open count."""
+    candidates = await _eligible(tx, team)
+    if not candidates:
+        return [], {}
+    loads = await open_counts(tx, [int(c.id) for c in candidates])
+    return [c for c in candidates if int(c.capacity) <= 0 or loads[int(c.id)] < int(c.capacity)], loads
+
+
+async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None, avoid: int | None = None,
+                     free: tuple[list[Any], dict[int, int]] | None = None) -> int | None:
     """The agent the policy picks among those with room, locked, or None. Candidates are tried in policy
     order; each is locked and counted again, so a concurrent assignment can't push anyone over capacity.
     `avoid` (who let this conversation go unanswered) comes last."""
-    candidates = await _eligible(tx, team)
+    candidates, loads = free if free is not None else await free_agents(tx, team)
     if not candidates:
         return None
-    loads = await open_counts(tx, [int(c.id) for c in candidates])
-    free = [c for c in candidates if int(c.capacity) <= 0 or loads[int(c.id)] < int(c.capacity)]
-    if not free:
-        return None
     policy = team.policy if team is not None else "least_busy"
-    ordered = sorted(free, key=lambda c: (loads[int(c.id)], int(c.id)))
+    ordered = sorted(candidates, key=lambda c: (loads[int(c.id)], int(c.id)))
     if policy == "round_robin" and team is not None:
-        ids = sorted(free, key=lambda c: int(c.id))
+        ids = sorted(candidates, key=lambda c: int(c.id))
         last = team.last_assigned_id or 0
         ordered = [c for c in ids if int(c.id) > last] + [c for c in ids if int(c.id) <= last]
     elif policy == "sticky" and contact_id is not None:
@@ -133,6 +142,7 @@ async def pick_agent(tx: Tx, team: Any = None, *, contact_id: int | None = None,
             if policy == "round_robin" and team is not None:
                 await tx.conn.execute(update(teams).where(teams.c.id == team.id)
                                       .values(last_assigned_id=int(agent.id)))
+                tx.memo.pop(("team", int(team.id)), None)
             return int(agent.id)
     return None
 
@@ -151,11 +161,9 @@ async def enqueue_route(tx: Tx, conversation_id: int) -> None:
 
 
 async def enqueue_queue(tx: Tx, team_id: int | None, run_at: datetime | None = None) -> None:
-    key = f"route_queue:{team_id or 0}"
-    if run_at is None:
-        await enqueue(tx, "route_queue", {"team_id": team_id}, dedup_key=key)
-    else:
-        await arm(tx, "route_queue", {"team_id": team_id}, run_at=run_at, dedup_key=key)
+    """A pass over a queue: one job per queue (armed, so a pass finishing right now runs once more)."""
+    await arm(tx, "route_queue", {"team_id": team_id}, run_at=run_at or utcnow(),
+              dedup_key=f"route_queue:{team_id or 0}")
 
 
 async def slot_freed(tx: Tx, agent_id: int) -> None:
@@ -186,7 +194,11 @@ async def route_conversation(tx: Tx, conversation_id: int, *, sender: Any = None
                              auto_assign: bool = True) -> Routed:
     """The next step of a waiting conversation: the bot's menu, the out-of-hours answer; then its queue
     is served, oldest waiting first (so concurrent jobs never assign out of order)."""
-    team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conversation_id))
+    first = (await tx.conn.execute(select(conversations.c.team_id, conversations.c.status, conversations.c.assignee_id)
+                                   .where(conversations.c.id == conversation_id))).first()
+    if first is None or first.status != "new" or first.assignee_id is not None:
+        return Routed("skip")  # taken meanwhile: freed slots route the queue themselves (route_queue)
+    team_id = first.team_id
     await lock_queue(tx, team_id)  # before the row: the queue's pass must find this one unlocked
     conv = await conv_actions.load(tx, conversation_id)
     if conv.status == "new" and conv.assignee_id is None:
@@ -284,13 +296,16 @@ async def route_next(tx: Tx, team_id: int | None, *, auto_assign: bool = True,
         return Routed("closed", opens_at=opens_at)
     if not auto_assign or (team is not None and team.policy == "manual"):
         return Routed("waiting")
+    free = await free_agents(tx, team)
+    if not free[0]:
+        return Routed("waiting")  # nobody has room: the queue stays as it is
     conv = await next_waiting(tx, team_id, skip=skip)
     if conv is None:
         return Routed("skip")
     # Released in this attendance (nobody answered): someone else first.
     avoid = await tx.conn.scalar(select(attendances.c.assignee_id).where(
         attendances.c.id == conv.current_attendance_id)) if conv.current_attendance_id is not None else None
-    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id), avoid=avoid)
+    agent_id = await pick_agent(tx, team, contact_id=int(conv.contact_id), avoid=avoid, free=free)
     if agent_id is None:
         return Routed("waiting")
     await conv_actions.transition(tx, conv, "open", agent_id, actor_id=None, event="conversation.assigned")

@@ -173,6 +173,7 @@ async def update_team(tx: Tx, team_id: int, body: Mapping[str, Any], *, by: View
         if extra:
             raise Forbidden(f"supervisores só alteram os membros da equipe (não: {', '.join(sorted(extra))})")
     values = await _values(tx, body)
+    tx.memo.pop(("team", team_id), None)
     if values:
         try:
             async with tx.conn.begin_nested():

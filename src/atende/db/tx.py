@@ -28,6 +28,7 @@ class Tx:
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
     settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
+    memo: dict[Any, Any] = field(default_factory=dict)  # rows read once per transaction (e.g. teams)
 
     @property
     def dialect(self) -> str:

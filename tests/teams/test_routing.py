@@ -181,3 +181,25 @@ async def test_transfer_to_a_team_enters_its_queue_and_is_routed_by_its_policy(h
         assert r.status_code == 422, bad
     r = await h.post(f"/api/v1/conversations/{x}/transfer", {"agent_id": h.user_ids["ana"]}, who="bruno")
     assert r.status_code == 200 and r.json()["assignee"]["name"] == "Ana"
+
+
+async def test_agents_without_a_live_connection_become_away(harness: Harness) -> None:
+    from datetime import timedelta
+
+    from atende.actions.users import touch_seen
+    from tests.teams.kit import travel
+
+    h = harness
+    c = await kolmeya(h, 1)
+    await make_team(h, "Financeiro", ["ana", "bruno"], [c])
+    await online(h, "ana", "bruno")
+    travel(timedelta(minutes=9))
+    async with h.rt.write() as tx:
+        await touch_seen(tx, h.user_ids["bruno"])  # Bruno's workspace is open (its stream says so)
+    travel(timedelta(minutes=2))
+    await h.drain()  # the periodic sweep
+    presence = {u["name"]: u["presence"] for u in (await h.get("/api/v1/users")).json()["items"]}
+    assert presence["Ana"] == "away" and presence["Bruno"] == "online"
+    x = await sms_in(h, c, "+5511911110001")
+    await h.drain()
+    assert await _assignee(h, x) == "Bruno"  # away receives nothing

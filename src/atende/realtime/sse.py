@@ -38,6 +38,11 @@ def format_event(row: dict[str, Any]) -> str:
     return f"id: {row['id']}\nevent: {row['type']}\ndata: {data}\n\n"
 
 
+def _concerns_viewer(row: dict[str, Any], user_id: int) -> bool:
+    """A team change, or a change of this user (their role): who they are must be asked again."""
+    return row["type"] in VIEWER_EVENTS or (row["type"] == "user.updated" and row["payload"].get("id") == user_id)
+
+
 def _ends(payload: str, user_id: int, session_hash: str | None) -> bool:
     """Does a "sessions" bus message (a deactivation or a logout) end this stream?"""
     try:
@@ -89,7 +94,7 @@ async def stream(rt: Any, request: Request, after: int, user_id: int = 0,
                 await _touch(rt, viewer.id)
             async with rt.read() as conn:
                 rows = await events.since(conn, after, REPLAY_LIMIT)
-                if viewer is not None and any(r["type"] in VIEWER_EVENTS for r in rows):
+                if viewer is not None and any(_concerns_viewer(r, viewer.id) for r in rows):
                     fresh = await viewer_by_id(conn, viewer.id, ip=viewer.ip)
                     if fresh is None:
                         return  # the user is gone: the stream ends

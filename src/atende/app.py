@@ -26,9 +26,21 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, connectors, contacts, conversations, media, teams, tokens, whatsapp
+from atende.web.api import (
+    admin,
+    audit,
+    connectors,
+    contacts,
+    conversations,
+    integrations,
+    media,
+    teams,
+    tokens,
+    whatsapp,
+)
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
+from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -69,7 +81,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, teams):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
+                   teams):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 
@@ -122,6 +135,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    app.add_middleware(SecurityHeaders)
 
     try:
         from atende.web.pages import install as install_pages

@@ -18,6 +18,7 @@ from atende.actions.errors import ActionError
 from atende.db.migrate import upgrade
 from atende.db.tables import api_tokens, users
 from atende.db.types import utcnow
+from atende.logs import configure_logging
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     tlist.add_argument("--email", default=None, help="only this user's tokens")
     trevoke = tokens_p.add_parser("revoke", help="revoke a token by id: it gets 401 at once")
     trevoke.add_argument("id", type=int)
+
+    from atende.integrations.odoo.chatroom_cli import add_arguments as add_import
+
+    add_import(sub)  # atende import chatroom …
 
     demo = sub.add_parser("demo", help="start with sandbox connectors and simulated customers")
     demo.add_argument("--host", default="127.0.0.1")
@@ -148,6 +153,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     if args.role != "worker":
         exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:
@@ -196,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             from atende.demo import run_demo
 
             run_demo(host=args.host, port=args.port, rate=args.rate)
+        elif args.command == "import":
+            from atende.integrations.odoo.chatroom_cli import run as run_import
+
+            code = asyncio.run(_with_runtime(lambda rt: run_import(rt, args)))
+            if code:
+                sys.exit(code)
     except ActionError as exc:
         sys.exit(f"erro: {exc.detail}")
 

@@ -159,7 +159,8 @@ class Lifecycle(RuleBasedStateMachine):
             waiting = sorted((c for c in before.values() if c.team_id == team),
                              key=lambda c: (c.waiting_since, c.id))
             taken = [int(c.id) in after and after[int(c.id)].status == "open" for c in waiting]
-            assert taken == sorted(taken, reverse=True), (team, [(c.id, t) for c, t in zip(waiting, taken, strict=True)])
+            assert taken == sorted(taken, reverse=True), (
+                team, [(c.id, t) for c, t in zip(waiting, taken, strict=True)])
         await self._nothing_waits_beside_a_free_agent()
 
     async def _nothing_waits_beside_a_free_agent(self) -> None:

@@ -12,11 +12,9 @@ from atende.actions import tags as tag_actions
 from atende.actions import teams as team_actions
 from atende.db import queries
 from atende.web.auth import Rt, Who, require
+from atende.web.params import BodyId, RowId
 
 router = APIRouter(tags=["teams"])
-
-Id = Field(ge=1, le=2**63 - 1)
-
 
 class Hours(BaseModel):
     timezone: str = Field(default="America/Sao_Paulo", max_length=64)
@@ -26,8 +24,8 @@ class Hours(BaseModel):
 
 class TeamIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    member_ids: list[int] = Field(default_factory=list, max_length=1000)
-    connector_ids: list[int] = Field(default_factory=list, max_length=1000)
+    member_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
+    connector_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
     policy: Literal["least_busy", "round_robin", "sticky", "manual"] = "least_busy"
     visibility: Literal["own", "team"] = "own"
     business_hours: Hours | None = None
@@ -40,8 +38,8 @@ class TeamIn(BaseModel):
 
 class TeamPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    member_ids: list[int] | None = Field(default=None, max_length=1000)
-    connector_ids: list[int] | None = Field(default=None, max_length=1000)
+    member_ids: list[BodyId] | None = Field(default=None, max_length=1000)
+    connector_ids: list[BodyId] | None = Field(default=None, max_length=1000)
     policy: Literal["least_busy", "round_robin", "sticky", "manual"] | None = None
     visibility: Literal["own", "team"] | None = None
     business_hours: Hours | None = None
@@ -78,7 +76,7 @@ class TagPatch(BaseModel):
     colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
 
 
-async def _team(rt: Rt, team_id: int) -> dict[str, Any]:
+async def _team(rt: Rt, team_id: RowId) -> dict[str, Any]:
     async with rt.read() as conn:
         team = await team_actions.team_view(conn, team_id)
     if team is None:
@@ -103,12 +101,12 @@ async def list_teams(rt: Rt, user: Who) -> dict[str, Any]:
 
 
 @router.get("/teams/{team_id}")
-async def get_team(team_id: int, rt: Rt, user: Who) -> dict[str, Any]:
+async def get_team(team_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     return await _team(rt, team_id)
 
 
 @router.patch("/teams/{team_id}")
-async def patch_team(team_id: int, body: TeamPatch, rt: Rt, user: Who) -> dict[str, Any]:
+async def patch_team(team_id: RowId, body: TeamPatch, rt: Rt, user: Who) -> dict[str, Any]:
     """Admins change anything; supervisors the members of their own teams. `null` clears a field."""
     changes = body.model_dump(exclude_unset=True)
     for required in ("name", "policy", "visibility", "member_ids", "connector_ids"):
@@ -120,7 +118,7 @@ async def patch_team(team_id: int, body: TeamPatch, rt: Rt, user: Who) -> dict[s
 
 
 @router.delete("/teams/{team_id}", status_code=204)
-async def delete_team(team_id: int, rt: Rt, user: Who) -> Response:
+async def delete_team(team_id: RowId, rt: Rt, user: Who) -> Response:
     """Admin: the team's conversations join the default queue."""
     async with rt.write() as tx:
         await team_actions.delete_team(tx, team_id, by=user)
@@ -130,7 +128,7 @@ async def delete_team(team_id: int, rt: Rt, user: Who) -> Response:
 # ---- the menu bot -------------------------------------------------------------------------------
 
 @router.get("/connectors/{connector_id}/bot", dependencies=[require("supervisor")])
-async def get_bot(connector_id: int, rt: Rt) -> dict[str, Any]:
+async def get_bot(connector_id: RowId, rt: Rt) -> dict[str, Any]:
     async with rt.read() as conn:
         if await queries.connector_row(conn, connector_id) is None:
             raise HTTPException(404, "conector não encontrado")
@@ -139,7 +137,7 @@ async def get_bot(connector_id: int, rt: Rt) -> dict[str, Any]:
 
 
 @router.put("/connectors/{connector_id}/bot", dependencies=[require("admin")])
-async def put_bot(connector_id: int, body: BotIn, rt: Rt, user: Who) -> dict[str, Any]:
+async def put_bot(connector_id: RowId, body: BotIn, rt: Rt, user: Who) -> dict[str, Any]:
     """The connector's menu bot: greeting, numbered options (a team, or a text reply), the answer to an
     invalid choice, and the timeout after which a human takes over."""
     async with rt.write() as tx:
@@ -162,20 +160,20 @@ async def create_tag(body: TagIn, rt: Rt, user: Who) -> dict[str, Any]:
 
 
 @router.patch("/tags/{tag_id}")
-async def patch_tag(tag_id: int, body: TagPatch, rt: Rt, user: Who) -> dict[str, Any]:
+async def patch_tag(tag_id: RowId, body: TagPatch, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
         await tag_actions.update_tag(tx, tag_id, name=body.name, colour=body.colour, by=user)
     return await _tag(rt, tag_id)
 
 
 @router.delete("/tags/{tag_id}", status_code=204)
-async def delete_tag(tag_id: int, rt: Rt, user: Who) -> Response:
+async def delete_tag(tag_id: RowId, rt: Rt, user: Who) -> Response:
     async with rt.write() as tx:
         await tag_actions.delete_tag(tx, tag_id, by=user)
     return Response(status_code=204)
 
 
-async def _tag(rt: Rt, tag_id: int) -> dict[str, Any]:
+async def _tag(rt: Rt, tag_id: RowId) -> dict[str, Any]:
     async with rt.read() as conn:
         found = [t for t in await queries.tag_list(conn) if t["id"] == tag_id]
     if not found:

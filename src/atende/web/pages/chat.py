@@ -385,7 +385,7 @@ async def add_tag(request: Request, conversation_id: RowId, user: PageUser,
 
 
 @router.post("/conversations/{conversation_id}/tags/{tag_id}/delete")
-async def remove_tag(request: Request, conversation_id: RowId, tag_id: int, user: PageUser) -> Response:
+async def remove_tag(request: Request, conversation_id: RowId, tag_id: RowId, user: PageUser) -> Response:
     from atende.actions.tags import untag_conversation
 
     async with rt_of(request).write() as tx:

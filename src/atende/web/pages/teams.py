@@ -21,6 +21,7 @@ from atende.web.auth import viewer_of
 from atende.web.pages.common import status_labels
 from atende.web.pages.core import PageError, PageUser, Supervisor, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 BOT_ROWS = bot_actions.MAX_OPTIONS
@@ -131,7 +132,8 @@ async def create_team(request: Request, user: Supervisor, name: Annotated[str, F
     return redirect(f"/settings/teams/{team_id}?created=1", request)
 
 
-async def _team_edit(request: Request, user: Any, team_id: int, *, error: str = "", status_code: int = 200) -> Response:
+async def _team_edit(request: Request, user: Any, team_id: int, *, error: str = "",
+                     status_code: int = 200) -> Response:
     who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         team = await team_actions.team_view(conn, team_id)
@@ -152,12 +154,12 @@ async def _team_edit(request: Request, user: Any, team_id: int, *, error: str = 
 
 
 @router.get("/settings/teams/{team_id}")
-async def team_page(request: Request, team_id: int, user: Supervisor) -> Response:
+async def team_page(request: Request, team_id: RowId, user: Supervisor) -> Response:
     return await _team_edit(request, user, team_id)
 
 
 @router.post("/settings/teams/{team_id}")
-async def save_team(request: Request, team_id: int, user: Supervisor) -> Response:
+async def save_team(request: Request, team_id: RowId, user: Supervisor) -> Response:
     """Admins save everything; supervisors the members (and their capacity) of their own teams."""
     who = await viewer_of(request, user)
     form = await request.form()
@@ -181,7 +183,7 @@ async def save_team(request: Request, team_id: int, user: Supervisor) -> Respons
 
 
 @router.post("/settings/teams/{team_id}/delete")
-async def delete_team(request: Request, team_id: int, user: Supervisor) -> Response:
+async def delete_team(request: Request, team_id: RowId, user: Supervisor) -> Response:
     try:
         async with rt_of(request).write() as tx:
             await team_actions.delete_team(tx, team_id, by=await viewer_of(request, user))
@@ -201,7 +203,7 @@ async def bot_context(conn: Any, connector_id: int) -> dict[str, Any]:
 
 
 @router.post("/settings/connectors/{connector_id}/bot")
-async def save_bot(request: Request, connector_id: int, user: Supervisor) -> Response:
+async def save_bot(request: Request, connector_id: RowId, user: Supervisor) -> Response:
     if not user.at_least("admin"):
         raise PageError(403, _("Só administradores alteram o bot."))
     form = await request.form()

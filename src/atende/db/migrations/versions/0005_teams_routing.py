@@ -1,7 +1,7 @@
 """teams, routing, the waiting queue, business hours, the menu bot, tags, visibility
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -223,10 +223,13 @@ async def require_connector(conn: AsyncConnection, v: Viewer | None, connector_i
         raise Forbidden("este conector atende outra equipe")
 
 
+# What the rules look at in a conversation.
+_FACTS = (conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
+          conversations.c.contact_id)
+
+
 async def _contact_conversations(conn: AsyncConnection, contact_id: int) -> list[Any]:
-    return list(await conn.execute(
-        select(conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
-               conversations.c.contact_id).where(conversations.c.contact_id == contact_id)))
+    return list(await conn.execute(select(*_FACTS).where(conversations.c.contact_id == contact_id)))
 
 
 async def may_read_contact(conn: AsyncConnection, v: Viewer, contact_id: int) -> bool:
@@ -298,9 +301,7 @@ async def may_read_media(conn: AsyncConnection, v: Viewer, media_id: int) -> boo
     if await conn.scalar(select(media.c.uploaded_by).where(media.c.id == media_id)) == v.id:
         return True
     rows = await conn.execute(
-        select(conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
-               conversations.c.contact_id)
-        .select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
+        select(*_FACTS).select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
         .where(messages.c.media_id == media_id).limit(50))
     for row in rows:
         if await may_read(conn, v, row):
@@ -316,9 +317,7 @@ async def require_media(conn: AsyncConnection, v: Viewer, media_id: int) -> None
 async def require_message(conn: AsyncConnection, v: Viewer, message_id: int) -> Any:
     """A message's conversation row, when `v` may read it."""
     row = (await conn.execute(
-        select(conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
-               conversations.c.contact_id)
-        .select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
+        select(*_FACTS).select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
         .where(messages.c.id == message_id))).first()
     if row is None or not await may_read(conn, v, row):
         raise NotFound("mensagem não encontrada")

@@ -22,38 +22,40 @@ class Hours(BaseModel):
     holidays: list[str] = Field(default_factory=list, max_length=400, description='["2026-12-25"]')
 
 
-class TeamIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    member_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
-    connector_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
-    policy: Literal["least_busy", "round_robin", "sticky", "manual"] = "least_busy"
-    visibility: Literal["own", "team"] = "own"
-    business_hours: Hours | None = None
-    out_of_hours_message: str | None = Field(default=None, max_length=1000)
-    release_after_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)
-    auto_close_after_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)
-    closing_message: str | None = Field(default=None, max_length=1000)
-    fallback_agent_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+Policy = Literal["least_busy", "round_robin", "sticky", "manual"]
+Visibility = Literal["own", "team"]
 
 
 class TeamPatch(BaseModel):
+    """PATCH: only what is sent changes (`null` clears an optional field)."""
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
     member_ids: list[BodyId] | None = Field(default=None, max_length=1000)
     connector_ids: list[BodyId] | None = Field(default=None, max_length=1000)
-    policy: Literal["least_busy", "round_robin", "sticky", "manual"] | None = None
-    visibility: Literal["own", "team"] | None = None
+    policy: Policy | None = None
+    visibility: Visibility | None = None
     business_hours: Hours | None = None
     out_of_hours_message: str | None = Field(default=None, max_length=1000)
     release_after_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)
     auto_close_after_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)
     closing_message: str | None = Field(default=None, max_length=1000)
-    fallback_agent_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    fallback_agent_id: BodyId | None = None
+
+
+class TeamIn(TeamPatch):
+    """POST: a new team; unset fields take their defaults."""
+
+    name: str = Field(min_length=1, max_length=100)
+    member_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
+    connector_ids: list[BodyId] = Field(default_factory=list, max_length=1000)
+    policy: Policy = "least_busy"
+    visibility: Visibility = "own"
 
 
 class BotOption(BaseModel):
     key: str = Field(min_length=1, max_length=10)
     label: str = Field(min_length=1, max_length=100)
-    team_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    team_id: BodyId | None = None
     reply: str | None = Field(default=None, max_length=1000)
     tag: str | None = Field(default=None, max_length=60)
 

@@ -32,10 +32,11 @@ async def _collect(gen: Any, limit_s: float = 1.5) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     async def read() -> None:
-        async for chunk in gen:
-            if chunk.startswith("id:"):
-                lines = dict(line.split(": ", 1) for line in chunk.strip().split("\n"))
-                out.append({**json.loads(lines["data"]), "event_id": int(lines["id"])})
+        async for chunk in gen:  # a chunk may carry several events (the hub hands over whole batches)
+            for message in chunk.split("\n\n"):
+                if message.startswith("id:"):
+                    lines = dict(line.split(": ", 1) for line in message.strip().split("\n"))
+                    out.append({**json.loads(lines["data"]), "event_id": int(lines["id"])})
 
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(read(), limit_s)
@@ -115,6 +116,27 @@ async def test_a_stream_learns_a_new_membership_without_reconnecting(harness: Ha
     second = await sms_in(h, a, "+5511911110002", "depois")
     seen = await got
     assert first not in _convs(seen) and second in _convs(seen)
+
+
+async def test_a_stream_loses_sight_at_once_when_removed_from_a_team(harness: Harness) -> None:
+    """Removed from the team, the stream holds back what follows the change until it has asked again:
+    the next customer message of that team never reaches her, even in the same batch."""
+    h = harness
+    a = await kolmeya(h, 1)
+    team = await make_team(h, "Financeiro", ["ana"], [a])
+    async with h.rt.read() as conn:
+        now = await events.last_id(conn)
+    got = asyncio.create_task(_collect(stream(h.rt, _request(), now, viewer=await _viewer(h, "ana")), 3.0))
+    await asyncio.sleep(0.3)
+    first = await sms_in(h, a, "+5511911110001", "antes")
+    r = await h.client.patch(f"/api/v1/teams/{team['id']}", json={"member_ids": [h.user_ids["bruno"]]},
+                             headers=h.auth())
+    assert r.status_code == 200, r.text
+    second = await sms_in(h, a, "+5511911110002", "depois")
+    seen = await got
+    assert first in _convs(seen) and second not in _convs(seen)
+    assert "team.updated" in {e["type"] for e in seen}
+    assert len({e["event_id"] for e in seen}) == len(seen)  # nothing twice
 
 
 ids = st.one_of(st.none(), st.integers(1, 4))

@@ -40,6 +40,10 @@ async def test_board_inbox_fragments_and_counts_follow_the_policy(harness: Harne
     assert cards((await ana.get("/board/column/new?f=all")).text) == {x}
     assert items((await ana.get("/inbox")).text) == {x}
     assert items((await ana.get("/inbox/list?f=all")).text) == {x}
+    # Search finds only what she may open; the admin finds both.
+    assert f'href="/conversations/{y}' not in (await ana.get("/search?q=CPF")).text
+    assert f'href="/conversations/{x}' in (await ana.get("/search?q=segunda")).text
+    assert f'href="/conversations/{y}' in (await admin.get("/search?q=CPF")).text
     # Fragments (live updates): another team's card is "hidden", never rendered.
     r = await ana.get(f"/fragments/conversation/{y}")
     assert r.status_code == 204 and r.headers["X-Atende-Hidden"] == "1" and not r.text

@@ -442,6 +442,12 @@ def conversation_scope(v: Viewer) -> Scope:
     ))
 
 
+def visible_conversations(v: Viewer) -> ColumnElement[bool] | None:
+    """The list scope as one where-clause on `conversations` (search); None: everything."""
+    scope = conversation_scope(v)
+    return None if scope.everything else scope.where()
+
+
 def queue_scope(v: Viewer) -> tuple[int | None, ...] | None:
     """The queues (None: the default one) whose waiting list `v` may see; None: all of them."""
     if v.is_admin:

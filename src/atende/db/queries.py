@@ -230,16 +230,10 @@ async def list_conversations(
     if tag_id is not None:
         filters.append(conversations.c.id.in_(
             select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id == tag_id)))
-    needs_contacts = False
-    if q:
-        like = like_pattern(q.strip().lower())
-        digits = "".join(ch for ch in q if ch.isascii() and ch.isdigit())
-        conds = [func.lower(contacts.c.name).like(like, escape="\\"),
-                 func.lower(conversations.c.last_message_preview).like(like, escape="\\")]
-        if len(digits) >= 4:
-            conds.append(conversations.c.address.like(f"%{digits}%"))
-        filters.append(or_(*conds))
-        needs_contacts = True
+    if q:  # names, numbers and messages, through the search indexes (no LIKE scans)
+        from atende.search.queries import board_filter
+
+        filters.append(await board_filter(conn, q))
     if cursor:
         filters.append(_keyset(order, cursor))
     limit = max(1, min(limit, MAX_LIMIT))
@@ -257,9 +251,7 @@ async def list_conversations(
         key, ident = _sort_columns(order)
         members = []
         for branch in branches:
-            src = conversations.join(contacts, contacts.c.id == conversations.c.contact_id) if needs_contacts \
-                else conversations
-            member = (select(ident.label("id"), key.label("k")).select_from(src)
+            member = (select(ident.label("id"), key.label("k")).select_from(conversations)
                       .where(branch.where(), *filters).order_by(*_order_by(order)).limit(limit + 1).subquery())
             members.append(select(member.c.id, member.c.k))
         merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()

@@ -288,6 +288,21 @@ async def require_contact_edit(conn: AsyncConnection, v: Viewer | None, contact_
     raise NotFound("contato não encontrado")
 
 
+async def require_contact_merge(conn: AsyncConnection, v: Viewer | None, keep_id: int, merged_id: int) -> None:
+    """Merging two contacts into one: supervisors and admins, and only contacts they may read."""
+    if v is None:
+        return
+    require_role(v, "supervisor")
+    for contact_id in (keep_id, merged_id):
+        await require_contact(conn, v, contact_id)
+
+
+def may_read_deleted(v: Viewer) -> bool:
+    """What a customer deleted stays readable by supervisors and admins (audit); agents see that it was
+    deleted, not what it said."""
+    return v.is_staff
+
+
 def require_opt_in(v: Viewer | None) -> None:
     """Lifting an opt-out (the customer asked not to be messaged) is for supervisors and admins."""
     if v is not None and not v.is_staff:

@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from atende.auth import policy
 from atende.auth.policy import Viewer
-from atende.db.queries import BadCursor, decode_cursor, encode_cursor, iso
+from atende.db.paging import BadCursor, decode_cursor, encode_cursor, iso
 from atende.db.tables import contact_identities, contacts, conversations, messages
 from atende.search import terms
 

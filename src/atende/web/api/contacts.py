@@ -18,6 +18,10 @@ from atende.web.params import RowId
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
 
+class MergeIn(BaseModel):
+    contact_id: RowId  # the other contact: it moves into this one and disappears
+
+
 class ContactPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     sms_opted_out: bool | None = None
@@ -69,4 +73,14 @@ async def timeline(
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = policy.may_read_deleted(user)
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
+
+
+@router.post("/{contact_id}/merge")
+async def merge_contact(contact_id: RowId, body: MergeIn, rt: Rt, user: Who) -> dict[str, Any]:
+    """The same person under two contacts (one per channel, say): one contact, one timeline. Supervisors
+    and admins, of two contacts they may read (auth.policy)."""
+    async with rt.write() as tx:
+        await contact_actions.merge(tx, contact_id, body.contact_id, by=user)
+    return await _contact_or_404(rt, contact_id, user)

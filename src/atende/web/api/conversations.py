@@ -12,12 +12,12 @@ from atende.actions import outbound
 from atende.actions import tags as tag_actions
 from atende.auth import policy
 from atende.auth.policy import Viewer
-from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.db.types import utcnow
 from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
+from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link
 from atende.web.auth import Rt, Who
 from atende.web.params import BodyId, OptId, RowId
 
@@ -180,7 +180,8 @@ async def list_messages(
                                                              latest=latest)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = policy.may_read_deleted(user)
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:
@@ -230,7 +231,7 @@ def _check_media_url(url: str, kind: str, channel: str, media: bool, *, has_file
         raise HTTPException(422, "envie o arquivo (media_id) ou o link (media_url), não os dois")
     try:
         check_media_link(url)
-    except InvalidOutbound as exc:
+    except InvalidLink as exc:
         raise HTTPException(422, str(exc)) from None
 
 

@@ -18,7 +18,8 @@ from atende.web.pages.core import PageError
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
 
-FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
+CHANNEL_FILTERS = ("whatsapp", "sms", "instagram", "messenger")
+FILTERS = ("all", "mine", "unassigned", *CHANNEL_FILTERS)
 STATUSES = ("new", "open", "done")
 PAGE_SIZE = 25
 
@@ -29,6 +30,8 @@ def filter_labels() -> dict[str, str]:
         "all": _("Todos os canais"),
         "whatsapp": "WhatsApp",
         "sms": "SMS",
+        "instagram": "Instagram",
+        "messenger": "Messenger",
         "unassigned": _("Não atribuídas"),
     }
 
@@ -58,7 +61,7 @@ class ConvFilter:
     def list_args(self, user: Viewer) -> dict[str, Any]:
         """Arguments of queries.list_conversations: the quick filter within what `user` may see."""
         args: dict[str, Any] = {"scope": policy.conversation_scope(user)}
-        if self.key in ("whatsapp", "sms"):
+        if self.key in CHANNEL_FILTERS:
             args["channel"] = self.key
         elif self.key == "mine":
             args["assignee"] = user.id
@@ -83,7 +86,7 @@ class ConvFilter:
     def api_query(self) -> str:
         """The same filter in /api/v1/conversations/counts terms."""
         params: dict[str, Any] = {}
-        if self.key in ("whatsapp", "sms"):
+        if self.key in CHANNEL_FILTERS:
             params["channel"] = self.key
         elif self.key in ("mine", "unassigned"):
             params["assignee"] = {"mine": "me", "unassigned": "none"}[self.key]
@@ -99,7 +102,7 @@ class ConvFilter:
 
     def matches(self, conv: dict[str, Any], user: CurrentUser | Viewer) -> bool:
         assignee = conv["assignee"]["id"] if conv["assignee"] else None
-        if self.key in ("whatsapp", "sms") and conv["channel"] != self.key:
+        if self.key in CHANNEL_FILTERS and conv["channel"] != self.key:
             return False
         if self.team is not None and conv.get("team_id") != (self.team or None):
             return False

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0005"
-down_revision: str | None = "0009"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -216,7 +216,7 @@ async def timeout(tx: Tx, conversation_id: int) -> datetime | None:
     if utcnow() < due:
         return due
     await _handover(tx, conv, reason="timeout")
-    from atende.actions.routing import enqueue_route
+    from atende.actions.queues import enqueue_route
 
     await enqueue_route(tx, conversation_id)
     return None

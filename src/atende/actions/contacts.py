@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.auth import policy
 from atende.db.tables import contact_identities, contact_opt_outs, contacts
@@ -163,13 +164,6 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = 
 
 
 OPT_OUT_CHANNELS = ("sms", "whatsapp")
-
-
-async def contact_event(tx: Tx, contact_id: int, payload: Mapping[str, Any]) -> None:
-    """A contact event carries the scopes of the contact's conversations (who may see it, live)."""
-    await events.append(tx, "contact.updated", {
-        "id": contact_id, "contact_id": contact_id, **payload,
-        "contact_conversations": await policy.contact_scope(tx.conn, contact_id)})
 
 
 async def set_opt_out_flag(tx: Tx, contact_id: int, channel: str, opted_out: bool, *, actor_id: int | None = None,

@@ -23,6 +23,7 @@ from atende.db.tables import (
     conversation_counts,
     conversation_handlers,
     conversations,
+    messages,
     team_connectors,
     teams,
     users,
@@ -170,17 +171,17 @@ async def transition(
         "previous_team_id": conv.team_id, "conversation_status": status,
         **({"note": note} if note else {}), **(extra or {}),
     }, conv.id)
-    from atende.actions import routing  # routing builds on this module
+    from atende.actions import queues  # routing builds on this module; its foundations are below it
 
     if status == "open" and assignee_id is not None:
         if assignee_id != conv.assignee_id or conv.status != "open":
-            await routing.arm_release(tx, conv.id, team)
+            await queues.arm_release(tx, conv.id, team)
         if conv.status != "open":
-            await routing.arm_auto_close(tx, conv.id)
+            await queues.arm_auto_close(tx, conv.id)
     if conv.assignee_id is not None and conv.status == "open" and (status != "open" or assignee_id != conv.assignee_id):
-        await routing.slot_freed(tx, conv.assignee_id)
+        await queues.slot_freed(tx, conv.assignee_id)
     if status == "new":
-        await routing.enqueue_route(tx, conv.id)
+        await queues.enqueue_route(tx, conv.id)
 
 
 async def _audit(tx: Tx, action: str, by: Viewer | None, conv: Any, **detail: Any) -> None:
@@ -210,7 +211,7 @@ async def holder_name(tx: Tx, user_id: int | None) -> str | None:
 async def ensure_room(tx: Tx, agent_id: int) -> None:
     """Nobody holds more open conversations than their capacity (0: unlimited). The agent's row is
     locked first, so two assignments to one agent are counted one after the other."""
-    from atende.actions.routing import has_room
+    from atende.actions.queues import has_room
 
     agent = await _agent(tx, agent_id, lock=True)
     if not await has_room(tx, agent):
@@ -262,8 +263,6 @@ async def transfer(tx: Tx, conversation_id: int, *, agent_id: int | None = None,
         await transition(tx, conv, "new", None, actor_id=actor_id, event="conversation.transferred", note=note,
                           team_id=team_id)
     if note and actor_id is not None:
-        from atende.actions.notes import insert_note
-
         await insert_note(tx, conv, note, author_id=actor_id)
     await _audit(tx, "conversation.transfer", by, conv, agent_id=agent_id, team_id=team_id,
                  previous_agent_id=conv.assignee_id, previous_team_id=conv.team_id)
@@ -330,3 +329,15 @@ async def mark_read(tx: Tx, conversation_id: int, *, by: Viewer | None = None) -
         await queue_read_receipt(tx, conversation_id)  # WhatsApp: blue ticks for the customer
         return True
     return False
+
+
+async def insert_note(tx: Tx, conv: Any, text: str, *, author_id: int) -> int:
+    """The note row and its event, on a conversation row the caller holds."""
+    now = utcnow()
+    message_id = int((await tx.conn.execute(insert(messages).values(
+        conversation_id=conv.id, connector_id=conv.connector_id, contact_id=conv.contact_id, direction="out",
+        kind="note", text=text, status="sent", author_id=author_id, attributes={}, created_at=now, updated_at=now,
+    ).returning(messages.c.id))).scalar_one())
+    await events.append(tx, "message.created", {"id": message_id, "conversation_id": conv.id, "kind": "note",
+                                                "direction": "out"}, conv.id)
+    return message_id

@@ -243,7 +243,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         if routing == "each":
             await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
         elif routing == "queue":
-            from atende.actions.routing import enqueue_queue
+            from atende.actions.queues import enqueue_queue
 
             # The conversation's queue now (a reopened one may have moved to its connector's team).
             team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conv.id)) \

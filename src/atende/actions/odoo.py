@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from atende.actions import audit
-from atende.actions.contacts import contact_event
+from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.auth import policy
 from atende.db.tables import contacts, integrations, odoo_partners, odoo_transcripts

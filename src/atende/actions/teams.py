@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from atende.actions import audit
 from atende.actions.conversations import bump_count
 from atende.actions.errors import Conflict, Forbidden, Invalid, NotFound
-from atende.actions.routing import POLICIES, VISIBILITIES, enqueue_queue
+from atende.actions.queues import enqueue_queue
+from atende.actions.routing import POLICIES, VISIBILITIES
 from atende.auth.policy import Viewer
 from atende.db.tables import (
     connectors,

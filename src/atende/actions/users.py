@@ -120,7 +120,7 @@ async def update_user(tx: Tx, user_id: int, *, actor_id: int | None, ip: str | N
     await tx.conn.execute(update(users).where(users.c.id == user_id).values(**values))
     if "capacity" in values and row.presence == "online" and (
             values["capacity"] == 0 or (row.capacity != 0 and values["capacity"] > row.capacity)):
-        from atende.actions.routing import enqueue_queues_of
+        from atende.actions.queues import enqueue_queues_of
 
         await enqueue_queues_of(tx, user_id)  # a capacity raise is a slot freeing up
     deactivated = values.get("active") is False and row.active
@@ -165,7 +165,7 @@ async def set_presence(tx: Tx, user_id: int, presence: str) -> None:
                                                                              last_seen_at=utcnow()))
     await events.append(tx, "agent.presence", {"id": user_id, "presence": presence})
     if presence == "online":  # a slot opened: the queues this agent serves are routed
-        from atende.actions.routing import enqueue_queues_of
+        from atende.actions.queues import enqueue_queues_of
 
         await enqueue_queues_of(tx, user_id)
 
@@ -184,7 +184,7 @@ async def set_capacity(tx: Tx, user_id: int, capacity: int, *, actor_id: int | N
     await events.append(tx, "user.updated", {"id": user_id, "capacity": capacity, "actor_id": actor_id})
     raised = capacity == 0 or (row.capacity != 0 and capacity > row.capacity)
     if raised and row.presence == "online":
-        from atende.actions.routing import enqueue_queues_of
+        from atende.actions.queues import enqueue_queues_of
 
         await enqueue_queues_of(tx, user_id)
 

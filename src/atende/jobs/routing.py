@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from atende.actions import routing
+from atende.actions import queues, routing
 from atende.actions.errors import NotFound
 from atende.db.tables import conversations
 from atende.db.types import utcnow
@@ -57,8 +57,8 @@ async def route_queue(rt: Runtime, job: Any) -> Reschedule | None:
 async def route_all(rt: Runtime, job: Any) -> None:
     """Route every queue (kept for jobs queued before teams existed)."""
     async with rt.write() as tx:
-        for team_id in await routing.team_ids(tx):
-            await routing.enqueue_queue(tx, team_id)
+        for team_id in await queues.team_ids(tx):
+            await queues.enqueue_queue(tx, team_id)
 
 
 async def conversation_timer(rt: Runtime, job: Any) -> Reschedule | None:

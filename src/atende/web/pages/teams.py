@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from atende.actions import bot as bot_actions
 from atende.actions import teams as team_actions
 from atende.actions.errors import ActionError, Forbidden
 from atende.actions.users import set_capacity
@@ -24,7 +23,6 @@ from atende.web.pages.i18n import _
 from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
-BOT_ROWS = bot_actions.MAX_OPTIONS
 
 
 def day_labels() -> dict[str, str]:
@@ -190,46 +188,3 @@ async def delete_team(request: Request, team_id: RowId, user: Supervisor) -> Res
     except ActionError as exc:
         return await _team_edit(request, user, team_id, error=exc.detail, status_code=exc.status_code)
     return redirect("/settings/teams", request)
-
-
-# ---- the connector's menu bot -------------------------------------------------------------------
-
-async def bot_context(conn: Any, connector_id: int) -> dict[str, Any]:
-    """What the bot editor on a connector's page shows: the bot, and room for every option."""
-    cfg = await bot_actions.config(conn, connector_id) or {"enabled": False, "greeting": "", "options": [],
-                                                           "invalid_reply": "", "timeout_s": 300}
-    rows = list(cfg["options"]) + [{} for _ in range(BOT_ROWS - len(cfg["options"]))]
-    return {"bot": cfg, "bot_rows": rows, "bot_teams": await queries.team_list(conn)}
-
-
-@router.post("/settings/connectors/{connector_id}/bot")
-async def save_bot(request: Request, connector_id: RowId, user: Supervisor) -> Response:
-    if not user.at_least("admin"):
-        raise PageError(403, _("Só administradores alteram o bot."))
-    form = await request.form()
-    options = []
-    for i in range(BOT_ROWS):
-        label = str(form.get(f"opt_label_{i}") or "").strip()
-        if not label:
-            continue
-        target = str(form.get(f"opt_team_{i}") or "")
-        reply = str(form.get(f"opt_reply_{i}") or "").strip()
-        option: dict[str, Any] = {"key": str(form.get(f"opt_key_{i}") or i + 1).strip(), "label": label,
-                                  "tag": str(form.get(f"opt_tag_{i}") or "").strip() or None}
-        if target.isascii() and target.isdigit() and len(target) < 19:
-            option["team_id"] = int(target)
-        else:
-            option["reply"] = reply or None
-        options.append(option)
-    timeout = str(form.get("timeout_min") or "5").strip()
-    body = {"enabled": form.get("enabled") in ("1", "on"), "greeting": str(form.get("greeting") or ""),
-            "invalid_reply": str(form.get("invalid_reply") or ""), "options": options,
-            "timeout_s": int(timeout) * 60 if timeout.isascii() and timeout.isdigit() and len(timeout) < 6 else -1}
-    try:
-        async with rt_of(request).write() as tx:
-            await bot_actions.save(tx, connector_id, body, actor_id=user.id)
-    except ActionError as exc:
-        from atende.web.pages.admin import _connector_edit
-
-        return await _connector_edit(request, user, connector_id, error=exc.detail, status_code=exc.status_code)
-    return redirect(f"/settings/connectors/{connector_id}?saved=bot#bot", request)

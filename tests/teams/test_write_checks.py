@@ -200,3 +200,30 @@ async def test_contact_edits_need_someone_who_works_the_contact(harness: Harness
     assert r.status_code == 200 and r.json()["name"] == "Maria"
     assert (await patch(f"/api/v1/contacts/{contact_id}", json={"name": "Z"}, headers=h.auth("carla"))
             ).status_code == 404  # not in team B
+
+
+async def test_contact_merge_is_for_staff_who_may_read_both(harness: Harness) -> None:
+    """Merging two contacts (issue 13) goes through the policy: agents 403; a supervisor only merges
+    contacts of queues they serve (another team's contact is 404); the survivor keeps both histories and
+    a refusal (opt-out) of either."""
+    h = harness
+    a, b = await kolmeya(h, 1), await kolmeya(h, 2)
+    await make_team(h, "Financeiro", ["supervisor", "ana"], [a])
+    await make_team(h, "Suporte", ["bruno"], [b])
+    x1 = await sms_in(h, a, "+5511911110001", "oi")
+    x2 = await sms_in(h, a, "+5511911110002", "sou eu de outro número")
+    y = await sms_in(h, b, "+5511922220002", "outro time")
+    keep, gone, other = [(await conv(h, c))["contact"]["id"] for c in (x1, x2, y)]
+    r = await h.client.patch(f"/api/v1/contacts/{gone}", json={"sms_opted_out": True}, headers=h.auth())
+    assert r.status_code == 200, r.text
+    r = await h.post(f"/api/v1/contacts/{keep}/merge", {"contact_id": gone}, who="ana")
+    assert r.status_code == 403 and r.json()["detail"]
+    r = await h.post(f"/api/v1/contacts/{keep}/merge", {"contact_id": other}, who="supervisor")
+    assert r.status_code == 404  # team B's contact: not theirs to see
+    r = await h.post(f"/api/v1/contacts/{keep}/merge", {"contact_id": gone}, who="supervisor")
+    assert r.status_code == 200, r.text
+    assert r.json()["sms_opted_out"] is True
+    assert (await h.get(f"/api/v1/contacts/{gone}")).status_code == 404
+    assert {(await conv(h, c))["contact"]["id"] for c in (x1, x2)} == {keep}
+    [entry] = await _audit(h, "contact.merge")
+    assert entry.actor_id == h.user_ids["supervisor"] and entry.target_id == keep

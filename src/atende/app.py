@@ -36,6 +36,7 @@ from atende.web.api import (
     media,
     reports,
     search,
+    teams,
     tokens,
     whatsapp,
 )
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search, reports):
+                   search, teams, reports):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

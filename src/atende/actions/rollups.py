@@ -19,7 +19,6 @@ What counts where (the reports page says the same in words):
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -29,9 +28,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, or_, select, update
 
 from atende.db.prepared import upsert_add
-from atende.db.tables import attendances, conversations, metadata, report_activity, report_daily
+from atende.db.tables import attendances, conversations, report_activity, report_daily, teams
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain import hours as business_hours
 from atende.domain.business_time import Hours, open_seconds
 from atende.realtime import events
 
@@ -148,24 +148,18 @@ async def _attendance_out(tx: Tx, conversation_id: int, at: datetime, kind: str,
 
 
 def parse_hours(spec: Any, zone: str) -> Hours | None:
-    """A team's `business_hours` (issue 8's JSON) as Hours; None: always open (no hours, or none readable)."""
+    """A team's `business_hours` as Hours; None: always open (no hours, or none readable)."""
     if not spec:
         return None
-    try:  # atende.domain.hours comes with teams (issue 8)
-        business_hours = importlib.import_module("atende.domain.hours")
-    except ImportError:
-        return None
     try:
-        parsed: Hours | None = business_hours.parse(spec, default_tz=zone)
+        return business_hours.parse(spec, default_tz=zone)
     except business_hours.InvalidHours:
         return None
-    return parsed
 
 
 async def team_hours(tx: Tx, team_id: int | None) -> Hours | None:
     """The business hours of a team (None: always open; so is the default queue)."""
-    teams = metadata.tables.get("teams")
-    if not team_id or teams is None or "business_hours" not in teams.c:
+    if not team_id:
         return None
     spec = await tx.conn.scalar(select(teams.c.business_hours).where(teams.c.id == team_id))
     return parse_hours(spec, tx.zone)
@@ -211,10 +205,10 @@ async def sms_status(tx: Tx, row: Any, old: str, new: str) -> None:
 
 # ---- attendances ---------------------------------------------------------------------------------
 
-async def attendance_started(tx: Tx, *, conv: Any, at: datetime, reopened: bool) -> None:
+async def attendance_started(tx: Tx, *, conv: Any, at: datetime, reopened: bool, team_id: int | None) -> None:
     # Under no agent: who holds an attendance changes while it runs; by_agent reads the attendances.
-    await _daily(tx, day_of(at, tx.zone), where(conv.channel, conv.connector_id, getattr(conv, "team_id", None),
-                                                None), {"opened": 1, **({"reopened": 1} if reopened else {})})
+    await _daily(tx, day_of(at, tx.zone), where(conv.channel, conv.connector_id, team_id, None),
+                 {"opened": 1, **({"reopened": 1} if reopened else {})})
 
 
 async def attendance_closed(tx: Tx, attendance_id: int, at: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,15 +58,23 @@ class Money(TypeDecorator[Decimal]):
         return (Decimal(int(value)) / _MONEY_FACTOR).quantize(MONEY_SCALE)
 
 
-# Tests of whole days (reports' fixture days) move the clock; nothing else sets it.
-_clock: Callable[[], datetime] | None = None
+class _Clock:
+    """The application's clock. Tests travel in time by moving `offset` (timers, business hours);
+    nothing else ever sets it."""
+
+    offset: timedelta = timedelta(0)
+
+
+clock = _Clock()
+# Or stopped at chosen moments (the reports' fixture days need exact seconds); tests only.
+_fixed: Callable[[], datetime] | None = None
 
 
 def utcnow() -> datetime:
-    return _clock() if _clock is not None else datetime.now(UTC)
+    return _fixed() if _fixed is not None else datetime.now(UTC) + clock.offset
 
 
-def set_clock(clock: Callable[[], datetime] | None) -> None:
-    """Make `utcnow()` answer `clock()` (None: the real time again). For tests and simulations."""
-    global _clock
-    _clock = clock
+def set_clock(fixed: Callable[[], datetime] | None) -> None:
+    """Make `utcnow()` answer `fixed()` (None: the running clock again). For tests and simulations."""
+    global _fixed
+    _fixed = fixed

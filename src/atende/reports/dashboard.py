@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.db.tables import (
@@ -153,7 +153,9 @@ async def _agents(conn: AsyncConnection, today: Any, scope: frozenset[int] | Non
     members = metadata.tables.get("team_members")
     cond: list[Any] = [users.c.active.is_(True), users.c.role.in_(("agent", "supervisor"))]
     if scope is not None and members is not None:
-        cond.append(users.c.id.in_(select(members.c.user_id).where(members.c.team_id.in_(sorted(scope)))))
+        # The members of the viewer's teams, and the people in no team (they serve only the default queue).
+        cond.append(or_(users.c.id.in_(select(members.c.user_id).where(members.c.team_id.in_(sorted(scope)))),
+                        users.c.id.not_in(select(members.c.user_id))))
     people = list(await conn.execute(select(users.c.id, users.c.name, users.c.role, users.c.presence,
                                             users.c.capacity).where(*cond).order_by(users.c.name, users.c.id)))
     if not people:

@@ -15,9 +15,9 @@ from atende.actions.errors import ActionError
 from atende.db.tables import connectors, metadata, users
 from atende.domain.ids import parse_id
 from atende.reports import dashboard as dash
-from atende.reports.access import report_scope, require_team
+from atende.reports.access import line_scope, report_scope, require_team
 from atende.reports.charts import chart_data, page_charts
-from atende.reports.filters import NO_TEAM, parse_filters
+from atende.reports.filters import parse_filters
 from atende.reports.period import parse_period
 from atende.reports.summary import as_dict, compute
 from atende.web.api.reports import dashboard_data
@@ -36,19 +36,10 @@ def _denied(exc: ActionError) -> PageError:
     return PageError(exc.status_code, exc.detail)
 
 
-async def board_scope(conn: Any, user: CurrentUser) -> frozenset[int] | None:
-    """The board's line: everyone sees today's numbers, of their own teams (admins: all)."""
-    members = metadata.tables.get("team_members")
-    if user.at_least("admin") or members is None:
-        return None
-    rows = await conn.execute(select(members.c.team_id).where(members.c.user_id == user.id))
-    return frozenset({NO_TEAM, *(int(r.team_id) for r in rows)})
-
-
 async def today_line(request: Request, user: CurrentUser) -> dict[str, Any]:
     rt = rt_of(request)
     async with rt.read() as conn:
-        scope = await board_scope(conn, user)
+        scope = await line_scope(conn, user)
         active = await dash.active_today(conn, rt.settings.timezone, scope)
     active.pop("_per_connector")
     active.pop("_per_team")

@@ -1,7 +1,7 @@
 """reports: hourly activity per conversation, daily counters, balances, SLA targets, attendance figures
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0005
 
 Existing attendances learn their connector and channel from their conversation; their counters start
 at zero (`atende reports rebuild` recounts history from the messages).
@@ -15,7 +15,7 @@ from alembic import op
 import atende.db.types
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

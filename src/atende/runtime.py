@@ -6,9 +6,10 @@ Built once by the app (or a test) and passed explicitly; no module-level globals
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from atende.channels.registry import provider_type
 from atende.db.engine import create_engine, read_tx
 from atende.db.tables import connectors
 from atende.db.tx import transaction
+from atende.db.types import utcnow
 from atende.realtime.bus import EventBus, MemoryBus
 from atende.secrets import SecretBox
 from atende.settings import Settings
@@ -56,6 +58,8 @@ class Runtime:
     fetch_media_hook: Any = None  # async (connector_id, message_id) -> None
     provider_event_hook: Any = None  # async (connector, type, data) -> None
     media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
+    # The time the jobs worker and the campaign pacer go by (tests travel in time with it).
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def committer(self) -> Any:

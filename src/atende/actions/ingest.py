@@ -100,7 +100,9 @@ async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> An
             messages.c.connector_id == connector.id, cond))).first()
         if row is not None:
             return row
-    return None
+    from atende.actions.campaign_sends import answered
+
+    return await answered(tx, connector, msg)  # a reply to a campaign: its message joins the thread
 
 
 async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> tuple[Any, int | None]:

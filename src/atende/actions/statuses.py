@@ -40,6 +40,10 @@ async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attem
     """Apply one report. Unknown messages are retried later (the report may beat the send's answer)."""
     row = await find_message(tx, connector_id, status.provider_message_id, status.reference)
     if row is None:
+        from atende.actions.campaign_sends import apply_status as apply_campaign_status
+
+        if await apply_campaign_status(tx, connector_id, status):  # a campaign message (no row in messages)
+            return True
         if attempt < ORPHAN_RETRIES:
             await enqueue(tx, "apply_status_later", {
                 "connector_id": connector_id, "attempt": attempt + 1,

@@ -349,6 +349,7 @@ campaigns = Table(
     Column("schedule_at", UtcDateTime),
     Column("estimate", Json, nullable=False, server_default="{}"),
     Column("waiting_until", UtcDateTime),  # outside the window: when it opens again
+    Column("error", Text),  # why the pacer paused it (balance, token...), shown on its page
     Column("batches", Integer, nullable=False, server_default=text("0")),
     Column("recipients", BigId, nullable=False, server_default=text("0")),
     Column("queued", BigId, nullable=False, server_default=text("0")),

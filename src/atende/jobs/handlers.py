@@ -18,6 +18,7 @@ from atende.actions.statuses import apply_status
 from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
+from atende.jobs import campaigns as campaign_jobs
 from atende.jobs import whatsapp as whatsapp_jobs
 from atende.jobs.worker import DeadHook, Handler, PermanentJobError, Reschedule, Retry
 from atende.metrics import SENDS
@@ -178,7 +179,7 @@ async def poll_provider(rt: Runtime, job: Any) -> Reschedule | None:
     async with rt.write() as tx:
         await ingest_batch(tx, connector_info(connector, auto_assign=rt.settings.auto_assign), batch)
         await save_state(tx, connector.id, {**state, "last_reply_poll": utcnow().isoformat()})
-    return Reschedule(utcnow() + timedelta(seconds=interval))
+    return Reschedule(rt.clock() + timedelta(seconds=interval))
 
 
 async def provider_event(rt: Runtime, job: Any) -> None:
@@ -211,7 +212,7 @@ async def sweep(rt: Runtime, job: Any) -> Reschedule:
             await auto_release_unanswered(tx, timedelta(seconds=s.auto_release_after_s))
         if s.auto_close_after_s > 0:
             await auto_close_idle(tx, timedelta(seconds=s.auto_close_after_s))
-    return Reschedule(utcnow() + timedelta(seconds=s.sweep_interval_s))
+    return Reschedule(rt.clock() + timedelta(seconds=s.sweep_interval_s))
 
 
 class _Sendable:
@@ -244,18 +245,21 @@ HANDLERS: dict[str, Handler] = {
     "sweep": sweep,
     "fetch_media": fetch_media,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
+    **campaign_jobs.HANDLERS,  # the campaign pacer
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
 
 
 async def ensure_periodic(rt: Runtime) -> None:
     """Create the periodic jobs that should exist (idempotent: dedup keys)."""
+    from atende.actions.campaigns import ensure_ticks as ensure_campaign_ticks
     from atende.jobs.queue import enqueue
 
     async with rt.read() as conn:
         rows = list(await conn.execute(select(connectors.c.id).where(connectors.c.active.is_(True))))
     async with rt.write() as tx:
         await enqueue(tx, "sweep", {}, dedup_key="sweep")
+        await ensure_campaign_ticks(tx)
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and hasattr(loaded.provider, "poll_replies") and \

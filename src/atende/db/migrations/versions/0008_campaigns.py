@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("schedule_at", Utc(), nullable=True),
         sa.Column("estimate", Json, server_default="{}", nullable=False),
         sa.Column("waiting_until", Utc(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("batches", sa.Integer(), server_default=sa.text("0"), nullable=False),
         _counter("recipients"),
         _counter("queued"),

@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from atende import __version__
 from atende.actions.errors import ActionError
@@ -25,7 +26,7 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, campaigns, connectors, contacts, conversations, media, whatsapp
+from atende.web.api import admin, audit, campaigns, connectors, contacts, conversations, media, tokens, whatsapp
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
 from atende.web.webhooks import receive
@@ -44,8 +45,9 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         runtime = rt or Runtime.create(settings)
         app.state.rt = runtime
         if settings.run_migrations_on_start:
-            await upgrade(runtime.engine)
+            await upgrade(runtime.engine, secret_key=settings.resolved_secret_key())
         await runtime.bus.start()
+        runtime.watch_connectors()
         stop = asyncio.Event()
         worker_task = None
         install_hooks(runtime)  # web processes serve media too, not only workers
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, campaigns):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, campaigns):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
             async with request.app.state.rt.read() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # the point of the check is to say so, not to crash
-            return JSONResponse({"ok": False, "detail": type(exc).__name__}, status_code=503)
+            return JSONResponse({"ok": False, "detail": type(exc).__name__}, status_code=503,
+                                headers={"Retry-After": "5"})
         return JSONResponse({"ok": True, "version": __version__})
 
     @app.get("/metrics", tags=["ops"], dependencies=[require("supervisor")])
@@ -95,14 +98,24 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("integrity error", error=str(exc.orig))
+        log.warning("integrity error", error=type(exc.orig).__name__)
         return JSONResponse({"detail": "conflito com dados existentes"}, status_code=409)
 
     @app.exception_handler(OperationalError)
     async def db_busy(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable", error=str(exc.orig))
+        log.warning("database unavailable", error=type(exc.orig).__name__)
         return JSONResponse({"detail": "banco de dados ocupado, tente novamente"}, status_code=503,
                             headers={"Retry-After": "1"})
+
+    async def db_down(_: Request, exc: Exception) -> JSONResponse:
+        # The database (or its pool) cannot be reached: a retryable 503, not a 500. Only the error's
+        # type is logged: a driver message may carry the statement's parameters.
+        log.warning("database unreachable", error=type(exc).__name__)
+        return JSONResponse({"detail": "banco de dados indisponível, tente novamente em instantes"},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    for kind in (DBAPIError, SATimeoutError, OSError):
+        app.add_exception_handler(kind, db_down)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,17 +6,20 @@ import argparse
 import asyncio
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from atende.actions import users as user_actions
 from atende.actions.errors import ActionError
 from atende.db.migrate import upgrade
-from atende.db.tables import users
+from atende.db.tables import api_tokens, users
+from atende.db.types import utcnow
 from atende.runtime import Runtime
-from atende.settings import get_settings
+from atende.settings import Settings, get_settings
 
 DEFAULT_ADMIN = "admin@atende.local"
 
@@ -30,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--role", choices=("all", "web", "worker"), default="all")
     serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL only)")
+    serve.add_argument("--setup", action="store_true",
+                       help="first apply migrations and create a first admin if there is none (scripts/run)")
 
     sub.add_parser("migrate", help="apply database migrations")
 
@@ -45,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     tcreate = tokens_p.add_parser("create")
     tcreate.add_argument("--email", required=True)
     tcreate.add_argument("--name", default="cli")
+    tcreate.add_argument("--expires-days", type=int, default=None, help="valid for this many days (default: no expiry)")
+    tlist = tokens_p.add_parser("list", help="list tokens (never their secret)")
+    tlist.add_argument("--email", default=None, help="only this user's tokens")
+    trevoke = tokens_p.add_parser("revoke", help="revoke a token by id: it gets 401 at once")
+    trevoke.add_argument("id", type=int)
 
     demo = sub.add_parser("demo", help="start with sandbox connectors and simulated customers")
     demo.add_argument("--host", default="127.0.0.1")
@@ -53,10 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _with_runtime(fn):  # type: ignore[no-untyped-def]
-    rt = Runtime.create(get_settings())
+async def _with_runtime(fn, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    rt = Runtime.create(settings or get_settings())
     try:
-        await upgrade(rt.engine)
+        await upgrade(rt.engine, secret_key=rt.settings.resolved_secret_key())
         await rt.bus.start()  # actions publish after commit, on Redis too
         return await fn(rt)
     finally:
@@ -68,6 +78,23 @@ async def _create_user(rt: Runtime, args: argparse.Namespace) -> None:
         user_id = await user_actions.create_user(tx, email=args.email, password=args.password, name=args.name,
                                                  role=args.role)
     print(f"usuário {args.email} criado (id {user_id}, papel {args.role})")
+
+
+def port_taken(host: str, port: int) -> bool:
+    """True when something already listens on host:port (checked before printing any login hint)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def exit_if_port_taken(host: str, port: int, command: str) -> None:
+    if port_taken(host, port):
+        sys.exit(f"erro: a porta {port} em {host} já está em uso (outro atende ainda rodando?).\n"
+                 f"  Pare o outro processo ou escolha outra porta: {command} --port {port + 1}")
 
 
 async def _ensure_admin(rt: Runtime) -> None:
@@ -86,16 +113,43 @@ async def _ensure_admin(rt: Runtime) -> None:
 
 
 async def _create_token(rt: Runtime, args: argparse.Namespace) -> None:
+    expires = utcnow() + timedelta(days=args.expires_days) if args.expires_days else None
     async with rt.write() as tx:
         user_id = await user_actions.user_id_by_email(tx, args.email)
-        token = await user_actions.create_api_token(tx, user_id, args.name)
+        _id, token = await user_actions.issue_api_token(tx, user_id, name=args.name, expires_at=expires)
     print(token)
+
+
+async def _list_tokens(rt: Runtime, args: argparse.Namespace) -> None:
+    stmt = select(api_tokens, users.c.email).select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id)) \
+        .order_by(api_tokens.c.id)
+    if args.email:
+        stmt = stmt.where(users.c.email == args.email.strip().lower())
+    async with rt.read() as conn:
+        rows = list(await conn.execute(stmt))
+    print(f"{'id':>5}  {'usuário':<30} {'nome':<20} {'criado':<16} {'último uso':<16} {'expira':<16} estado")
+    for r in rows:
+        state = "revogado" if r.revoked_at else "expirado" if r.expires_at and r.expires_at <= utcnow() else "ativo"
+        print(f"{r.id:>5}  {r.email:<30} {r.name:<20} {_when(r.created_at):<16} {_when(r.last_used_at):<16} "
+              f"{_when(r.expires_at):<16} {state}")
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+async def _revoke_token(rt: Runtime, args: argparse.Namespace) -> None:
+    async with rt.write() as tx:
+        await user_actions.revoke_api_token(tx, args.id, actor_id=None, actor_is_admin=True)
+    print(f"token {args.id} revogado")
 
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
+    if args.role != "worker":
+        exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:
         print("aviso: ATENDE_SECRET_KEY não definido; usando a chave gerada em var/secret.key "
               "(guarde-a: sem ela os tokens dos conectores não podem ser lidos)", file=sys.stderr)
@@ -104,6 +158,8 @@ def _serve(args: argparse.Namespace) -> None:
         settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
     if args.workers > 1 and settings.is_sqlite:
         sys.exit("vários processos web exigem PostgreSQL (ATENDE_DATABASE_URL)")
+    if args.setup:  # the login hint names the address really served, after the port check above
+        asyncio.run(_with_runtime(_ensure_admin, settings))
     if args.role == "worker":
         from atende.jobs.run import run_worker
 
@@ -134,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "users" and args.users_command == "ensure-admin":
             asyncio.run(_with_runtime(_ensure_admin))
         elif args.command == "tokens":
-            asyncio.run(_with_runtime(lambda rt: _create_token(rt, args)))
+            action = {"create": _create_token, "list": _list_tokens, "revoke": _revoke_token}[args.tokens_command]
+            asyncio.run(_with_runtime(lambda rt: action(rt, args)))
         elif args.command == "demo":
             from atende.demo import run_demo
 

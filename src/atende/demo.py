@@ -61,8 +61,9 @@ async def prepare(rt: Runtime) -> dict[str, str]:
     async with rt.read() as conn:
         existing = {r.email for r in await conn.execute(select(users.c.email))}
         has_quick = await conn.scalar(select(quick_replies.c.id).limit(1)) is not None
-        sandbox = {r.channel: r.webhook_token for r in await conn.execute(
-            select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}
+        sandbox = {r.channel: rt.secrets.decrypt_text(r.webhook_token_encrypted) for r in await conn.execute(
+            select(connectors.c.channel, connectors.c.webhook_token_encrypted)
+            .where(connectors.c.provider == "sandbox"))}
     async with rt.write() as tx:
         for email, name, role in DEMO_USERS:
             if email not in existing:
@@ -75,8 +76,9 @@ async def prepare(rt: Runtime) -> dict[str, str]:
             for shortcut, text in QUICK_REPLIES:
                 await create_quick_reply(tx, shortcut=shortcut, text=text, created_by=None)
     async with rt.read() as conn:
-        return {r.channel: r.webhook_token for r in await conn.execute(
-            select(connectors.c.channel, connectors.c.webhook_token).where(connectors.c.provider == "sandbox"))}
+        return {r.channel: rt.secrets.decrypt_text(r.webhook_token_encrypted) for r in await conn.execute(
+            select(connectors.c.channel, connectors.c.webhook_token_encrypted)
+            .where(connectors.c.provider == "sandbox"))}
 
 
 async def simulate(http: httpx.AsyncClient, tokens: dict[str, str], rt: Runtime, rate: float,
@@ -115,8 +117,21 @@ async def _advance_ticks(http: httpx.AsyncClient, rt: Runtime, tokens: dict[str,
                             json={"statuses": [{"id": row.provider_message_id, "status": nxt}]})
 
 
+def demo_banner(host: str, port: int, rate: float) -> str:
+    """What `atende demo` prints: the address it serves and every demo login, by role."""
+    roles = {"admin": "administração", "supervisor": "supervisão", "agent": "agente"}
+    lines = [f"atende demo em http://{host}:{port} (banco var/demo.db; senha de todos: {DEMO_PASSWORD})"]
+    lines += [f"  {email:<22} {name} ({roles[role]})" for email, name, role in DEMO_USERS]
+    lines.append(f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS e WhatsApp (sandbox)")
+    return "\n".join(lines)
+
+
 def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = None) -> None:
     import uvicorn
+
+    from atende.cli import exit_if_port_taken
+
+    exit_if_port_taken(host, port, "scripts/demo")
 
     from atende.app import create_app
 
@@ -132,9 +147,7 @@ def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = N
         tokens = await prepare(rt)
         app = create_app(config, rt=rt)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        print(f"atende demo em http://{host}:{port}\n"
-              f"  entre com admin@atende.local, ana@atende.local ou bruno@atende.local, senha {DEMO_PASSWORD}\n"
-              f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS e WhatsApp (sandbox)")
+        print(demo_banner(host, port, rate))
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=10) as http:
             sim: asyncio.Task[Any] = asyncio.create_task(simulate(http, tokens, rt, rate, random.Random()))
             try:

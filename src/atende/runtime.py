@@ -5,6 +5,8 @@ Built once by the app (or a test) and passed explicitly; no module-level globals
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from atende.auth.tokens import token_hash
 from atende.channels.base import Provider
 from atende.channels.registry import provider_type
 from atende.db.engine import create_engine, read_tx
@@ -27,6 +30,8 @@ from atende.realtime.bus import EventBus, MemoryBus
 from atende.secrets import SecretBox
 from atende.settings import Settings
 
+CONNECTORS_TOPIC = "connectors"  # payload: the id of a connector that changed
+
 
 @dataclass(slots=True)
 class LoadedConnector:
@@ -34,7 +39,8 @@ class LoadedConnector:
     name: str
     provider_name: str
     channel: str
-    webhook_token: str
+    webhook_token: str  # the URL token, decrypted (the database keeps its hash)
+    webhook_token_hash: str
     active: bool
     config: BaseModel
     provider: Provider
@@ -49,8 +55,9 @@ class Runtime:
     secrets: SecretBox
     http: httpx.AsyncClient
     _connectors: dict[int, LoadedConnector] = field(default_factory=dict)
-    _by_token: dict[str, int] = field(default_factory=dict)
+    _by_token: dict[str, int] = field(default_factory=dict)  # webhook token hash → connector id
     connector_ttl_s: float = 30.0
+    _watcher: asyncio.Task[None] | None = None
     _committer: Any = None
     # Optional channel behaviour, installed by web/hooks.py (e.g. WhatsApp media and templates).
     media_store: Any = None
@@ -86,7 +93,26 @@ class Runtime:
             http=http or httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=10.0)),
         )
 
+    def watch_connectors(self) -> None:
+        """Forget connectors other processes changed (a rotated webhook token must 404 at once)."""
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        async for payload in self.bus.subscribe(CONNECTORS_TOPIC):
+            if payload.isdigit():
+                self.forget(int(payload))
+
+    async def connector_changed(self, connector_id: int) -> None:
+        """After a commit that changed a connector: forget it here and in every other process."""
+        self.forget(connector_id)
+        await self.bus.publish(CONNECTORS_TOPIC, str(connector_id))
+
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         if self._committer is not None:
             await self._committer.close()
         await self.bus.close()
@@ -95,7 +121,8 @@ class Runtime:
 
     def write(self) -> Any:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
-        return transaction(self.engine, self.bus)
+        return transaction(self.engine, self.bus,
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -108,14 +135,15 @@ class Runtime:
         config = cls.config_model.model_validate(self.secrets.decrypt_json(row.config_encrypted))
         return LoadedConnector(
             id=row.id, name=row.name, provider_name=row.provider, channel=row.channel,
-            webhook_token=row.webhook_token, active=row.active, config=config,
+            webhook_token=self.secrets.decrypt_text(row.webhook_token_encrypted),
+            webhook_token_hash=row.webhook_token_hash, active=row.active, config=config,
             provider=cls(config, self.http), loaded_at=time.monotonic(),
         )
 
     def forget(self, connector_id: int) -> None:
         loaded = self._connectors.pop(connector_id, None)
         if loaded is not None:
-            self._by_token.pop(loaded.webhook_token, None)
+            self._by_token.pop(loaded.webhook_token_hash, None)
 
     async def connector(self, connector_id: int, conn: AsyncConnection | None = None) -> LoadedConnector | None:
         cached = self._connectors.get(connector_id)
@@ -124,10 +152,14 @@ class Runtime:
         return await self._load(connectors.c.id == connector_id, conn)
 
     async def connector_by_token(self, token: str) -> LoadedConnector | None:
-        connector_id = self._by_token.get(token)
+        digest = token_hash(token)
+        connector_id = self._by_token.get(digest)
         if connector_id is not None:
-            return await self.connector(connector_id)
-        return await self._load(connectors.c.webhook_token == token, None)
+            loaded = await self.connector(connector_id)
+            if loaded is not None and loaded.webhook_token_hash == digest:
+                return loaded
+            self._by_token.pop(digest, None)  # rotated since: ask the database
+        return await self._load(connectors.c.webhook_token_hash == digest, None)
 
     async def _load(self, where: Any, conn: AsyncConnection | None) -> LoadedConnector | None:
         if conn is None:
@@ -138,10 +170,17 @@ class Runtime:
         if row is None:
             return None
         loaded = self.build(row)
+        previous = self._connectors.get(loaded.id)
+        if previous is not None and previous.webhook_token_hash != loaded.webhook_token_hash:
+            self._by_token.pop(previous.webhook_token_hash, None)
         self._connectors[loaded.id] = loaded
-        self._by_token[loaded.webhook_token] = loaded.id
+        self._by_token[loaded.webhook_token_hash] = loaded.id
         return loaded
 
     def webhook_url(self, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/webhooks/{token}"
+
+    def webhook_url_of(self, row: Any) -> str:
+        """The webhook URL of a `connectors` row (admins only: it is a secret)."""
+        return self.webhook_url(self.secrets.decrypt_text(row.webhook_token_encrypted))
 

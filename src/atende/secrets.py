@@ -19,6 +19,15 @@ class SecretBox:
     def encrypt_json(self, value: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(value, separators=(",", ":")).encode()).decode()
 
+    def encrypt_text(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt_text(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("secret cannot be decrypted: was ATENDE_SECRET_KEY changed?") from exc
+
     def decrypt_json(self, token: str) -> dict[str, Any]:
         try:
             data = json.loads(self._fernet.decrypt(token.encode()))

@@ -40,8 +40,22 @@ class Settings(BaseSettings):
     auto_close_after_s: int = 24 * 60 * 60  # open with no activity → concluded (0 = off)
     sweep_interval_s: int = 30
     session_max_age_s: int = 60 * 60 * 12
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = 10  # per account; then back-off doubles up to login_backoff_max_s
+    login_attempts_per_ip_per_minute: int = 30
+    login_backoff_max_s: int = 15 * 60
+    # Session cookies carry `Secure` when public_url is https; this forces it (TLS ended by a proxy
+    # that talks http to us, say).
     cookie_secure: bool = False
+    # Provider base_url must be https; plain http to this machine (loopback, *.localhost, *.test)
+    # only with this on: tests and sandboxes.
+    allow_http_loopback_providers: bool = False
+    # Messages each user may queue (0 = no limit): a stolen account cannot message thousands.
+    send_quota_per_hour: int = 500
+    send_quota_per_day: int = 3000
+    # Items (messages + statuses) one webhook request may carry per connector; more → 413.
+    webhook_max_items: int = 1000
+    # Status reports for messages not known yet are kept this long for late matching.
+    parked_status_ttl_s: int = 48 * 60 * 60
     log_level: str = "INFO"
     run_migrations_on_start: bool = True
     extra_origins: list[str] = Field(default_factory=list)
@@ -56,6 +70,10 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.public_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -33,3 +33,29 @@ async def test_upgrade_is_idempotent(tmp_path) -> None:  # type: ignore[no-untyp
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     assert await _diff(url) == []
     assert await _diff(url) == []
+
+
+async def test_0004_hashes_existing_webhook_tokens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Connectors created before 0004 keep their URL: the token is hashed for lookup and sealed for admins."""
+    import hashlib
+
+    from sqlalchemy import text
+
+    from atende.secrets import SecretBox
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    try:
+        await upgrade(engine, "0003")
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO connectors (name, provider, channel, config_encrypted, webhook_token, state, "
+                "created_at, updated_at) VALUES ('k', 'kolmeya', 'sms', 'x', 'old-token-123', '{}', "
+                "'2025-01-01 00:00:00', '2025-01-01 00:00:00')"))
+        await upgrade(engine, secret_key="migration-key")
+        async with engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT webhook_token_hash, webhook_token_encrypted FROM connectors"))).one()
+    finally:
+        await engine.dispose()
+    assert row[0] == hashlib.sha256(b"old-token-123").hexdigest()
+    assert SecretBox("migration-key").decrypt_text(row[1]) == "old-token-123"

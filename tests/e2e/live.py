@@ -46,6 +46,7 @@ class LiveStack:
             auto_release_after_s=0,
             auto_close_after_s=0,
             job_poll_s=0.2,
+            allow_http_loopback_providers=True,  # the fake Kolmeya listens on 127.0.0.1
             **settings,
         )
         self.loop = asyncio.new_event_loop()

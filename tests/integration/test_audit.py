@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from atende.actions import audit
+from atende.db.tables import audit_log
 from tests.support.harness import Harness
 
 
 async def _seed(h: Harness) -> None:
     async with h.rt.write() as tx:
+        await tx.conn.execute(audit_log.delete())  # only these entries (the harness's setup is audited too)
         await audit.record(tx, "login.ok", actor_id=h.user_ids["ana"], target_type="user",
                            target_id=h.user_ids["ana"], ip="10.0.0.1")
         await audit.record(tx, "login.failed", actor_id=None, ip="10.0.0.2", detail={"reason": "password"})

@@ -22,6 +22,7 @@ from atende.db.tables import jobs
 from atende.db.types import utcnow
 from atende.jobs import handlers
 from atende.jobs.worker import Worker
+from atende.secrets import SecretBox
 from tests.support.harness import Harness
 
 
@@ -60,7 +61,13 @@ async def test_killed_after_provider_accepted_is_not_sent_twice(
 ) -> None:
     message_id = await _crash_during(harness, monkeypatch, "atende.actions.outbound.record_send_result")
     sent = harness.kolmeya.state.sent
-    assert len(sent) == 1 and sent[0].reference == str(message_id)
+    async with harness.rt.read() as conn:
+        from sqlalchemy import select
+
+        from atende.db.tables import messages
+
+        reference = await conn.scalar(select(messages.c.reference).where(messages.c.id == message_id))
+    assert len(sent) == 1 and sent[0].reference == reference  # find_sent asked by the same opaque reference
     conv_id = (await harness.get("/api/v1/conversations")).json()["items"][0]["id"]
     m = (await harness.get(f"/api/v1/conversations/{conv_id}/messages")).json()["items"][0]
     assert m["status"] == "sent" and m["provider_message_id"] == sent[0].id
@@ -100,7 +107,7 @@ async def test_acknowledged_webhooks_survive_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     url = f"sqlite+aiosqlite:///{db}"
     env = {**os.environ, "ATENDE_DATABASE_URL": url, "ATENDE_SECRET_KEY": "crash-test",
-           "ATENDE_AUTO_ASSIGN": "false"}
+           "ATENDE_AUTO_ASSIGN": "false", "ATENDE_ALLOW_HTTP_LOOPBACK_PROVIDERS": "true"}
     setup = ("import asyncio\nfrom atende.cli import _with_runtime\n"
              "from atende.actions.connectors import create_connector\n"
              "async def mk(rt):\n    async with rt.write() as tx:\n"
@@ -108,7 +115,8 @@ async def test_acknowledged_webhooks_survive_kill_9(tmp_path: Path) -> None:
              "'base_url': 'http://127.0.0.1:9/api/v1', 'poll_interval_s': 0})\n"
              "asyncio.run(_with_runtime(mk))\n")
     await asyncio.to_thread(subprocess.run, [sys.executable, "-c", setup], env=env, check=True, timeout=60)
-    token = sqlite3.connect(db).execute("SELECT webhook_token FROM connectors").fetchone()[0]
+    sealed = sqlite3.connect(db).execute("SELECT webhook_token_encrypted FROM connectors").fetchone()[0]
+    token = SecretBox("crash-test").decrypt_text(sealed)
     port = _free_port()
     command = [sys.executable, "-c", "from atende.cli import main; main()", "serve", "--port", str(port)]
     # Started, never waited on from the event loop.

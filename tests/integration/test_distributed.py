@@ -70,7 +70,8 @@ async def test_two_web_processes_and_a_worker(postgres_url: str, redis_url: str)
         p1, p2 = _free_port(), _free_port()
         env = {**os.environ, "ATENDE_DATABASE_URL": postgres_url, "ATENDE_REDIS_URL": redis_url,
                "ATENDE_SECRET_KEY": "dist-secret", "ATENDE_PUBLIC_URL": f"http://127.0.0.1:{p1}",
-               "ATENDE_AUTO_ASSIGN": "false", "ATENDE_JOB_POLL_S": "0.2"}
+               "ATENDE_AUTO_ASSIGN": "false", "ATENDE_JOB_POLL_S": "0.2",
+               "ATENDE_ALLOW_HTTP_LOOPBACK_PROVIDERS": "true"}
         await _cli(env, "migrate")
         await _cli(env, "users", "create", "--email", "sup@example.com", "--password", "s3nha-forte",
                    "--name", "Sup", "--role", "admin")

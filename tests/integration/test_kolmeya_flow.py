@@ -48,7 +48,8 @@ async def test_send_status_reply_and_stats(harness: Harness) -> None:
     await harness.drain()
 
     sent = harness.kolmeya.state.sent
-    assert len(sent) == 1 and sent[0].text == text and sent[0].reference == str(msg["id"])
+    assert len(sent) == 1 and sent[0].text == text
+    assert sent[0].reference != str(msg["id"]) and len(sent[0].reference) >= 20  # opaque, not the id
     assert sent[0].webhook_url == c["webhook_url"]
     m = (await harness.get(f"/api/v1/conversations/{msg['conversation_id']}/messages")).json()["items"][0]
     assert m["status"] == "sent" and m["provider_message_id"] == sent[0].id

@@ -6,7 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
-from atende.db.tables import messages
+from atende.actions import outbound
+from atende.channels.base import SendResult
+from atende.db.tables import messages, parked_statuses
 from tests.support.harness import Harness
 
 REPLY = {"reply": {"id": "r-1", "reply": "Quero saber do boleto", "received_at": "16/11/2025 14:30:00",
@@ -75,13 +77,25 @@ async def test_reordered_statuses_keep_the_highest(harness: Harness) -> None:
 
 
 async def test_status_before_the_send_answer_is_applied_later(harness: Harness) -> None:
-    """A status naming our reference arrives before we stored the provider id: retried, not lost."""
+    """A status for a provider id we have not stored yet is parked (one row, no job), then applied
+    when the send's answer names that id."""
     c = await harness.kolmeya_connector()
+    r = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511999999999", "text": "oi"})
+    message_id = r.json()["id"]
     body = {"id": "req-x", "reference": None,
-            "messages": [{"id": "msg-x", "reference": "999999", "status_code": 3, "status": "entregue"}]}
+            "messages": [{"id": "msg-x", "reference": None, "status_code": 3, "status": "entregue"}]}
     assert (await harness.client.post(_path(c), json=body)).status_code == 200
     jobs = (await harness.get("/api/v1/jobs", params={"status": "pending"})).json()["items"]
-    assert any(j["kind"] == "apply_status_later" for j in jobs)
+    assert not any(j["kind"] == "apply_status_later" for j in jobs)
+    async with harness.rt.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(parked_statuses)) == 1
+    async with harness.rt.write() as tx:
+        await outbound.mark_sending(tx, message_id)
+        await outbound.record_send_result(tx, message_id, SendResult("x", "sent", provider_message_id="msg-x"))
+    m = (await harness.get(f"/api/v1/conversations/{r.json()['conversation_id']}/messages")).json()["items"][0]
+    assert m["status"] == "delivered"
+    async with harness.rt.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(parked_statuses)) == 0
 
 
 async def test_reply_arriving_out_of_order_builds_thread_in_time_order(harness: Harness) -> None:
@@ -117,8 +131,10 @@ async def test_reply_links_by_reference_when_the_message_id_is_unknown(harness: 
     c = await harness.kolmeya_connector()
     r = await harness.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5511999999999", "text": "Pedido"})
     assert r.status_code == 202
+    async with harness.rt.read() as conn:
+        reference = await conn.scalar(select(messages.c.reference).where(messages.c.id == r.json()["id"]))
     body = {"reply": {**REPLY["reply"], "id": "by-ref", "reply": "Recebi",
-                      "message": {"id": "not-a-known-uuid", "reference": str(r.json()["id"]),
+                      "message": {"id": "not-a-known-uuid", "reference": reference,
                                   "phone": "5511999999999", "content": "Pedido"}}}
     assert (await harness.client.post(_path(c), json=body)).status_code == 200
     thread = (await harness.get(f"/api/v1/conversations/{r.json()['conversation_id']}/messages")).json()["items"]

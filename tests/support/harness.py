@@ -101,6 +101,7 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
         run_migrations_on_start=False,
         auto_release_after_s=0,
         auto_close_after_s=0,
+        allow_http_loopback_providers=True,  # the fakes live at http://kolmeya.test, http://graph.test
         **settings,
     )
     router = HostRouter()

@@ -25,12 +25,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from atende.actions import campaigns as campaign_actions
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.optout import MAX_KEYWORD_MESSAGE
+from atende.actions.statuses import load_status
 from atende.channels.base import InboundMessage, SendResult, StatusUpdate
 from atende.db.tables import (
     campaign_recipients,
@@ -40,10 +41,11 @@ from atende.db.tables import (
     contacts,
     conversations,
     messages,
+    parked_statuses,
 )
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.domain.campaign_refs import recipient_id_of
+from atende.domain.campaign_refs import recipient_id_of, recipient_reference
 from atende.domain.optout import DEFAULT_OPT_OUT_KEYWORDS, matches_keyword
 from atende.domain.sms import count_segments
 from atende.domain.status import should_apply
@@ -200,7 +202,35 @@ async def record(tx: Tx, campaign_id: int, outcomes: Sequence[Outcome], now: dat
             sent_count=connectors.c.sent_count + accepted,
             segments_total=connectors.c.segments_total + accepted_segments,
             cost_total=connectors.c.cost_total + accepted_cost))
+    await _match_parked(tx, next(iter(rows.values())).connector_id,
+                        [u["provider_message_id"] for u in updates if u["state"] in _ACCEPTED])
     await campaign_actions.announce_progress(tx, campaign_id, force=True)
+
+
+async def _match_parked(tx: Tx, connector_id: int, provider_ids: Sequence[str | None]) -> None:
+    """Reports that beat the send's answer were parked (atende.actions.statuses): apply them now."""
+    ids = [i for i in provider_ids if i]
+    if not ids:
+        return
+    parked = list(await tx.conn.execute(select(parked_statuses.c.id, parked_statuses.c.status).where(
+        parked_statuses.c.connector_id == connector_id, parked_statuses.c.provider_message_id.in_(ids))))
+    if not parked:
+        return
+    await tx.conn.execute(delete(parked_statuses).where(parked_statuses.c.id.in_([p.id for p in parked])))
+    for status in sorted((load_status(p.status) for p in parked), key=lambda s: s.timestamp):
+        await apply_status(tx, connector_id, status)
+
+
+async def reject_request(tx: Tx, connector_id: int, request_id: str, reason: str) -> int:
+    """The provider refused a whole request after accepting it (Kolmeya's homologation): its campaign
+    messages failed."""
+    rows = list(await tx.conn.execute(select(campaign_recipients.c.id).where(
+        campaign_recipients.c.provider_request_id == request_id,
+        campaign_recipients.c.connector_id == connector_id)))
+    for row in rows:
+        await apply_status(tx, connector_id, StatusUpdate(status="failed", timestamp=utcnow(), raw={},
+                                                          reference=recipient_reference(int(row.id)), error=reason))
+    return len(rows)
 
 
 async def mark_in_doubt(tx: Tx, recipient_ids: Sequence[int], reason: str) -> None:

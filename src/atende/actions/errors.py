@@ -26,3 +26,7 @@ class Invalid(ActionError):
 
 class Forbidden(ActionError):
     status_code = 403
+
+
+class TooMany(ActionError):
+    status_code = 429

@@ -6,8 +6,9 @@ The same payload twice changes nothing: messages are unique per connector + prov
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +16,9 @@ from sqlalchemy import bindparam, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions.references import matches
 from atende.actions.statuses import apply_status
-from atende.channels.base import InboundMessage, WebhookBatch
+from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
 from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
 from atende.db.tables import connectors, conversations, messages, users
 from atende.db.tx import Tx
@@ -27,6 +29,9 @@ from atende.realtime import events
 
 PREVIEW_CHARS = 120
 SAME_SECOND = timedelta(seconds=1)
+# Provider clocks may run a little ahead; beyond this a timestamp is a lie (or a forgery that would
+# pin a conversation to the top of every list) and is replaced by the time of receipt.
+MAX_CLOCK_AHEAD = timedelta(minutes=5)
 KIND_PREVIEW = {
     "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
     "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
@@ -76,7 +81,7 @@ _KNOWN_IDS = select(messages.c.provider_message_id).where(
     messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True)))
 _CONV_BY_KEY = select(conversations).where(
     conversations.c.connector_id == bindparam("cid"),
-    conversations.c.address_key.in_(bindparam("keys", expanding=True))).limit(1)
+    conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id)
 _CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
 
@@ -88,33 +93,44 @@ async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> Any:
-    """The message this one answers: by the provider's id, then by our own reference."""
+async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, conv_ids: list[int]) -> Any:
+    """The message this one answers, by the provider's id, then by our own reference: only among the
+    conversations of the sender's own number (design.md rule 10: a quoted id proves nothing)."""
+    if not conv_ids:
+        return None
     conds = []
     if msg.reply_to_provider_id:
         conds.append(messages.c.provider_message_id == msg.reply_to_provider_id)
-    if msg.reply_to_reference and msg.reply_to_reference.isdigit():
-        conds.append(messages.c.id == int(msg.reply_to_reference))
+    if msg.reply_to_reference and (by_reference := matches(msg.reply_to_reference)) is not None:
+        conds.append(by_reference)
     for cond in conds:
         row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
-            messages.c.connector_id == connector.id, cond))).first()
+            messages.c.connector_id == connector.id, messages.c.conversation_id.in_(conv_ids), cond))).first()
         if row is not None:
             return row
-    from atende.actions.campaign_sends import answered
-
-    return await answered(tx, connector, msg)  # a reply to a campaign: its message joins the thread
+    return None
 
 
 async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> tuple[Any, int | None]:
-    """The conversation a message belongs to (the answered message's, else the address's, else a new
-    one), and the id of the message it answers, if known."""
-    answered = await _answered(tx, connector, msg)
+    """The conversation a message belongs to: among the conversations of the sender's number (any
+    spelling), the one of the message it answers, else the first; else a new one. Also the id of the
+    message it answers, if known."""
     key = contact_actions.address_key(msg.address, connector.channel)
+    variants = list(contact_actions.address_variants(key))
+    candidates = list(await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants}))
+    answered = await _answered(tx, connector, msg, [int(c.id) for c in candidates])
+    if answered is None and msg.direction == "in":
+        from atende.actions.campaign_sends import answered as campaign_message
+
+        # A reply to a campaign sent to this number: the campaign's message joins the thread first.
+        answered = await campaign_message(tx, connector, msg)
+        if answered is not None and all(c.id != answered.conversation_id for c in candidates):
+            candidates.append((await tx.conn.execute(_CONV_BY_ID, {"id": answered.conversation_id})).one())
+    conv = None
     if answered is not None:
-        conv = (await tx.conn.execute(_CONV_BY_ID, {"id": answered.conversation_id})).first()
-    else:
-        variants = list(contact_actions.address_variants(key))
-        conv = (await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants})).first()
+        conv = next(c for c in candidates if c.id == answered.conversation_id)
+    elif candidates:
+        conv = candidates[0]
     if conv is None:
         contact_id = await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
@@ -167,7 +183,10 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
         # (Compared with the last inbound, not the last activity: Meta's timestamps are whole seconds,
         # so a reply in the same second as our send would otherwise keep the old spelling.)
-        if msg.address != conv.address and (conv.last_inbound_at is None or msg.timestamp >= conv.last_inbound_at):
+        # Only ever another spelling of the same number (9th digit, formatting), never another one.
+        if msg.address != conv.address and (conv.last_inbound_at is None or msg.timestamp >= conv.last_inbound_at) \
+                and contact_actions.address_key(msg.address, connector.channel) in \
+                contact_actions.address_variants(conv.address_key):
             conv_values["address"] = msg.address
     else:
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
@@ -196,11 +215,30 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
 
 
+def clamp_time(at: datetime, now: datetime) -> datetime | None:
+    """The receipt time when `at` is too far ahead of it; None when `at` is plausible."""
+    return now if at > now + MAX_CLOCK_AHEAD else None
+
+
+def _clamped_message(msg: InboundMessage, now: datetime) -> InboundMessage:
+    at = clamp_time(msg.timestamp, now)
+    if at is None:
+        return msg
+    return dataclasses.replace(msg, timestamp=at, attributes={
+        **msg.attributes, "provider_timestamp": msg.timestamp.isoformat()})  # the raw payload is kept too
+
+
+def _clamped_status(status: StatusUpdate, now: datetime) -> StatusUpdate:
+    at = clamp_time(status.timestamp, now)
+    return status if at is None else dataclasses.replace(status, timestamp=at)
+
+
 async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) -> IngestResult:
     result = IngestResult()
     seen: set[str] = set()
     fresh: list[InboundMessage] = []
-    for msg in batch.messages:
+    now = utcnow()
+    for msg in (_clamped_message(m, now) for m in batch.messages):
         if msg.provider_message_id in seen:
             result.duplicates += 1
             continue
@@ -213,7 +251,7 @@ async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) ->
             result.duplicates += 1
             continue
         await ingest_message(tx, connector, msg, result)
-    for status in sorted(batch.statuses, key=lambda s: s.timestamp):
+    for status in sorted((_clamped_status(s, now) for s in batch.statuses), key=lambda s: s.timestamp):
         if await apply_status(tx, connector.id, status):
             result.statuses_applied += 1
     for event in batch.events:

@@ -11,6 +11,9 @@ from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.actions.ingest import preview_of
+from atende.actions.quotas import charge_send
+from atende.actions.references import new_reference
+from atende.actions.statuses import match_parked
 from atende.channels.base import Capabilities, SendResult
 from atende.db.tables import attendances, connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
@@ -63,6 +66,8 @@ async def queue_message(
     validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
     `attributes.media_url`."""
     conv = await conv_actions.load(tx, conversation_id)
+    if author_id is not None:  # people have quotas; the system's own messages (opt-out replies) do not
+        await charge_send(tx, author_id)
     if conv.connector_id != connector.id:
         raise Invalid("a conversa não pertence a este conector")
     if kind == "text" and not (text or "").strip():
@@ -93,7 +98,7 @@ async def queue_message(
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
         kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
-        media_id=media_id, created_at=now,
+        media_id=media_id, created_at=now, reference=new_reference(),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
                     **({"media_url": media_url} if media_url is not None else {})},
         updated_at=now,
@@ -149,8 +154,12 @@ async def mark_sending(tx: Tx, message_id: int) -> Any:
     if row is None:
         raise NotFound("mensagem não encontrada")
     if row.status == "queued":
-        await tx.conn.execute(update(messages).where(messages.c.id == message_id)
-                              .values(status="sending", updated_at=utcnow()))
+        values: dict[str, Any] = {"status": "sending", "updated_at": utcnow()}
+        if row.reference is None:  # queued by code that did not name one: it gets one before it leaves
+            values["reference"] = new_reference()
+            await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+            return (await tx.conn.execute(select(messages).where(messages.c.id == message_id))).first()
+        await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
     return row
 
 
@@ -183,6 +192,9 @@ async def record_send_result(tx: Tx, message_id: int, result: SendResult) -> Non
             cost_total=conversations.c.cost_total + cost))
     if result.canonical_address:
         await learn_address(tx, row.conversation_id, result.canonical_address)
+    if accepted:  # reports that beat this answer were parked: match them now
+        await match_parked(tx, row.connector_id, message_id, result.provider_message_id or row.provider_message_id,
+                           row.reference)
     follow_up = (row.attributes or {}).get("on_sent")
     if follow_up and row.status in ("queued", "sending"):
         # Work that must wait for this send, whatever its outcome (e.g. opt-out → blacklist).

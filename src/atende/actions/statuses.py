@@ -1,23 +1,27 @@
-"""Delivery statuses: applied monotonically (a late `delivered` never downgrades `read`)."""
+"""Delivery statuses: applied monotonically (a late `delivered` never downgrades `read`).
+
+A report for a message we cannot find yet (it beat the send's answer, or names nothing of ours) is
+parked once in `parked_statuses` and matched when the send's answer is recorded; the sweep drops
+what stays unmatched. One webhook full of unknown ids therefore costs rows, never retrying jobs.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, or_, select, update
 
+from atende.actions.references import matches
 from atende.channels.base import StatusUpdate
-from atende.db.tables import messages
+from atende.db.tables import messages, parked_statuses
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.status import should_apply
-from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
-# A status may arrive before the send's answer is stored; it is retried this many times.
-ORPHAN_RETRIES = 6
+PARK_LIMIT = 200  # ids and references are bounded, so is what one answer can match
 
 
 async def find_message(tx: Tx, connector_id: int, provider_message_id: str | None,
@@ -29,30 +33,50 @@ async def find_message(tx: Tx, connector_id: int, provider_message_id: str | Non
             messages.c.provider_message_id == provider_message_id))).first()
         if row is not None:
             return row
-    if reference and reference.isdigit():
+    cond = matches(reference) if reference else None
+    if cond is not None:
         return (await tx.conn.execute(select(*cols).where(
-            messages.c.connector_id == connector_id, messages.c.id == int(reference),
-            messages.c.direction == "out"))).first()
+            messages.c.connector_id == connector_id, cond, messages.c.direction == "out"))).first()
     return None
 
 
+def _dump(status: StatusUpdate) -> dict[str, Any]:
+    return {"status": status.status, "timestamp": status.timestamp.isoformat(),
+            "provider_message_id": status.provider_message_id, "reference": status.reference,
+            "error_code": status.error_code, "error": status.error, "recipient": status.recipient,
+            "raw": dict(status.raw)}
+
+
+def load_status(data: dict[str, Any]) -> StatusUpdate:
+    return StatusUpdate(
+        status=data["status"], timestamp=datetime.fromisoformat(data["timestamp"]), raw=data.get("raw") or {},
+        provider_message_id=data.get("provider_message_id"), reference=data.get("reference"),
+        error_code=data.get("error_code"), error=data.get("error"), recipient=data.get("recipient"),
+    )
+
+
+async def park(tx: Tx, connector_id: int, status: StatusUpdate) -> None:
+    await tx.conn.execute(insert(parked_statuses).values(
+        connector_id=connector_id, provider_message_id=(status.provider_message_id or None) and
+        status.provider_message_id[:200], reference=(status.reference or None) and status.reference[:200],
+        status=_dump(status), created_at=utcnow()))
+
+
 async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attempt: int = 0) -> bool:
-    """Apply one report. Unknown messages are retried later (the report may beat the send's answer)."""
+    """Apply one report; an unknown message's report is parked for late matching."""
     row = await find_message(tx, connector_id, status.provider_message_id, status.reference)
     if row is None:
         from atende.actions.campaign_sends import apply_status as apply_campaign_status
 
         if await apply_campaign_status(tx, connector_id, status):  # a campaign message (no row in messages)
             return True
-        if attempt < ORPHAN_RETRIES:
-            await enqueue(tx, "apply_status_later", {
-                "connector_id": connector_id, "attempt": attempt + 1,
-                "status": {"status": status.status, "timestamp": status.timestamp.isoformat(),
-                           "provider_message_id": status.provider_message_id, "reference": status.reference,
-                           "error_code": status.error_code, "error": status.error,
-                           "recipient": status.recipient, "raw": dict(status.raw)},
-            }, run_at=utcnow() + timedelta(seconds=5 * 2**attempt))
+        if status.provider_message_id or status.reference:
+            await park(tx, connector_id, status)
         return False
+    return await _apply(tx, row, status)
+
+
+async def _apply(tx: Tx, row: Any, status: StatusUpdate) -> bool:
     if not should_apply(row.status, status.status):
         return False
     values: dict[str, Any] = {"status": status.status, "updated_at": utcnow()}
@@ -71,3 +95,34 @@ async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attem
         "error": values.get("error"),
     }, row.conversation_id)
     return True
+
+
+async def match_parked(tx: Tx, connector_id: int, message_id: int, provider_message_id: str | None,
+                       reference: str | None) -> int:
+    """Apply the parked reports that name this message, now that it is known; returns how many."""
+    conds = []
+    if provider_message_id:
+        conds.append(parked_statuses.c.provider_message_id == provider_message_id)
+    if reference:
+        conds.append(parked_statuses.c.reference == reference)
+    if not conds:
+        return 0
+    parked = list(await tx.conn.execute(select(parked_statuses.c.id, parked_statuses.c.status).where(
+        parked_statuses.c.connector_id == connector_id, or_(*conds)).order_by(parked_statuses.c.id)
+        .limit(PARK_LIMIT)))
+    if not parked:
+        return 0
+    await tx.conn.execute(delete(parked_statuses).where(parked_statuses.c.id.in_([p.id for p in parked])))
+    applied = 0
+    for status in sorted((load_status(p.status) for p in parked), key=lambda s: s.timestamp):
+        row = (await tx.conn.execute(select(
+            messages.c.id, messages.c.status, messages.c.conversation_id, messages.c.provider_message_id)
+            .where(messages.c.id == message_id))).first()
+        if row is not None and await _apply(tx, row, status):
+            applied += 1
+    return applied
+
+
+async def prune_parked(tx: Tx, older_than: timedelta) -> int:
+    done = await tx.conn.execute(delete(parked_statuses).where(parked_statuses.c.created_at < utcnow() - older_than))
+    return int(done.rowcount or 0)

@@ -22,3 +22,19 @@ def verify_password(password: str, password_hash: str) -> bool:
         return _hasher().verify(password, password_hash)
     except Exception:  # malformed hash in the database: never a 500, never a login
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    import secrets
+
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_login(password: str, password_hash: str | None) -> bool:
+    """Verify, spending the same argon2 work when there is no such user (against a dummy hash), so
+    the answer's timing does not tell which e-mails exist."""
+    if password_hash is None:
+        verify_password(password, _dummy_hash())
+        return False
+    return verify_password(password, password_hash)

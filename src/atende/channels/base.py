@@ -213,3 +213,65 @@ class Provider(Protocol):
         ...
 
     async def test_connection(self) -> ConnectionTest: ...
+
+
+_REASONS = {
+    "unauthorized": "credenciais recusadas pelo provedor (HTTP 401): confira o token",
+    "forbidden": "acesso negado pelo provedor (HTTP 403): confira o token e a liberação de IP",
+    "not_found": "endereço não encontrado no provedor (HTTP 404): confira base_url",
+    "timeout": "tempo esgotado esperando o provedor",
+    "dns_error": "host do provedor não encontrado (DNS): confira base_url",
+    "tls_error": "falha TLS/SSL ao conectar no provedor",
+    "bad_url": "base_url inválida",
+    "connection_error": "não foi possível conectar ao provedor",
+    "network": "não foi possível conectar ao provedor",
+    "rate_limited": "limite de requisições do provedor atingido",
+    "bad_response": "resposta inesperada do provedor: confira base_url",
+    "server_error": "provedor indisponível no momento",
+}
+REASON_MAX = 300
+# Codes whose ProviderError message is in our own words (hints about base_url, IP allow-lists…).
+OWN_WORDS = frozenset(_REASONS) - {"bad_response"}
+
+
+def connection_reason(exc: ProviderError) -> str:
+    """A short reason for a failed call, in our words only: the remote body may echo anything
+    (tokens, markup, other customers' data), so it never reaches the screen."""
+    status = exc.status_code or getattr(exc, "http_status", None)
+    if exc.code in _REASONS:
+        return _REASONS[exc.code]
+    if status == 401:
+        return _REASONS["unauthorized"]
+    if status == 403:
+        return _REASONS["forbidden"]
+    if status == 404:
+        return _REASONS["not_found"]
+    if status == 429:
+        return _REASONS["rate_limited"]
+    if isinstance(status, int) and status >= 500:
+        return f"provedor indisponível no momento (HTTP {status})"
+    return f"o provedor recusou a chamada (HTTP {status})" if status else "falha ao falar com o provedor"
+
+
+def sanitize_reason(text: str) -> str:
+    """Last guard on what "Testar conexão" shows: one line, no markup, short, and nothing a remote
+    server wrote after our own words ("... respondeu: <body>")."""
+    line = " ".join(str(text).split())
+    for marker in (" respondeu:", " answered:"):
+        cut = line.find(marker)
+        if cut > 0:
+            sentence = line.rfind(". ", 0, cut)
+            line = line[:sentence + 1] if sentence > 0 else line[:cut].rstrip(" .:,") + "."
+    for marker in ("{", "<"):
+        cut = line.find(marker)
+        if cut >= 0:
+            line = line[:cut].rstrip(" .:,(") + "."
+    return line[:REASON_MAX]
+
+
+def provider_reason(exc: ProviderError) -> str:
+    """What a connection test shows for a failed call: the provider package's own hint when it is
+    made of our words, else the generic reason; never the remote body."""
+    if exc.code in OWN_WORDS:
+        return sanitize_reason(exc.message)
+    return connection_reason(exc)

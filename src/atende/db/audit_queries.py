@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atende.db.queries import MAX_LIMIT, BadCursor, decode_cursor, encode_cursor, iso
+from atende.db.queries import MAX_LIMIT, cursor_id, decode_cursor, encode_cursor, iso
 from atende.db.tables import audit_log
 
 
@@ -45,9 +45,7 @@ async def audit_page(
         stmt = stmt.where(audit_log.c.at < until)
     if cursor:
         (before,) = decode_cursor(cursor, 1)
-        if not before.isdigit() or len(before) > 19:
-            raise BadCursor("cursor inválido")
-        stmt = stmt.where(audit_log.c.id < int(before))
+        stmt = stmt.where(audit_log.c.id < cursor_id(before))
     rows = list(await conn.execute(stmt.order_by(audit_log.c.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -18,9 +18,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database behind `engine` (one connection, its own transaction)."""
+async def upgrade(engine: AsyncEngine, revision: str = "head", *, secret_key: str | None = None) -> None:
+    """Upgrade the database behind `engine` (one connection, its own transaction). `secret_key`
+    encrypts what a migration must keep secret (default: the settings' key)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    if secret_key:
+        cfg.attributes["secret_key"] = secret_key
 
     def _run(sync_conn: object) -> None:
         cfg.attributes["connection"] = sync_conn

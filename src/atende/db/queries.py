@@ -22,8 +22,34 @@ from atende.db.tables import (
     messages,
     users,
 )
+from atende.domain.ids import MAX_ID, parse_int
 
 MAX_LIMIT = 200
+MAX_CURSOR = 200
+
+
+def cursor_id(text: str) -> int:
+    """A 64-bit id inside a cursor (ASCII digits only: "²".isdigit() is True)."""
+    value = parse_int(text, low=0, high=MAX_ID)
+    if value is None:
+        raise BadCursor("cursor inválido")
+    return value
+
+
+def cursor_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadCursor("cursor inválido") from None
+    if value.tzinfo is None:
+        raise BadCursor("cursor inválido")
+    return value
+
+
+def like_pattern(q: str) -> str:
+    """`%q%` for LIKE … ESCAPE '\\': the user's own % and _ match themselves, not anything."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class BadCursor(ValueError):
@@ -36,6 +62,8 @@ def encode_cursor(*parts: Any) -> str:
 
 
 def decode_cursor(cursor: str, n: int) -> list[str]:
+    if len(cursor) > MAX_CURSOR:
+        raise BadCursor("cursor inválido")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -137,18 +165,16 @@ async def list_conversations(
     elif assignee is not None:
         stmt = stmt.where(conversations.c.assignee_id == assignee)
     if q:
-        like = f"%{q.strip().lower()}%"
-        digits = "".join(ch for ch in q if ch.isdigit())
-        conds = [func.lower(contacts.c.name).like(like), func.lower(conversations.c.last_message_preview).like(like)]
+        like = like_pattern(q.strip().lower())
+        digits = "".join(ch for ch in q if ch.isascii() and ch.isdigit())
+        conds = [func.lower(contacts.c.name).like(like, escape="\\"),
+                 func.lower(conversations.c.last_message_preview).like(like, escape="\\")]
         if len(digits) >= 4:
             conds.append(conversations.c.address.like(f"%{digits}%"))
         stmt = stmt.where(or_(*conds))
     if cursor:
         at_s, id_s = decode_cursor(cursor, 2)
-        try:
-            at, cid = datetime.fromisoformat(at_s), int(id_s)
-        except ValueError:
-            raise BadCursor("cursor inválido") from None
+        at, cid = cursor_time(at_s), cursor_id(id_s)
         stmt = stmt.where(or_(conversations.c.last_activity_at < at,
                               and_(conversations.c.last_activity_at == at, conversations.c.id < cid)))
     limit = max(1, min(limit, MAX_LIMIT))
@@ -169,9 +195,7 @@ async def list_messages(
     stmt = select(messages).where(messages.c.conversation_id == conversation_id)
     if cursor:
         (after,) = decode_cursor(cursor, 1)
-        if not after.lstrip("-").isdigit():
-            raise BadCursor("cursor inválido")
-        stmt = stmt.where(messages.c.id > int(after))
+        stmt = stmt.where(messages.c.id > cursor_id(after))
     if latest and not cursor:
         return await messages_page(conn, conversation_id, limit=limit), None
     rows = list(await conn.execute(stmt.order_by(messages.c.id).limit(limit + 1)))
@@ -194,10 +218,7 @@ async def timeline(
         .where(messages.c.contact_id == contact_id))
     if cursor:
         at_s, id_s = decode_cursor(cursor, 2)
-        try:
-            at, mid = datetime.fromisoformat(at_s), int(id_s)
-        except ValueError:
-            raise BadCursor("cursor inválido") from None
+        at, mid = cursor_time(at_s), cursor_id(id_s)
         stmt = stmt.where(or_(messages.c.created_at > at, and_(messages.c.created_at == at, messages.c.id > mid)))
     rows = list(await conn.execute(stmt.order_by(messages.c.created_at, messages.c.id).limit(limit + 1)))
     more = len(rows) > limit
@@ -222,11 +243,13 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
     }
 
 
-def connector_dict(row: Any, webhook_url: str) -> dict[str, Any]:
-    return {
-        "id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
-        "webhook_url": webhook_url, "active": row.active,
-    }
+def connector_dict(row: Any, webhook_url: str | None) -> dict[str, Any]:
+    """`webhook_url` is a secret: None (left out) for anyone but admins."""
+    data = {"id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
+            "active": row.active}
+    if webhook_url is not None:
+        data["webhook_url"] = webhook_url
+    return data
 
 
 def connector_stats(row: Any) -> dict[str, Any]:

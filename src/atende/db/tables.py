@@ -67,8 +67,9 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex; the token is shown once
     Column("name", String(100), nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("last_used_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),  # refreshed at most once a minute
     Column("revoked_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),  # null: never
 )
 
 sessions = Table(
@@ -90,7 +91,10 @@ connectors = Table(
     Column("provider", String(40), nullable=False),
     Column("channel", String(20), nullable=False),
     Column("config_encrypted", Text, nullable=False),  # Fernet token of the JSON config
-    Column("webhook_token", String(64), nullable=False, unique=True),
+    # The URL token is a secret: looked up by its SHA-256, kept Fernet-encrypted only so admins can
+    # read the URL again (like the provider secrets).
+    Column("webhook_token_hash", String(64), nullable=False, unique=True),
+    Column("webhook_token_encrypted", Text, nullable=False),
     # Non-secret key the provider routes by (WhatsApp phone_number_id), for multi-number apps.
     Column("account_id", String(100)),
     Column("active", Boolean, nullable=False, server_default=true()),
@@ -230,9 +234,13 @@ messages = Table(
     Column("sent_at", UtcDateTime),
     Column("delivered_at", UtcDateTime),
     Column("read_at", UtcDateTime),
+    # The opaque reference handed to providers (random); null on messages sent before 0004, which
+    # went out with their numeric id as reference.
+    Column("reference", String(64)),
     UniqueConstraint("connector_id", "provider_message_id", name="uq_messages_connector_provider_id"),
 )
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
+Index("ix_messages_reference", messages.c.connector_id, messages.c.reference)
 Index("ix_messages_contact_time", messages.c.contact_id, messages.c.created_at, messages.c.id)
 Index("ix_messages_request", messages.c.connector_id, messages.c.provider_request_id)
 
@@ -314,6 +322,45 @@ Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.id)
 Index("ix_audit_log_action", audit_log.c.action, audit_log.c.id)
 Index("ix_audit_log_contact", audit_log.c.contact_id, audit_log.c.id)
 Index("ix_audit_log_target", audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
+
+# Login throttling shared by every process: one row per account ("email:...") and per address
+# ("ip:..."), with exponential back-off once the failures pass the allowance.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default=text("0")),  # in the current minute
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("strikes", Integer, nullable=False, server_default=text("0")),  # blocks in a row: the back-off
+    Column("blocked_until", UtcDateTime),
+)
+
+# Status reports for messages we cannot match yet (the report beat the send's answer, or names
+# nothing of ours). Parked here once, matched when the send's answer is recorded, pruned by the
+# sweep: never one retrying job per report.
+parked_statuses = Table(
+    "parked_statuses",
+    metadata,
+    _id(),
+    Column("connector_id", BigId, nullable=False),
+    Column("provider_message_id", String(200)),
+    Column("reference", String(200)),
+    Column("status", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_parked_statuses_provider_id", parked_statuses.c.connector_id, parked_statuses.c.provider_message_id)
+Index("ix_parked_statuses_reference", parked_statuses.c.connector_id, parked_statuses.c.reference)
+Index("ix_parked_statuses_created", parked_statuses.c.created_at)
+
+# Per-user send quotas: messages queued per user per hour, so a stolen account cannot message
+# thousands of numbers. A day's total is the sum of at most 24 rows.
+send_counters = Table(
+    "send_counters",
+    metadata,
+    Column("user_id", BigId, primary_key=True),
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("n", Integer, nullable=False, server_default=text("0")),
+)
 
 # ---- campaigns, templates with variables, CSAT (issue 11) ------------------------------------------
 
@@ -402,6 +449,7 @@ campaign_recipients = Table(
 Index("ix_campaign_recipients_state", campaign_recipients.c.campaign_id, campaign_recipients.c.state,
       campaign_recipients.c.id)
 Index("ix_campaign_recipients_provider_id", campaign_recipients.c.provider_message_id)
+Index("ix_campaign_recipients_request", campaign_recipients.c.provider_request_id)
 Index("ix_campaign_recipients_address", campaign_recipients.c.address_key, campaign_recipients.c.id)
 
 # Rows of the CSV that will not be sent, and why (the downloadable exclusions list).

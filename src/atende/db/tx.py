@@ -23,6 +23,10 @@ class Tx:
     last_event_id: int = 0
     jobs_enqueued: bool = False
     after_commit: list[str] = field(default_factory=list)
+    # (topic, payload) to publish on the bus once committed, e.g. ("sessions", '{"user_id": 3}').
+    publish: list[tuple[str, str]] = field(default_factory=list)
+    # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
+    send_quota: tuple[int, int] = (0, 0)
 
     @property
     def dialect(self) -> str:
@@ -30,9 +34,10 @@ class Tx:
 
 
 @asynccontextmanager
-async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterator[Tx]:
+async def transaction(engine: AsyncEngine, bus: EventBus | None,
+                      send_quota: tuple[int, int] = (0, 0)) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn)
+        tx = Tx(conn, send_quota=send_quota)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:
@@ -40,3 +45,5 @@ async def transaction(engine: AsyncEngine, bus: EventBus | None) -> AsyncIterato
             await bus.publish("events", str(tx.last_event_id))
         if tx.jobs_enqueued:
             await bus.publish("jobs", "")
+        for topic, payload in tx.publish:
+            await bus.publish(topic, payload)

@@ -13,8 +13,10 @@ from atende.actions.connectors import save_state
 from atende.actions.contacts import phones_of
 from atende.actions.ingest import ConnectorInfo, ingest_batch
 from atende.actions.optout import DEFAULT_CONFIRMATION
+from atende.actions.quotas import prune as prune_send_counters
+from atende.actions.references import reference_of
 from atende.actions.routing import route_conversation, route_waiting
-from atende.actions.statuses import apply_status
+from atende.actions.statuses import apply_status, load_status, prune_parked
 from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
@@ -55,7 +57,7 @@ async def send_message(rt: Runtime, job: Any) -> None:
     provider: Any = connector.provider
     if row.status == "sending" and hasattr(provider, "find_sent"):
         # An earlier attempt died mid-send: ask the provider before sending twice.
-        found: SendResult | None = await provider.find_sent(str(message_id))
+        found: SendResult | None = await provider.find_sent(reference_of(row))
         if found is not None:
             async with rt.write() as tx:
                 await outbound.record_send_result(tx, message_id, found)
@@ -75,7 +77,7 @@ async def send_message(rt: Runtime, job: Any) -> None:
         media = MediaRef(url=link)
     template = (row.attributes or {}).get("template")
     out = OutboundMessage(
-        reference=str(message_id), to=conv.address, kind=row.kind, text=row.text, template=template,
+        reference=reference_of(row), to=conv.address, kind=row.kind, text=row.text, template=template,
         media=media if isinstance(media, MediaRef) else None, reply_to_provider_id=reply_to,
         reaction=(row.attributes or {}).get("reaction"), webhook_url=rt.webhook_url(connector.webhook_token),
     )
@@ -102,14 +104,9 @@ async def send_message_dead(rt: Runtime, job: Any, error: str) -> None:
 
 
 async def apply_status_later(rt: Runtime, job: Any) -> None:
-    data = job.payload["status"]
-    status = StatusUpdate(
-        status=data["status"], timestamp=datetime.fromisoformat(data["timestamp"]), raw=data.get("raw") or {},
-        provider_message_id=data.get("provider_message_id"), reference=data.get("reference"),
-        error_code=data.get("error_code"), error=data.get("error"), recipient=data.get("recipient"),
-    )
+    """Jobs of this kind queued before parked statuses existed: applied, or parked, once."""
     async with rt.write() as tx:
-        await apply_status(tx, int(job.payload["connector_id"]), status, attempt=int(job.payload["attempt"]))
+        await apply_status(tx, int(job.payload["connector_id"]), load_status(job.payload["status"]))
 
 
 async def route(rt: Runtime, job: Any) -> None:
@@ -187,14 +184,18 @@ async def provider_event(rt: Runtime, job: Any) -> None:
     kind, data = job.payload["type"], job.payload["data"]
     if kind == "request_rejected" and data.get("request_id"):
         async with rt.read() as conn:
-            ids = [r[0] for r in await conn.execute(select(messages.c.id).where(
+            rows = list(await conn.execute(select(messages.c.id, messages.c.reference).where(
                 messages.c.connector_id == connector.id,
-                messages.c.provider_request_id == str(data["request_id"])))]
+                messages.c.provider_request_id == str(data["request_id"]))))
         async with rt.write() as tx:
-            for mid in ids:
+            for row in rows:
                 await apply_status(tx, connector.id, StatusUpdate(
-                    status="failed", timestamp=datetime.now(UTC), raw=data, reference=str(mid),
+                    status="failed", timestamp=datetime.now(UTC), raw=data, reference=reference_of(row),
                     error=str(data.get("status_message") or "envio rejeitado pelo provedor")))
+            from atende.actions.campaign_sends import reject_request
+
+            await reject_request(tx, connector.id, str(data["request_id"]),
+                                 str(data.get("status_message") or "envio rejeitado pelo provedor"))
         return
     if rt.provider_event_hook is not None:
         await rt.provider_event_hook(connector, kind, data)
@@ -212,6 +213,8 @@ async def sweep(rt: Runtime, job: Any) -> Reschedule:
             await auto_release_unanswered(tx, timedelta(seconds=s.auto_release_after_s))
         if s.auto_close_after_s > 0:
             await auto_close_idle(tx, timedelta(seconds=s.auto_close_after_s))
+        await prune_parked(tx, timedelta(seconds=s.parked_status_ttl_s))
+        await prune_send_counters(tx)
     return Reschedule(rt.clock() + timedelta(seconds=s.sweep_interval_s))
 
 

@@ -21,8 +21,9 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         if settings.run_migrations_on_start:
-            await upgrade(rt.engine)
+            await upgrade(rt.engine, secret_key=settings.resolved_secret_key())
         await rt.bus.start()
+        rt.watch_connectors()
         install_hooks(rt)
         await ensure_periodic(rt)
         await Worker(rt, HANDLERS, dead_hooks=DEAD_HOOKS).run_forever(stop)

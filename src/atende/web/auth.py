@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
+from atende.actions.users import token_is_live
 from atende.auth.tokens import token_hash
 from atende.db.tables import api_tokens, sessions, users
 from atende.db.types import utcnow
@@ -56,16 +59,20 @@ async def optional_user(request: Request, rt: Rt) -> CurrentUser | None:
     auth = request.headers.get("authorization", "")
     now = utcnow()
     user: CurrentUser | None = None
+    token_to_touch: int | None = None
     row: Any
     async with rt.read() as conn:
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
             row = (await conn.execute(
-                select(*_USER_COLS).select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
-                .where(api_tokens.c.token_hash == token_hash(token), api_tokens.c.revoked_at.is_(None),
+                select(*_USER_COLS, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+                .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
+                .where(api_tokens.c.token_hash == token_hash(token), token_is_live(now),
                        users.c.active.is_(True)))).first()
             if row is not None:
                 user = CurrentUser(row.id, row.email, row.name, row.role, row.language, row.timezone, "token")
+                stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY
+                token_to_touch = int(row.token_id) if stale else None
         elif cookie := request.cookies.get(SESSION_COOKIE):
             row = (await conn.execute(
                 select(*_USER_COLS, sessions.c.csrf_token)
@@ -75,8 +82,25 @@ async def optional_user(request: Request, rt: Rt) -> CurrentUser | None:
             if row is not None:
                 user = CurrentUser(row.id, row.email, row.name, row.role, row.language, row.timezone, "session",
                                    row.csrf_token)
+    if token_to_touch is not None:
+        await _touch_token(rt, token_to_touch, now)
     request.state.user = user
     return user
+
+
+LAST_USED_EVERY = timedelta(seconds=60)
+
+
+async def _touch_token(rt: Runtime, token_id: int, now: datetime) -> None:
+    """last_used_at, written at most once a minute per token (a write per request would not do)."""
+    try:
+        async with rt.write() as tx:
+            await tx.conn.execute(update(api_tokens).where(
+                api_tokens.c.id == token_id,
+                or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < now - LAST_USED_EVERY),
+            ).values(last_used_at=now))
+    except OperationalError:  # a busy database must not fail the request over a bookkeeping write
+        pass
 
 
 def check_csrf(request: Request, user: CurrentUser, form_token: str | None = None) -> None:
@@ -106,6 +130,13 @@ def require(role: str) -> Any:
     return Depends(dep)
 
 
+async def _admin(user: User) -> CurrentUser:
+    if not user.at_least("admin"):
+        raise HTTPException(403, "permissão insuficiente")
+    return user
+
+
+Admin = Annotated[CurrentUser, Depends(_admin)]
 
 
 def client_ip(request: Request) -> str | None:

@@ -28,6 +28,7 @@ from atende.channels.base import (
     SendResult,
     WebhookBatch,
     WebhookRequest,
+    provider_reason,
 )
 from atende.channels.kolmeya.client import MAX_MESSAGES_PER_REQUEST, KolmeyaClient
 from atende.channels.kolmeya.config import KolmeyaConfig
@@ -340,7 +341,7 @@ class KolmeyaProvider:
         try:
             balance = await self.client.balance()
         except ProviderError as error:
-            return ConnectionTest(ok=False, detail=error.message)
+            return ConnectionTest(ok=False, detail=provider_reason(error))
         detail = f"Conectado, saldo {format_brl(balance)}"
         segment_id = self.config.tenant_segment_id
         if segment_id is not None:
@@ -349,7 +350,7 @@ class KolmeyaProvider:
             except ProviderError as error:
                 return ConnectionTest(
                     ok=False,
-                    detail=f"{detail}, mas a consulta dos centros de custo falhou: {error.message}",
+                    detail=f"{detail}, mas a consulta dos centros de custo falhou: {provider_reason(error)}",
                     balance=balance,
                 )
             known = {_ident(item.get("id")): item.get("name") for item in segments}

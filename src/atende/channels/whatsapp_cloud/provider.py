@@ -27,11 +27,12 @@ from atende.channels.base import (
     WebhookBatch,
     WebhookRejected,
     WebhookRequest,
+    connection_reason,
 )
 from atende.channels.meta.graph import GraphClient, GraphError
 from atende.channels.meta.signature import SIGNATURE_HEADER, valid_signature, verify_handshake
 from atende.channels.whatsapp_cloud.config import WhatsAppCloudConfig
-from atende.channels.whatsapp_cloud.errors import ErrorInfo, classify
+from atende.channels.whatsapp_cloud.errors import ERRORS, ErrorInfo, classify
 from atende.channels.whatsapp_cloud.parse import parse_webhook_body
 from atende.domain.phones import format_phone_display, is_bsuid
 from atende.domain.templates import PLACEHOLDER_RE as _PLACEHOLDER_RE
@@ -528,10 +529,11 @@ class WhatsAppCloudProvider:
                 self.config.phone_number_id,
                 {"fields": "display_phone_number,verified_name,quality_rating"},
             )
-        except GraphError as exc:
-            return ConnectionTest(ok=False, detail=self._classify(exc).reason)
+        except GraphError as exc:  # our own words for known codes; Meta's text stays off the screen
+            known = ERRORS.get(exc.graph_code) if exc.graph_code is not None else None
+            return ConnectionTest(ok=False, detail=known[0] if known else connection_reason(exc))
         except ProviderError as exc:
-            return ConnectionTest(ok=False, detail=f"não foi possível conectar à Graph API: {exc.message}")
+            return ConnectionTest(ok=False, detail=connection_reason(exc))
         display = str(info.get("display_phone_number") or "")
         only_digits = re.sub(r"\D", "", display)
         number = format_phone_display("+" + only_digits) if only_digits else self.config.phone_number_id

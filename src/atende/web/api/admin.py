@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from atende.actions import users as user_actions
 from atende.db.queries import iso
 from atende.db.tables import jobs, users
-from atende.web.auth import Rt, User, require
+from atende.web.auth import Admin, Rt, User, client_ip, require
+from atende.web.params import RowId
 
 router = APIRouter(tags=["admin"])
 
@@ -21,6 +22,14 @@ class UserIn(BaseModel):
     password: str = Field(min_length=8, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     role: Literal["agent", "supervisor", "admin"] = "agent"
+
+
+class UserPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Literal["agent", "supervisor", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    capacity: int | None = Field(default=None, ge=0, le=1000, description="max open conversations; 0 = unlimited")
 
 
 class PresenceIn(BaseModel):
@@ -53,11 +62,23 @@ async def list_users(rt: Rt, user: User) -> dict[str, Any]:
     return {"items": [_user_dict(r) for r in rows]}
 
 
-@router.post("/users", status_code=201, dependencies=[require("admin")])
-async def create_user(body: UserIn, rt: Rt) -> dict[str, Any]:
+@router.post("/users", status_code=201)
+async def create_user(body: UserIn, rt: Rt, user: Admin, request: Request) -> dict[str, Any]:
     async with rt.write() as tx:
         user_id = await user_actions.create_user(tx, email=body.email, password=body.password, name=body.name,
-                                                 role=body.role)
+                                                 role=body.role, actor_id=user.id, ip=client_ip(request))
+    async with rt.read() as conn:
+        row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
+    return _user_dict(row)
+
+
+@router.patch("/users/{user_id}")
+async def patch_user(user_id: RowId, body: UserPatch, rt: Rt, user: Admin, request: Request) -> dict[str, Any]:
+    """Deactivating a user ends their sessions, API tokens and live streams at once."""
+    async with rt.write() as tx:
+        await user_actions.update_user(tx, user_id, actor_id=user.id, ip=client_ip(request), name=body.name,
+                                       role=body.role, active=body.active, password=body.password,
+                                       capacity=body.capacity)
     async with rt.read() as conn:
         row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
     return _user_dict(row)

@@ -25,7 +25,7 @@ def _moment(value: str | None, *, end: bool) -> datetime | None:
             day = date.fromisoformat(value)
             return datetime.combine(day + timedelta(days=1 if end else 0), time(), UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise HTTPException(422, f"data inválida: {value!r} (use AAAA-MM-DD ou ISO 8601)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

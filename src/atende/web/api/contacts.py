@@ -11,6 +11,7 @@ from atende.actions import contacts as contact_actions
 from atende.actions import optout
 from atende.db import queries
 from atende.web.auth import Rt, User
+from atende.web.params import RowId
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -20,7 +21,7 @@ class ContactPatch(BaseModel):
     sms_opted_out: bool | None = None
 
 
-async def _contact_or_404(rt: Rt, contact_id: int) -> dict[str, Any]:
+async def _contact_or_404(rt: Rt, contact_id: RowId) -> dict[str, Any]:
     async with rt.read() as conn:
         contact = await queries.contact(conn, contact_id)
     if contact is None:
@@ -29,12 +30,12 @@ async def _contact_or_404(rt: Rt, contact_id: int) -> dict[str, Any]:
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def get_contact(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     return await _contact_or_404(rt, contact_id)
 
 
 @router.patch("/{contact_id}")
-async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: User) -> dict[str, Any]:
+async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: User) -> dict[str, Any]:
     await _contact_or_404(rt, contact_id)
     async with rt.write() as tx:
         if body.name is not None:
@@ -46,7 +47,7 @@ async def patch_contact(contact_id: int, body: ContactPatch, rt: Rt, user: User)
 
 @router.get("/{contact_id}/timeline")
 async def timeline(
-    contact_id: int, rt: Rt, user: User, limit: int = Query(default=200, ge=1, le=1000),
+    contact_id: RowId, rt: Rt, user: User, limit: int = Query(default=200, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     await _contact_or_404(rt, contact_id)

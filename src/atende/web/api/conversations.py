@@ -11,9 +11,11 @@ from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
+from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.web.auth import CurrentUser, Rt, User
+from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["conversations"])
 
@@ -29,25 +31,25 @@ class TemplateIn(BaseModel):
 class MessageIn(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     template: TemplateIn | None = None
-    media_id: int | None = None
+    media_id: BodyId | None = None
     kind: Literal["text", "image", "audio", "video", "document", "sticker", "template", "note"] | None = None
-    reply_to_id: int | None = None
+    reply_to_id: BodyId | None = None
     # WhatsApp: send a media kind by public https link instead of an uploaded file (`text` = caption).
     media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
 
 
 class NewMessageIn(BaseModel):
-    connector_id: int
+    connector_id: BodyId
     to: str = Field(min_length=3, max_length=140)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     template: TemplateIn | None = None  # WhatsApp: the way to open a conversation
 
 
 class AssignIn(BaseModel):
-    agent_id: int
+    agent_id: BodyId
 
 
-async def _conversation_or_404(rt: Rt, conversation_id: int) -> dict[str, Any]:
+async def _conversation_or_404(rt: Rt, conversation_id: RowId) -> dict[str, Any]:
     async with rt.read() as conn:
         conv = await queries.conversation(conn, conversation_id)
     if conv is None:
@@ -67,8 +69,8 @@ def _assignee_filter(assignee: str | None, user: CurrentUser) -> tuple[int | Non
         return user.id, False
     if assignee == "none":
         return None, True
-    if assignee.isdigit():
-        return int(assignee), False
+    if (agent_id := parse_id(assignee)) is not None:
+        return agent_id, False
     raise HTTPException(422, "assignee deve ser 'me', 'none' ou o id de um agente")
 
 
@@ -78,7 +80,7 @@ async def list_conversations(
     channel: Literal["whatsapp", "sms", "instagram", "messenger", "sandbox"] | None = None,
     status: Literal["new", "open", "done"] | None = None,
     assignee: str | None = None,
-    connector_id: int | None = None,
+    connector_id: OptId = None,
     q: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
@@ -104,13 +106,13 @@ async def conversation_counts(
 
 
 @router.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def get_conversation(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     return await _conversation_or_404(rt, conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/messages")
 async def list_messages(
-    conversation_id: int, rt: Rt, user: User,
+    conversation_id: RowId, rt: Rt, user: User,
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
     latest: bool = False,
@@ -125,7 +127,7 @@ async def list_messages(
     return {"items": items, "next_cursor": next_cursor}
 
 
-async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:
+async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:
     """A message just written by an action, as the API returns it."""
     async with rt.read() as conn:
         msg = await queries.message(conn, message_id)
@@ -134,7 +136,7 @@ async def message_view(rt: Rt, message_id: int) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=202)
-async def send_message(conversation_id: int, body: MessageIn, rt: Rt, user: User) -> dict[str, Any]:
+async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: User) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
     loaded = await rt.connector(conv["connector_id"])
     if loaded is None:
@@ -196,14 +198,14 @@ async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any
 
 
 @router.post("/messages/{message_id}/retry", status_code=202)
-async def retry_message(message_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def retry_message(message_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.write() as tx:
         await outbound.retry(tx, message_id, actor_id=user.id)
     return await message_view(rt, message_id)
 
 
 @router.post("/conversations/{conversation_id}/assign")
-async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: User) -> dict[str, Any]:
+async def assign(conversation_id: RowId, body: AssignIn, rt: Rt, user: User) -> dict[str, Any]:
     # Agents take conversations for themselves; handing one to someone else is a transfer,
     # which agents may do too (transferir), but never for conversations another agent holds.
     conv = await _conversation_or_404(rt, conversation_id)
@@ -214,7 +216,7 @@ async def assign(conversation_id: int, body: AssignIn, rt: Rt, user: User) -> di
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def close(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
     _check_may_handle(conv, user)
     async with rt.write() as tx:
@@ -223,7 +225,7 @@ async def close(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/reopen")
-async def reopen(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def reopen(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     await _conversation_or_404(rt, conversation_id)
     async with rt.write() as tx:
         await conv_actions.reopen(tx, conversation_id, actor_id=user.id)
@@ -231,7 +233,7 @@ async def reopen(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/release")
-async def release(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def release(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
     _check_may_handle(conv, user)
     async with rt.write() as tx:
@@ -240,7 +242,7 @@ async def release(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/read")
-async def mark_read(conversation_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def mark_read(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     await _conversation_or_404(rt, conversation_id)
     async with rt.write() as tx:
         await conv_actions.mark_read(tx, conversation_id)

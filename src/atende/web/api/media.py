@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from atende.actions import media as media_actions
 from atende.db import queries
+from atende.domain.ids import parse_int
 from atende.media.policy import (
     INLINE_KINDS,
     MAX_UPLOAD_BYTES,
@@ -24,6 +25,7 @@ from atende.media.policy import (
 from atende.media.store import LocalMediaStore, MediaStore
 from atende.runtime import Runtime
 from atende.web.auth import Rt, User
+from atende.web.params import RowId
 
 router = APIRouter(prefix="/media", tags=["media"])
 
@@ -71,7 +73,7 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 async def upload(request: Request, rt: Rt, user: User) -> dict[str, Any]:
     """Upload a file (multipart field `file`) to send in a message: `{"kind", "media_id"}` next."""
     declared = request.headers.get("content-length")
-    if declared is None or not declared.isdigit():
+    if declared is None or parse_int(declared, low=0) is None:
         raise HTTPException(411, "informe o Content-Length do envio")
     if int(declared) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
         raise HTTPException(413, f"arquivo maior que {MAX_UPLOAD_BYTES} bytes")
@@ -97,7 +99,7 @@ async def upload(request: Request, rt: Rt, user: User) -> dict[str, Any]:
     return media_view(row)
 
 
-def _disposition(kind: str | None, filename: str | None, media_id: int) -> str:
+def _disposition(kind: str | None, filename: str | None, media_id: RowId) -> str:
     mode = "inline" if kind in INLINE_KINDS else "attachment"
     name = filename or f"midia-{media_id}"
     ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;' else "_" for ch in name)
@@ -105,7 +107,7 @@ def _disposition(kind: str | None, filename: str | None, media_id: int) -> str:
 
 
 @router.get("/{media_id}/info")
-async def info(media_id: int, rt: Rt, user: User) -> dict[str, Any]:
+async def info(media_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
     if row is None:
@@ -115,7 +117,7 @@ async def info(media_id: int, rt: Rt, user: User) -> dict[str, Any]:
 
 @router.get("/{media_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}})
-async def download(media_id: int, request: Request, rt: Rt, user: User) -> Response:
+async def download(media_id: RowId, request: Request, rt: Rt, user: User) -> Response:
     """The file itself, with its type; images, audio and video inline, anything else as a download."""
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)

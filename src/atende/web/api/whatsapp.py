@@ -24,6 +24,7 @@ from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
 from atende.web.api.conversations import message_view
 from atende.web.auth import Rt, User, require
+from atende.web.params import RowId
 
 router = APIRouter(tags=["whatsapp"])
 
@@ -39,7 +40,7 @@ class ReactionIn(BaseModel):
     emoji: str = Field(default="", max_length=16)
 
 
-async def _connector(rt: Rt, connector_id: int, *, templates: bool = False) -> LoadedConnector:
+async def _connector(rt: Rt, connector_id: RowId, *, templates: bool = False) -> LoadedConnector:
     loaded = await rt.connector(connector_id)
     if loaded is None:
         raise HTTPException(404, "conector não encontrado")
@@ -56,7 +57,7 @@ def template_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/connectors/{connector_id}/templates/sync", dependencies=[require("supervisor")])
-async def sync_templates(connector_id: int, rt: Rt) -> dict[str, Any]:
+async def sync_templates(connector_id: RowId, rt: Rt) -> dict[str, Any]:
     loaded = await _connector(rt, connector_id, templates=True)
     provider: Any = loaded.provider
     if not hasattr(provider, "list_templates"):
@@ -75,7 +76,7 @@ async def sync_templates(connector_id: int, rt: Rt) -> dict[str, Any]:
 
 @router.get("/connectors/{connector_id}/templates")
 async def list_templates(
-    connector_id: int, rt: Rt, user: User,
+    connector_id: RowId, rt: Rt, user: User,
     status: str | None = Query(default=None, max_length=40, description="e.g. APPROVED"),
 ) -> dict[str, Any]:
     await _connector(rt, connector_id)
@@ -87,7 +88,7 @@ async def list_templates(
 
 
 @router.post("/connectors/{connector_id}/templates/send", status_code=202)
-async def send_template(connector_id: int, body: TemplateSendIn, rt: Rt, user: User) -> dict[str, Any]:
+async def send_template(connector_id: RowId, body: TemplateSendIn, rt: Rt, user: User) -> dict[str, Any]:
     loaded = await _connector(rt, connector_id, templates=True)
     to = body.to.strip()
     if is_bsuid(to):
@@ -105,7 +106,7 @@ async def send_template(connector_id: int, body: TemplateSendIn, rt: Rt, user: U
 
 
 @router.post("/messages/{message_id}/reaction", status_code=202)
-async def react(message_id: int, body: ReactionIn, rt: Rt, user: User) -> dict[str, Any]:
+async def react(message_id: RowId, body: ReactionIn, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.read() as conn:
         target = await queries.message(conn, message_id)
     if target is None:

@@ -11,16 +11,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from atende.actions import preferences
+from atende.actions import audit, preferences
+from atende.actions import login_throttle as throttle
 from atende.actions import users as user_actions
-from atende.auth.passwords import verify_password
+from atende.auth.passwords import verify_login
 from atende.db.tables import users
-from atende.web.auth import SESSION_COOKIE, optional_user
+from atende.db.tx import Tx
+from atende.web.auth import SESSION_COOKIE, client_ip, optional_user
 from atende.web.pages import i18n
 from atende.web.pages.core import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
-    LoginLimiter,
     PageError,
     PageUser,
     full_ui,
@@ -36,14 +37,6 @@ from atende.web.pages.i18n import _
 router = APIRouter(include_in_schema=False)
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    limiter: LoginLimiter | None = getattr(request.app.state, "login_limiter", None)
-    if limiter is None:
-        limiter = LoginLimiter(rt_of(request).settings.login_attempts_per_minute)
-        request.app.state.login_limiter = limiter
-    return limiter
-
-
 def _login_page(request: Request, *, error: str = "", email: str = "", next_url: str = "/board",
                 status_code: int = 200, token: str | None = None) -> Response:
     token = token or request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
@@ -51,7 +44,7 @@ def _login_page(request: Request, *, error: str = "", email: str = "", next_url:
                                               "login_csrf": token}, ui=make_ui(request, None),
                       status_code=status_code)
     settings = rt_of(request).settings
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
                         max_age=3600, path="/login")
     return response
 
@@ -77,28 +70,40 @@ async def login(
         return _login_page(request, error=_("Sessão expirada: tente entrar de novo."), email=email,
                            next_url=safe_next(next), status_code=403, token=new_login_csrf())
     rt = rt_of(request)
+    settings = rt.settings
     email_key = email.strip().lower()
-    ip = request.client.host if request.client else "?"
-    limiter = _limiter(request)
-    wait = limiter.blocked(ip, email_key)
+    ip = client_ip(request) or "?"
+    account = throttle.account_key(email_key, settings.login_attempts_per_minute)
+    keys = [account, throttle.ip_key(ip, settings.login_attempts_per_ip_per_minute)]
+    async with rt.read() as conn:
+        wait = await throttle.blocked_for(Tx(conn), keys)
+        row = (await conn.execute(select(users.c.id, users.c.password_hash, users.c.language, users.c.active)
+                                  .where(users.c.email == email_key))).first()
     if wait:
+        async with rt.write() as tx:
+            await audit.record(tx, "login.throttled", actor_id=None, target_type="user",
+                               target_id=int(row.id) if row is not None else None, ip=ip)
         response = _login_page(request, error=_("Muitas tentativas. Aguarde um minuto e tente de novo."),
                                email=email, next_url=safe_next(next), status_code=429)
-        response.headers["Retry-After"] = str(int(wait))
+        response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return response
-    limiter.hit(ip, email_key)
-    async with rt.read() as conn:
-        row = (await conn.execute(select(users.c.id, users.c.password_hash, users.c.language)
-                                  .where(users.c.email == email_key, users.c.active.is_(True)))).first()
-    ok = row is not None and await asyncio.to_thread(verify_password, password, row.password_hash)
-    if not ok or row is None:
+    # The same argon2 work whether or not the e-mail exists (a dummy hash stands in).
+    valid = await asyncio.to_thread(verify_login, password, row.password_hash if row is not None else None)
+    if not valid or row is None or not row.active:
+        reason = "unknown_user" if row is None else "inactive" if valid else "bad_password"
+        async with rt.write() as tx:
+            await throttle.record_failure(tx, keys, max_block_s=settings.login_backoff_max_s)
+            await audit.record(tx, "login.failed", actor_id=None, target_type="user",
+                               target_id=int(row.id) if row is not None else None, ip=ip,
+                               detail={"reason": reason})
         return _login_page(request, error=_("E-mail ou senha incorretos."), email=email,
                            next_url=safe_next(next), status_code=401)
-    limiter.clear(ip, email_key)
     async with rt.write() as tx:
+        await throttle.clear(tx, account)
         token, _csrf = await user_actions.create_session(tx, int(row.id), rt.settings.session_max_age_s)
+        await audit.record(tx, "login.ok", actor_id=int(row.id), target_type="user", target_id=int(row.id), ip=ip)
     response = redirect(safe_next(next))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=rt.settings.cookie_secure,
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=rt.settings.secure_cookies,
                         max_age=rt.settings.session_max_age_s, path="/")
     response.set_cookie(LANG_COOKIE, row.language, samesite="lax", max_age=3600 * 24 * 365, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -110,8 +115,10 @@ async def logout(request: Request, user: PageUser) -> Response:
     rt = rt_of(request)
     async with rt.write() as tx:
         if token := request.cookies.get(SESSION_COOKIE):
-            await user_actions.end_session(tx, token)
+            await user_actions.end_session(tx, token)  # its live streams close too (bus "sessions")
         await user_actions.set_presence(tx, user.id, "offline")
+        await audit.record(tx, "logout", actor_id=user.id, target_type="user", target_id=user.id,
+                           ip=client_ip(request))
     response = redirect("/login", request)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

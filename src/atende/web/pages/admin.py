@@ -16,9 +16,11 @@ from atende.actions.errors import ActionError
 from atende.channels.registry import UnknownProvider, provider_names, provider_type
 from atende.db import queries
 from atende.db.tables import connectors
-from atende.web.auth import CurrentUser
+from atende.domain.ids import is_ascii_int
+from atende.web.auth import CurrentUser, client_ip
 from atende.web.pages.core import Admin, PageError, Supervisor, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,7 +101,7 @@ def config_from_form(provider: str, form: Any, *, creating: bool) -> dict[str, A
                 raise PageError(422, _("Preencha o campo: %(field)s") % {"field": field.label})
             continue
         if field.kind == "number":
-            if not value.lstrip("-").isdigit():
+            if not is_ascii_int(value, signed=True) or len(value) > 18:
                 raise PageError(422, _("Use um número inteiro em: %(field)s") % {"field": field.label})
             config[field.name] = int(value)
         else:
@@ -114,8 +116,9 @@ async def _connectors_page(request: Request, user: CurrentUser, *, error: str = 
     rt = rt_of(request)
     async with rt.read() as conn:
         rows = list(await conn.execute(select(connectors).order_by(connectors.c.id)))
-    items = [{**queries.connector_dict(r, rt.webhook_url(r.webhook_token)), "stats": queries.connector_stats(r)}
-             for r in rows]
+    admin = user.at_least("admin")
+    items = [{**queries.connector_dict(r, rt.webhook_url_of(r) if admin else None),
+              "stats": queries.connector_stats(r)} for r in rows]
     ui = await full_ui(request, user)
     return render(request, "settings/connectors.html",
                   {"items": items, "fields": provider_fields(), "providers": provider_labels(),
@@ -142,8 +145,10 @@ async def create_connector(request: Request, user: Admin, name: Annotated[str, F
     try:
         config = config_from_form(provider, form, creating=True)
         async with rt.write() as tx:
-            connector_id = await connector_actions.create_connector(tx, rt.secrets, name=name, provider=provider,
-                                                                    config=config)
+            connector_id = await connector_actions.create_connector(
+                tx, rt.secrets, name=name, provider=provider, config=config,
+                allow_http_loopback=rt.settings.allow_http_loopback_providers, actor_id=user.id,
+                ip=client_ip(request))
     except (PageError, ActionError) as exc:
         message = exc.message if isinstance(exc, PageError) else exc.detail
         keep = {"name": name, "provider": provider,
@@ -155,7 +160,7 @@ async def create_connector(request: Request, user: Admin, name: Annotated[str, F
     return redirect(f"/settings/connectors/{connector_id}?created=1", request)
 
 
-async def _connector_edit(request: Request, user: CurrentUser, connector_id: int, *, error: str = "",
+async def _connector_edit(request: Request, user: CurrentUser, connector_id: RowId, *, error: str = "",
                           status_code: int = 200) -> Response:
     rt = rt_of(request)
     async with rt.read() as conn:
@@ -165,7 +170,8 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: int
     secrets_ = secret_fields(row.provider)
     stored = rt.secrets.decrypt_json(row.config_encrypted)
     values = {k: ("" if v is None else str(v)) for k, v in stored.items() if k not in secrets_}
-    item = {**queries.connector_dict(row, rt.webhook_url(row.webhook_token)), "stats": queries.connector_stats(row)}
+    item = {**queries.connector_dict(row, rt.webhook_url_of(row) if user.at_least("admin") else None),
+            "stats": queries.connector_stats(row)}
     templates: list[dict[str, Any]] | None = None
     if uses_templates(row.provider):
         async with rt.read() as conn:
@@ -176,16 +182,17 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: int
                    "templates": templates, "template_labels": template_labels(),
                    "secrets": secrets_, "providers": provider_labels(), "error": error,
                    "created": request.query_params.get("created"), "saved": request.query_params.get("saved"),
+                   "rotated": request.query_params.get("rotated"),
                    "page": "settings", "tab": "connectors"}, ui=ui, status_code=status_code)
 
 
 @router.get("/settings/connectors/{connector_id}")
-async def connector_page(request: Request, connector_id: int, user: Supervisor) -> Response:
+async def connector_page(request: Request, connector_id: RowId, user: Supervisor) -> Response:
     return await _connector_edit(request, user, connector_id)
 
 
 @router.post("/settings/connectors/{connector_id}")
-async def update_connector(request: Request, connector_id: int, user: Admin,
+async def update_connector(request: Request, connector_id: RowId, user: Admin,
                            name: Annotated[str, Form(max_length=200)] = "",
                            active: Annotated[str, Form(max_length=5)] = "") -> Response:
     rt = rt_of(request)
@@ -197,16 +204,32 @@ async def update_connector(request: Request, connector_id: int, user: Admin,
     try:
         config = config_from_form(row.provider, form, creating=False)
         async with rt.write() as tx:
-            await connector_actions.update_connector(tx, rt.secrets, connector_id, name=name, config=config,
-                                                     active=active in ("1", "on", "true"))
+            await connector_actions.update_connector(
+                tx, rt.secrets, connector_id, name=name, config=config, active=active in ("1", "on", "true"),
+                allow_http_loopback=rt.settings.allow_http_loopback_providers, actor_id=user.id,
+                ip=client_ip(request))
     except (PageError, ActionError) as exc:
         message = exc.message if isinstance(exc, PageError) else exc.detail
         return await _connector_edit(request, user, connector_id, error=message, status_code=422)
-    rt.forget(connector_id)
+    await rt.connector_changed(connector_id)
     from atende.jobs.handlers import ensure_periodic
 
     await ensure_periodic(rt)
     return redirect(f"/settings/connectors/{connector_id}?saved=1", request)
+
+
+@router.post("/settings/connectors/{connector_id}/rotate-webhook")
+async def rotate_webhook(request: Request, connector_id: RowId, user: Admin) -> Response:
+    """"Gerar novo endereço": the old webhook URL stops working at once."""
+    rt = rt_of(request)
+    try:
+        async with rt.write() as tx:
+            await connector_actions.rotate_webhook(tx, rt.secrets, connector_id, actor_id=user.id,
+                                                   ip=client_ip(request))
+    except ActionError as exc:
+        raise PageError(exc.status_code, exc.detail) from None
+    await rt.connector_changed(connector_id)
+    return redirect(f"/settings/connectors/{connector_id}?rotated=1", request)
 
 
 # ---- users ------------------------------------------------------------------------------------
@@ -275,7 +298,7 @@ async def create_quick_reply(request: Request, user: Supervisor, shortcut: Annot
 
 
 @router.post("/settings/quick-replies/{quick_reply_id}")
-async def update_quick_reply(request: Request, quick_reply_id: int, user: Supervisor,
+async def update_quick_reply(request: Request, quick_reply_id: RowId, user: Supervisor,
                              shortcut: Annotated[str, Form(max_length=80)] = "",
                              text: Annotated[str, Form(max_length=5000)] = "") -> Response:
     try:
@@ -287,7 +310,7 @@ async def update_quick_reply(request: Request, quick_reply_id: int, user: Superv
 
 
 @router.post("/settings/quick-replies/{quick_reply_id}/delete")
-async def delete_quick_reply(request: Request, quick_reply_id: int, user: Supervisor) -> Response:
+async def delete_quick_reply(request: Request, quick_reply_id: RowId, user: Supervisor) -> Response:
     try:
         async with rt_of(request).write() as tx:
             await qr_actions.delete_quick_reply(tx, quick_reply_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from atende.db import queries
+from atende.domain.ids import MAX_ID, parse_int
 from atende.web.pages.common import (
     PAGE_SIZE,
     STATUSES,
@@ -22,6 +23,7 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +74,7 @@ async def column_page(request: Request, status: str, user: PageUser, f: FilterQ 
 
 
 @router.get("/fragments/conversation/{conversation_id}")
-async def conversation_fragment(request: Request, conversation_id: int, user: PageUser, f: FilterQ = None,
+async def conversation_fragment(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
                                 q: SearchQ = None, view: Annotated[str, Query(max_length=10)] = "card") -> Response:
     """One card (board) or list item (inbox), for live updates; 204 + X-Atende-Hidden when filtered out."""
     flt = ConvFilter.parse(f, q)
@@ -81,8 +83,8 @@ async def conversation_fragment(request: Request, conversation_id: int, user: Pa
     if conv is None or not flt.matches(conv, user):
         return Response(status_code=204, headers={"X-Atende-Hidden": "1"})
     template = "_list_item.html" if view == "item" else "_card.html"
-    return render(request, template, {**_view_context(flt), "c": conv,
-                                      "active_id": int(request.query_params.get("active") or 0)},
+    active = parse_int(request.query_params.get("active") or "", default=0, low=0, high=MAX_ID)
+    return render(request, template, {**_view_context(flt), "c": conv, "active_id": active},
                   ui=make_ui(request, user))
 
 

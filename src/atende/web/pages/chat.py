@@ -35,6 +35,7 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
+from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,8 +89,8 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
     return [t[2] for t in items]
 
 
-async def thread_items(request: Request, conversation_id: int, *, before_id: int | None = None,
-                       after_msg: int | None = None, after_event: int | None = None,
+async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
+                       after_msg: OptId = None, after_event: OptId = None,
                        ) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older)."""
     async with rt_of(request).read() as conn:
@@ -158,7 +159,7 @@ async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
 @router.get("/inbox/list")
 async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
-                     active: int | None = None) -> Response:
+                     active: OptId = None) -> Response:
     flt = ConvFilter.parse(f, q)
     try:
         async with rt_of(request).read() as conn:
@@ -172,19 +173,19 @@ async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: Sea
 
 
 @router.get("/conversations/{conversation_id}")
-async def conversation_page(request: Request, conversation_id: int, user: PageUser, f: FilterQ = None,
+async def conversation_page(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
                             q: SearchQ = None) -> Response:
     return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/pane")
-async def conversation_pane(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def conversation_pane(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id)
     return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
 
 
 @router.get("/conversations/{conversation_id}/header")
-async def conversation_header(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def conversation_header(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id)
     return await _header(request, user, conv)
 
@@ -199,8 +200,8 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
 
 
 @router.get("/conversations/{conversation_id}/thread")
-async def thread(request: Request, conversation_id: int, user: PageUser,
-                 before: int | None = None, after_msg: int | None = None, after_event: int | None = None) -> Response:
+async def thread(request: Request, conversation_id: RowId, user: PageUser,
+                 before: OptId = None, after_msg: OptId = None, after_event: OptId = None) -> Response:
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
     await load_conversation(rt_of(request), conversation_id)
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
@@ -212,7 +213,7 @@ async def thread(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.get("/messages/{message_id}/bubble")
-async def bubble(request: Request, message_id: int, user: PageUser) -> Response:
+async def bubble(request: Request, message_id: RowId, user: PageUser) -> Response:
     async with rt_of(request).read() as conn:
         msg = await queries.message(conn, message_id)
         names = await queries.user_names(conn)
@@ -237,7 +238,7 @@ def _template_payload(template: dict[str, Any], params: list[str]) -> tuple[dict
 
 
 @router.post("/conversations/{conversation_id}/send")
-async def send(request: Request, conversation_id: int, user: PageUser,
+async def send(request: Request, conversation_id: RowId, user: PageUser,
                text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
                mode: Annotated[str, Form(max_length=10)] = "reply",
                template_id: Annotated[int | None, Form()] = None,
@@ -276,7 +277,7 @@ async def send(request: Request, conversation_id: int, user: PageUser,
 
 
 @router.post("/messages/{message_id}/retry")
-async def retry(request: Request, message_id: int, user: PageUser) -> Response:
+async def retry(request: Request, message_id: RowId, user: PageUser) -> Response:
     rt = rt_of(request)
     async with rt.write() as tx:
         await outbound.retry(tx, message_id, actor_id=user.id)
@@ -284,37 +285,37 @@ async def retry(request: Request, message_id: int, user: PageUser) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/read")
-async def mark_read(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def mark_read(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     async with rt_of(request).write() as tx:
         await conv_actions.mark_read(tx, conversation_id)
     return Response(status_code=204)
 
 
-async def _after_action(request: Request, user: CurrentUser, conversation_id: int) -> Response:
+async def _after_action(request: Request, user: CurrentUser, conversation_id: RowId) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id)
     return await _header(request, user, conv, headers={"HX-Trigger": "atende:thread-sync, atende:counts"})
 
 
 @router.post("/conversations/{conversation_id}/take")
-async def take(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def take(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     await move(rt_of(request), user, conversation_id, "open")
     return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def close(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     await move(rt_of(request), user, conversation_id, "done")
     return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/reopen")
-async def reopen(request: Request, conversation_id: int, user: PageUser) -> Response:
+async def reopen(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     await move(rt_of(request), user, conversation_id, "new")
     return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/transfer")
-async def transfer(request: Request, conversation_id: int, user: PageUser,
+async def transfer(request: Request, conversation_id: RowId, user: PageUser,
                    agent_id: Annotated[int, Form()]) -> Response:
     rt = rt_of(request)
     conv = await load_conversation(rt, conversation_id)

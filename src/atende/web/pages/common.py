@@ -14,6 +14,7 @@ from atende.runtime import Runtime
 from atende.web.auth import CurrentUser
 from atende.web.pages.core import PageError
 from atende.web.pages.i18n import _
+from atende.web.params import RowId
 
 FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
 STATUSES = ("new", "open", "done")
@@ -86,7 +87,7 @@ class ConvFilter:
         return True
 
 
-async def load_conversation(rt: Runtime, conversation_id: int) -> dict[str, Any]:
+async def load_conversation(rt: Runtime, conversation_id: RowId) -> dict[str, Any]:
     async with rt.read() as conn:
         conv = await queries.conversation(conn, conversation_id)
     if conv is None:
@@ -104,7 +105,7 @@ def ensure_may_handle(user: CurrentUser, conv: dict[str, Any]) -> None:
         raise PageError(403, _("Esta conversa está com outro agente."))
 
 
-async def move(rt: Runtime, user: CurrentUser, conversation_id: int, to: str) -> dict[str, Any]:
+async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str) -> dict[str, Any]:
     """A card dropped on a column (or an action button): take, close, reopen or release."""
     if to not in STATUSES:
         raise PageError(422, _("Coluna inválida."))

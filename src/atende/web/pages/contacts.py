@@ -14,6 +14,7 @@ from atende.web.auth import CurrentUser
 from atende.web.pages.common import status_labels
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
+from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
 TIMELINE_PAGE = 100
@@ -24,7 +25,7 @@ def _names(items: list[dict[str, Any]], names: dict[int, str]) -> None:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
 
 
-async def _contact(request: Request, contact_id: int) -> dict[str, Any]:
+async def _contact(request: Request, contact_id: RowId) -> dict[str, Any]:
     async with rt_of(request).read() as conn:
         contact = await queries.contact(conn, contact_id)
     if contact is None:
@@ -32,7 +33,7 @@ async def _contact(request: Request, contact_id: int) -> dict[str, Any]:
     return contact
 
 
-async def _panel(request: Request, user: CurrentUser, contact_id: int, conversation_id: int | None,
+async def _panel(request: Request, user: CurrentUser, contact_id: RowId, conversation_id: int | None,
                  *, saved: str = "") -> Response:
     contact = await _contact(request, contact_id)
     return render(request, "_contact_panel.html",
@@ -41,7 +42,7 @@ async def _panel(request: Request, user: CurrentUser, contact_id: int, conversat
 
 
 @router.get("/contacts/{contact_id}")
-async def contact_page(request: Request, contact_id: int, user: PageUser) -> Response:
+async def contact_page(request: Request, contact_id: RowId, user: PageUser) -> Response:
     contact = await _contact(request, contact_id)
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
@@ -53,7 +54,7 @@ async def contact_page(request: Request, contact_id: int, user: PageUser) -> Res
 
 
 @router.get("/contacts/{contact_id}/timeline")
-async def timeline_page(request: Request, contact_id: int, user: PageUser,
+async def timeline_page(request: Request, contact_id: RowId, user: PageUser,
                         cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     await _contact(request, contact_id)
     try:
@@ -69,12 +70,12 @@ async def timeline_page(request: Request, contact_id: int, user: PageUser,
 
 
 @router.get("/contacts/{contact_id}/panel")
-async def panel(request: Request, contact_id: int, user: PageUser, conversation: int | None = None) -> Response:
+async def panel(request: Request, contact_id: RowId, user: PageUser, conversation: OptId = None) -> Response:
     return await _panel(request, user, contact_id, conversation)
 
 
 @router.post("/contacts/{contact_id}/name")
-async def rename(request: Request, contact_id: int, user: PageUser, name: Annotated[str, Form(max_length=200)],
+async def rename(request: Request, contact_id: RowId, user: PageUser, name: Annotated[str, Form(max_length=200)],
                  conversation: Annotated[int | None, Form()] = None) -> Response:
     if not name.strip():
         raise PageError(422, _("O nome não pode ficar vazio."))
@@ -85,7 +86,7 @@ async def rename(request: Request, contact_id: int, user: PageUser, name: Annota
 
 
 @router.post("/contacts/{contact_id}/optout")
-async def set_optout(request: Request, contact_id: int, user: PageUser,
+async def set_optout(request: Request, contact_id: RowId, user: PageUser,
                      opted_out: Annotated[str, Form(max_length=5)] = "0",
                      conversation: Annotated[int | None, Form()] = None) -> Response:
     await _contact(request, contact_id)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,38 +199,3 @@ def safe_next(url: str | None) -> str:
 
 def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
-
-
-# ---------------------------------------------------------------------------------------------
-# Login attempts: at most N per minute for one (IP, e-mail), per process.
-
-
-class LoginLimiter:
-    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self._hits: dict[tuple[str, str], deque[float]] = {}
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
-        while hits and now - hits[0] > self.window_s:
-            hits.popleft()
-        return hits
-
-    def blocked(self, ip: str, email: str) -> float:
-        """Seconds to wait when the key used up its attempts; 0 when it may try again."""
-        now = time.monotonic()
-        hits = self._recent((ip, email), now)
-        if len(hits) >= self.per_minute:
-            return max(1.0, self.window_s - (now - hits[0]))
-        return 0.0
-
-    def hit(self, ip: str, email: str) -> None:
-        now = time.monotonic()
-        self._recent((ip, email), now).append(now)
-        if len(self._hits) > 10_000:  # forget idle keys
-            for key in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window_s]:
-                del self._hits[key]
-
-    def clear(self, ip: str, email: str) -> None:
-        self._hits.pop((ip, email), None)

@@ -5,6 +5,7 @@ Verify, parse, commit, then answer (design.md rule 3): a 2xx means the data is d
 
 from __future__ import annotations
 
+import hmac
 from collections import defaultdict
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from atende.actions.ingest import ingest_batch
 from atende.channels.base import WebhookBatch, WebhookRejected, WebhookRequest
 from atende.db.tables import connectors
+from atende.domain.ids import parse_int
 from atende.jobs.handlers import connector_info
 from atende.metrics import INGESTED, WEBHOOKS
 from atende.runtime import LoadedConnector, Runtime
@@ -26,8 +28,8 @@ log = structlog.get_logger(__name__)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = parse_int(request.headers.get("content-length") or "")
+    if declared is not None and declared > limit:
         raise HTTPException(413, f"corpo maior que {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -45,23 +47,48 @@ async def _connector(rt: Runtime, token: str) -> LoadedConnector:
     return loaded
 
 
+def _same_app(a: LoadedConnector, b: LoadedConnector) -> bool:
+    """Both connectors verify webhooks with the same app secret (the same Meta app)."""
+    sa, sb = getattr(a.config, "app_secret", None), getattr(b.config, "app_secret", None)
+    return isinstance(sa, str) and isinstance(sb, str) and hmac.compare_digest(sa.encode(), sb.encode())
+
+
 async def split_by_account(rt: Runtime, url_connector: LoadedConnector, batch: WebhookBatch) -> dict[int, WebhookBatch]:
-    """One app can serve many numbers: route each item by the account it names (phone_number_id)."""
+    """One app can serve many numbers: route each item by the account it names (phone_number_id).
+
+    The payload was verified with the URL connector's app secret, so it may write only to active
+    connectors of the same provider that share that secret. Items for any other account are logged
+    and dropped: never stored on the wrong connector."""
     own = getattr(url_connector.config, "phone_number_id", None)
     accounts = {m.account_id for m in batch.messages} | {s.account_id for s in batch.statuses}
     accounts -= {None, own}
-    target: dict[str | None, int] = {}
+    target: dict[str | None, int] = {None: url_connector.id, own: url_connector.id}
     if accounts:
         async with rt.read() as conn:
-            rows = await conn.execute(select(connectors.c.id, connectors.c.account_id).where(
-                connectors.c.provider == url_connector.provider_name, connectors.c.account_id.in_(accounts)))
-            target = {r.account_id: int(r.id) for r in rows}
+            rows = list(await conn.execute(select(connectors.c.id, connectors.c.account_id).where(
+                connectors.c.provider == url_connector.provider_name, connectors.c.account_id.in_(accounts),
+                connectors.c.active.is_(True))))
+        for r in rows:
+            other = await rt.connector(int(r.id))
+            if other is not None and other.active and _same_app(url_connector, other):
+                target[r.account_id] = int(r.id)
     out: dict[int, WebhookBatch] = defaultdict(WebhookBatch)
+    dropped: set[str] = set()
     for m in batch.messages:
-        out[target.get(m.account_id, url_connector.id)].messages.append(m)
+        if m.account_id in target:
+            out[target[m.account_id]].messages.append(m)
+        else:
+            dropped.add(str(m.account_id))
     for s in batch.statuses:
-        out[target.get(s.account_id, url_connector.id)].statuses.append(s)
-    out[url_connector.id].events.extend(batch.events)
+        if s.account_id in target:
+            out[target[s.account_id]].statuses.append(s)
+        else:
+            dropped.add(str(s.account_id))
+    if dropped:
+        log.warning("webhook items for foreign accounts dropped", connector_id=url_connector.id,
+                    accounts=sorted(dropped)[:20])
+    if batch.events:
+        out[url_connector.id].events.extend(batch.events)
     return out
 
 
@@ -90,6 +117,13 @@ async def receive(token: str, request: Request, rt: Rt) -> Response:
         WEBHOOKS.labels(loaded.provider_name, str(exc.status_code)).inc()
         log.info("webhook rejected", connector_id=loaded.id, status=exc.status_code, detail=exc.detail)
         raise HTTPException(exc.status_code, exc.detail) from None
+    items = len(batch.messages) + len(batch.statuses) + len(batch.events)
+    if items > rt.settings.webhook_max_items:
+        # One request must not turn into thousands of rows and jobs: the provider splits and retries.
+        WEBHOOKS.labels(loaded.provider_name, "413").inc()
+        log.warning("webhook over the item cap", connector_id=loaded.id, items=items)
+        raise HTTPException(413, f"itens demais em uma requisição ({items}; máximo "
+                                 f"{rt.settings.webhook_max_items})")
     parts = await split_by_account(rt, loaded, batch) if batch else {}
     infos: dict[int, Any] = {}
     for connector_id in parts:

@@ -1,7 +1,7 @@
 """campaigns, recipients and exclusions; message templates with variables; CSAT settings and ratings
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -111,6 +111,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_campaign_recipients_state", "campaign_recipients", ["campaign_id", "state", "id"])
     op.create_index("ix_campaign_recipients_provider_id", "campaign_recipients", ["provider_message_id"])
+    op.create_index("ix_campaign_recipients_request", "campaign_recipients", ["provider_request_id"])
     op.create_index("ix_campaign_recipients_address", "campaign_recipients", ["address_key", "id"])
     op.create_table(
         "campaign_exclusions",

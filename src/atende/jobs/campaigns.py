@@ -161,9 +161,11 @@ async def _send_one_by_one(rt: Runtime, connector: LoadedConnector, provider: An
             except ProviderError as exc:
                 if exc.transient and exc.code == "timeout":
                     doubtful.append(recipient_id)
-                elif exc.transient:
+                elif exc.transient:  # throughput / pair limits: back in the queue, and slow down
                     waits.append(exc.retry_after or 0.0)
                     outcomes.append(sends.Outcome(recipient_id, None))
+                    if rt.send_limiter is not None and hasattr(rt.send_limiter, "penalize"):
+                        rt.send_limiter.penalize(connector, message.to, exc.code, exc.retry_after)
                 else:
                     stop.append(exc.message)
                     outcomes.append(sends.Outcome(recipient_id, None))

@@ -26,7 +26,18 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, campaigns, connectors, contacts, conversations, media, tokens, whatsapp
+from atende.web.api import (
+    admin,
+    audit,
+    campaigns,
+    connectors,
+    contacts,
+    conversations,
+    media,
+    message_templates,
+    tokens,
+    whatsapp,
+)
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
 from atende.web.webhooks import receive
@@ -69,7 +80,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, campaigns):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, campaigns,
+                   message_templates):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

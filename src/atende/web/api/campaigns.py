@@ -18,7 +18,9 @@ from atende.actions.campaign_import import MAX_TEXT, CampaignSpec, create_campai
 from atende.db import queries
 from atende.db.tables import campaign_exclusions, campaigns
 from atende.domain.campaign_csv import MAX_ROWS, CsvError, read_csv, rows_from_list
+from atende.domain.ids import parse_id
 from atende.web.auth import CurrentUser, Rt, require
+from atende.web.params import BodyId, RowId
 
 router = APIRouter(tags=["campaigns"])
 Staff = Annotated[CurrentUser, require("supervisor")]
@@ -49,7 +51,7 @@ class WindowIn(BaseModel):
 
 class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    connector_id: int
+    connector_id: BodyId
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     template: TemplateIn | None = None
     recipients: list[RecipientIn] | None = Field(default=None, max_length=MAX_ROWS)
@@ -107,13 +109,16 @@ async def list_campaigns(
 def _decode(cursor: str) -> tuple[int]:
     try:
         (value,) = queries.decode_cursor(cursor, 1)
-        return (int(value),)
-    except (queries.BadCursor, ValueError):
+    except queries.BadCursor:
         raise HTTPException(400, "cursor inválido") from None
+    number = parse_id(value)
+    if number is None:
+        raise HTTPException(400, "cursor inválido")
+    return (number,)
 
 
 @router.get("/campaigns/{campaign_id}")
-async def get_campaign(campaign_id: int, rt: Rt, user: Staff) -> dict[str, Any]:
+async def get_campaign(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
     return await campaign_view(rt, campaign_id)
 
 
@@ -133,22 +138,22 @@ async def _act(rt: Rt, user: CurrentUser, campaign_id: int, action: str) -> dict
 
 
 @router.post("/campaigns/{campaign_id}/start")
-async def start(campaign_id: int, rt: Rt, user: Staff) -> dict[str, Any]:
+async def start(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
     return await _act(rt, user, campaign_id, "start")
 
 
 @router.post("/campaigns/{campaign_id}/pause")
-async def pause(campaign_id: int, rt: Rt, user: Staff) -> dict[str, Any]:
+async def pause(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
     return await _act(rt, user, campaign_id, "pause")
 
 
 @router.post("/campaigns/{campaign_id}/resume")
-async def resume(campaign_id: int, rt: Rt, user: Staff) -> dict[str, Any]:
+async def resume(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
     return await _act(rt, user, campaign_id, "resume")
 
 
 @router.post("/campaigns/{campaign_id}/cancel")
-async def cancel(campaign_id: int, rt: Rt, user: Staff) -> dict[str, Any]:
+async def cancel(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
     return await _act(rt, user, campaign_id, "cancel")
 
 
@@ -181,7 +186,7 @@ async def exclusion_lines(rt: Rt, campaign_id: int) -> AsyncIterator[str]:
 
 
 @router.get("/campaigns/{campaign_id}/exclusions.csv")
-async def exclusions(campaign_id: int, rt: Rt, user: Staff) -> StreamingResponse:
+async def exclusions(campaign_id: RowId, rt: Rt, user: Staff) -> StreamingResponse:
     await campaign_view(rt, campaign_id)
     return StreamingResponse(exclusion_lines(rt, campaign_id), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="campanha-{campaign_id}-exclusoes.csv"'})

@@ -35,6 +35,7 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
+from atende.web.pages.pane_extras import pane_extras
 from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
@@ -126,8 +127,10 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
+        extras = await pane_extras(conn, conv, user)  # message templates with variables, CSAT
     caps = loaded.provider.capabilities if loaded else None
     return {
+        **extras,
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",

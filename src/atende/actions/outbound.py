@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -58,8 +59,12 @@ async def queue_message(
     bypass_opt_out: bool = False,
     on_sent: dict[str, Any] | None = None,
     media_url: str | None = None,
+    send_at: datetime | None = None,
 ) -> int:
     """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it.
+
+    With `send_at` the message waits as `scheduled` (its send job runs then, see
+    `atende.actions.scheduled.release`); the conversation only shows it as its last message once sent.
 
     A template is stored with the text the customer reads, rendered from the synced template and
     the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
@@ -97,10 +102,11 @@ async def queue_message(
     now = utcnow()
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
-        kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
-        media_id=media_id, created_at=now, reference=new_reference(),
+        kind=kind, text=text, status="queued" if send_at is None else "scheduled", author_id=author_id,
+        reply_to_id=reply_to_id, media_id=media_id, created_at=now, reference=new_reference(),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
-                    **({"media_url": media_url} if media_url is not None else {})},
+                    **({"media_url": media_url} if media_url is not None else {}),
+                    **({"send_at": send_at.isoformat()} if send_at is not None else {})},
         updated_at=now,
     )
     if connector.channel == "sms" and text is not None:
@@ -109,22 +115,23 @@ async def queue_message(
                       cost=sms_cost(count.segments, cost_per_segment(connector.config)))
     message_id = int((await tx.conn.execute(insert(messages).values(**values).returning(messages.c.id)))
                      .scalar_one())
-    await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
-        last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
-        last_message_direction="out",
-    ))
+    if send_at is None:
+        await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
+            last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
+            last_message_direction="out",
+        ))
     if author_id is not None:
         if take and conv.status != "open":
             await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
-        if conv.current_attendance_id is not None:
+        if conv.current_attendance_id is not None and send_at is None:
             await tx.conn.execute(update(attendances).where(
                 attendances.c.id == conv.current_attendance_id, attendances.c.first_response_at.is_(None),
             ).values(first_response_at=now))
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": "out", "kind": kind,
-        "channel": connector.channel, "status": "queued", "preview": preview_of(kind, text),
+        "channel": connector.channel, "status": values["status"], "preview": preview_of(kind, text),
     }, conv.id)
-    await enqueue(tx, "send_message", {"message_id": message_id}, dedup_key=f"send:{message_id}")
+    await enqueue(tx, "send_message", {"message_id": message_id}, run_at=send_at, dedup_key=f"send:{message_id}")
     return message_id
 
 

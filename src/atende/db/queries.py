@@ -136,6 +136,7 @@ def message_dict(row: Any) -> dict[str, Any]:
         "reply_to_id": row.reply_to_id,
         "media_id": row.media_id,
         "attributes": row.attributes or {},
+        "send_at": (row.attributes or {}).get("send_at"),  # scheduled messages
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),

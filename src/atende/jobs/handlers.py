@@ -49,6 +49,17 @@ async def _connector(rt: Runtime, connector_id: int) -> LoadedConnector:
 
 async def send_message(rt: Runtime, job: Any) -> None:
     message_id = int(job.payload["message_id"])
+    async with rt.read() as conn:
+        waiting = (await conn.execute(select(messages.c.status, messages.c.connector_id).where(
+            messages.c.id == message_id))).first()
+    if waiting is not None and waiting.status == "scheduled":  # its time has come: the channel's rules now
+        from atende.actions.scheduled import release
+
+        loaded = await _connector(rt, int(waiting.connector_id))
+        async with rt.write() as tx:
+            if not await release(tx, message_id, channel=loaded.channel, now=rt.clock(),
+                                 service_window_hours=loaded.provider.capabilities.service_window_hours):
+                return
     async with rt.write() as tx:
         row = await outbound.mark_sending(tx, message_id)
     if row.status not in ("queued", "sending"):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions.notes import add_note
+from atende.actions.scheduled import check_send_at
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
@@ -36,6 +37,7 @@ from atende.web.pages.common import (
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
 from atende.web.pages.pane_extras import pane_extras
+from atende.web.pages.scheduled import local_send_at
 from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
@@ -246,9 +248,11 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
                mode: Annotated[str, Form(max_length=10)] = "reply",
                template_id: Annotated[int | None, Form()] = None,
                media_id: Annotated[int | None, Form()] = None,
-               media_kind: Annotated[str, Form(max_length=20)] = "document") -> Response:
+               media_kind: Annotated[str, Form(max_length=20)] = "document",
+               send_at: Annotated[str, Form(max_length=40)] = "") -> Response:
     rt = rt_of(request)
     conv = await load_conversation(rt, conversation_id)
+    later = local_send_at(send_at, user.timezone) if mode != "note" and media_id is None else None
     form = await request.form()
     params = [str(v) for v in form.getlist("params")]
     if mode == "note":
@@ -273,9 +277,11 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
         kind = MEDIA_KINDS.get(media_kind, "document")
     elif not text.strip():
         raise PageError(422, _("Escreva a mensagem antes de enviar."))
+    if later is not None:
+        check_send_at(later, rt.clock())
     async with rt.write() as tx:
         await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
-                                     author_id=user.id, template=template, media_id=media_id)
+                                     author_id=user.id, template=template, media_id=media_id, send_at=later)
     return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
 
 

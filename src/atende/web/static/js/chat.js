@@ -20,6 +20,12 @@ document.addEventListener("alpine:init", () => {
     preview: "",
     emojis: EMOJIS,
     missing: [],
+    sendAt: "",
+
+    get sendLabel() {
+      if (this.mode === "note") return this.t.note;
+      return this.sendAt && this.mode === "reply" ? this.t.schedule : this.t.send;
+    },
 
     // Templates and quick replies with {{variables}}: filled from this conversation (contact, agent,
     // the last campaign's columns); what has no value stays visible and is listed under the box.
@@ -136,10 +142,13 @@ document.addEventListener("alpine:init", () => {
       } else {
         if (!this.text.trim()) return;
         body.set("text", this.text);
+        if (this.sendAt && this.mode === "reply") body.set("send_at", this.sendAt);
       }
       if (await this.post(body)) {
         this.text = "";
         this.missing = [];
+        this.sendAt = "";
+        this.$refs.schedule?.removeAttribute("open");
         this.suggestions = [];
         if (this.mode === "template") { this.templateId = ""; this.params = []; this.preview = ""; }
       }

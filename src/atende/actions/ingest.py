@@ -192,8 +192,13 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
     await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                           by_id_params(conv.id, conv_values))
+    answer = False  # the satisfaction survey's answer (or its comment) never reopens the conversation
     if msg.direction == "in" and conv.status == "done":
-        await conv_actions.reopen_for_inbound(tx, conv)
+        from atende.actions.csat import absorb
+
+        answer = await absorb(tx, conv, msg.text, msg.timestamp)
+        if not answer:
+            await conv_actions.reopen_for_inbound(tx, conv)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
         "channel": connector.channel, "preview": preview,
@@ -211,7 +216,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if msg.direction == "in" and conv.status != "open" and await result.can_route(tx, connector):
+    if msg.direction == "in" and conv.status != "open" and not answer and await result.can_route(tx, connector):
         await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
 
 

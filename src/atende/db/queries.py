@@ -229,6 +229,8 @@ async def timeline(
 
 
 async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | None:
+    from atende.actions.csat import ratings as csat_ratings
+
     row = (await conn.execute(select(contacts).where(contacts.c.id == contact_id))).first()
     if row is None:
         return None
@@ -241,6 +243,7 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
         "sms_opted_out": row.sms_opted_out, "sms_opted_out_at": iso(row.sms_opted_out_at),
         "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
         "conversations": [dict(c._mapping) for c in convs],
+        "csat": await csat_ratings(conn, contact_id=contact_id, limit=20),  # satisfaction ratings, newest first
     }
 
 

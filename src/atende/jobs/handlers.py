@@ -21,6 +21,7 @@ from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendR
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
 from atende.jobs import campaigns as campaign_jobs
+from atende.jobs import csat as csat_jobs
 from atende.jobs import whatsapp as whatsapp_jobs
 from atende.jobs.worker import DeadHook, Handler, PermanentJobError, Reschedule, Retry
 from atende.metrics import SENDS
@@ -260,6 +261,7 @@ HANDLERS: dict[str, Handler] = {
     "fetch_media": fetch_media,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
     **campaign_jobs.HANDLERS,  # the campaign pacer
+    **csat_jobs.HANDLERS,  # the satisfaction survey after a close
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
 

@@ -42,6 +42,7 @@ from atende.web.api import (
 )
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
+from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
 log = structlog.get_logger(__name__)
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    app.add_middleware(SecurityHeaders)
 
     try:
         from atende.web.pages import install as install_pages

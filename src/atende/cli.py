@@ -18,6 +18,7 @@ from atende.actions.errors import ActionError
 from atende.db.migrate import upgrade
 from atende.db.tables import api_tokens, users
 from atende.db.types import utcnow
+from atende.logs import configure_logging
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 
@@ -148,6 +149,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     if args.role != "worker":
         exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
             return self.secret_key
         path = DEFAULT_VAR_DIR / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            from atende.db.engine import private_dir
+
+            private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))

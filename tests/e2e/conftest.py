@@ -48,3 +48,33 @@ def artifacts() -> Path:
     path = Path(os.environ.get("ATENDE_TEST_ARTIFACTS") or ROOT / "test-artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+CSP_PROBE = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Every browser test doubles as a CSP test: any violation a page reports (securitypolicyviolation
+    event, or Chromium's console line about a refused script or eval) fails it."""
+    if request.node.get_closest_marker("e2e") is None or "context" not in request.fixturenames:
+        yield []
+        return
+    context = request.getfixturevalue("context")
+    reported: list[str] = []
+    context.expose_binding("__reportCsp", lambda _source, text: reported.append(text))
+    context.add_init_script(CSP_PROBE)
+
+    def watch(page: Any) -> None:
+        page.on("console", lambda msg: reported.append(msg.text)
+                if "Content Security Policy" in msg.text or "unsafe-eval" in msg.text else None)
+
+    for page in context.pages:
+        watch(page)
+    context.on("page", watch)
+    yield reported
+    assert not reported, "CSP violations:\n" + "\n".join(reported[:10])

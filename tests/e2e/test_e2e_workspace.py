@@ -232,3 +232,25 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
     page.get_by_label("Provedor").select_option("whatsapp_cloud")
     expect(page.get_by_label("Phone number ID *")).to_be_visible()
     expect(page.get_by_label("Token da API *")).to_be_hidden()
+
+
+def test_csp_blocks_inline_script_and_the_probe_sees_it(live: LiveStack, page: Page,
+                                                                  no_csp_violations: list[str]) -> None:
+    """The policy is live (an injected inline script is refused) and the watcher that every
+    browser test relies on really reports violations."""
+    live.create_user("admin@example.com", "Ana Admin", "admin")
+    login(page, live, "admin@example.com")
+    response = page.goto(f"{live.url}/board")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("style-src")[0]
+    assert "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin" and response.headers["cache-control"] == "no-store"
+    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1';
+                              document.body.appendChild(s); }""")
+    assert page.evaluate("() => window.__inline") is None
+    wait_for(lambda: len(no_csp_violations) >= 1)
+    assert any("script-src" in v for v in no_csp_violations)
+    expect(page.locator("body[data-live='1']")).to_have_count(1)  # the workspace itself still runs
+    no_csp_violations.clear()

@@ -118,4 +118,6 @@ async def test_connection_test_never_shows_the_remote_body(harness: Harness) -> 
     assert r.status_code == 200
     detail = r.json()["detail"]
     assert r.json()["ok"] is False and "403" in detail
-    assert "SEGREDO" not in detail and "<" not in detail and len(detail) <= 160
+    assert "SEGREDO" not in detail and "<" not in detail and len(detail) <= 300
+    async with h.rt.read() as conn:
+        assert "connector.test" in [r.action for r in await conn.execute(select(audit_log.c.action))]

@@ -6,6 +6,7 @@ queue on the lock at BEGIN instead of failing with SQLITE_BUSY halfway through a
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,10 +35,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(parsed.database))
         engine = create_async_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # customer data never reaches a log or an error message
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=0,
@@ -52,8 +54,27 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    return create_async_engine(url, echo=echo, poolclass=NullPool)
+        return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                                   hide_parameters=True)
+    return create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) readable by its owner only; an existing folder is left as it is."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+def private_file(path: Path) -> None:
+    """The SQLite file (and its folder) created for its owner only: it holds CPFs and conversations."""
+    private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

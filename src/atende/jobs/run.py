@@ -14,6 +14,9 @@ from atende.web.hooks import install_hooks
 
 
 async def run_worker(settings: Settings) -> None:
+    from atende.logs import configure_logging
+
+    configure_logging(settings.log_level)
     rt = Runtime.create(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

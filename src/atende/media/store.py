@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from atende.db.engine import private_dir
+
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
@@ -46,6 +48,7 @@ class LocalMediaStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        private_dir(self.root)  # customers' documents: the owner only
 
     def __repr__(self) -> str:
         return f"LocalMediaStore({str(self.root)!r})"
@@ -67,7 +70,8 @@ class LocalMediaStore:
     def _write(target: Path, data: bytes) -> None:
         if target.exists() and target.stat().st_size == len(data):
             return  # content-addressed: already there
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.exists():
+            private_dir(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:

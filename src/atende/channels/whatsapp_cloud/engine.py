@@ -161,11 +161,11 @@ async def provider_event(rt: Runtime, connector: LoadedConnector, kind: str, dat
         targets = await template_connectors(rt, connector, data)
         if not targets:
             log.warning("template event for a WABA no connector has", connector_id=connector.id,
-                        waba_id=data.get("waba_id"), name=data.get("name"))
+                        waba_id=data.get("waba_id"), template=data.get("name"))
             return
         async with rt.write() as tx:
             changed = await template_actions.apply_template_event(tx, targets, data)
-        log.info("template event", connector_id=connector.id, connectors=targets, name=data.get("name"),
+        log.info("template event", connector_id=connector.id, connectors=targets, template=data.get("name"),
                  language=data.get("language"), template_event=data.get("event") or data.get("new_category"),
                  changed=changed)
         return

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from atende.actions import audit
 from atende.actions import connectors as connector_actions
 from atende.channels.base import ProviderError, connection_reason, sanitize_reason
 from atende.db import queries
 from atende.domain.money import format_brl
-from atende.web.auth import Admin, Rt, User, client_ip, require
+from atende.web.auth import Admin, CurrentUser, Rt, User, client_ip, require
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
+Supervisor = Annotated[CurrentUser, require("supervisor")]
 
 
 class ConnectorIn(BaseModel):
@@ -107,13 +109,16 @@ async def poll_connector(connector_id: RowId, rt: Rt) -> dict[str, Any]:
     return {"ok": True}
 
 
-@router.post("/{connector_id}/test", dependencies=[require("supervisor")])
-async def test_connector(connector_id: RowId, rt: Rt) -> dict[str, Any]:
+@router.post("/{connector_id}/test")
+async def test_connector(connector_id: RowId, rt: Rt, user: Supervisor, request: Request) -> dict[str, Any]:
     """A short, sanitized reason: never what the remote server wrote (it may echo anything)."""
     rt.forget(connector_id)
     loaded = await rt.connector(connector_id)
     if loaded is None:
         raise HTTPException(404, "conector não encontrado")
+    async with rt.write() as tx:  # a test sends the stored credentials out: who asked is evidence
+        await audit.record(tx, "connector.test", actor_id=user.id, target_type="connector",
+                           target_id=connector_id, ip=client_ip(request))
     try:
         result = await loaded.provider.test_connection()
     except ProviderError as exc:  # providers should answer ConnectionTest; never let one 500

@@ -17,6 +17,32 @@
     }
   });
 
+  // ---- behaviour declared in markup (the CSP allows no inline handlers) ---------------------
+  // data-toggle-class / data-remove-class + data-toggle-target: flip a class on another element;
+  // data-autosubmit: a select that submits its form; data-confirm on a form or button: ask first.
+  document.addEventListener("click", (e) => {
+    const el = e.target instanceof Element ? e.target.closest("[data-toggle-target]") : null;
+    if (!el) return;
+    const target = document.getElementById(el.dataset.toggleTarget);
+    if (!target) return;
+    if (el.dataset.toggleClass) target.classList.toggle(el.dataset.toggleClass);
+    if (el.dataset.removeClass) target.classList.remove(el.dataset.removeClass);
+  });
+  document.addEventListener("change", (e) => {
+    const el = e.target;
+    if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit")) el.form?.submit();
+  });
+  document.addEventListener("click", (e) => {
+    const button = e.target instanceof Element ? e.target.closest("button[data-confirm]") : null;
+    if (button && !window.confirm(button.dataset.confirm)) e.preventDefault();
+  }, true);
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+    }
+  }, true);
+
   // ---- toasts ------------------------------------------------------------------------------
   function toast(message, kind = "error") {
     const box = document.getElementById("toasts");
@@ -155,6 +181,21 @@
   }, 30000);
 
   // ---- Alpine components shared by several pages -------------------------------------------
+  document.addEventListener("alpine:init", () => {
+    // A read-only field with a copy button (the webhook URL).
+    window.Alpine.data("copyField", () => ({
+      copied: false,
+      get idle() { return !this.copied; },
+      select() { this.$refs.url.select(); },
+      copy() {
+        copy(this.$refs.url.value).then(() => {
+          this.copied = true;
+          setTimeout(() => { this.copied = false; }, 2000);
+        });
+      },
+    }));
+  });
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("connectionTest", (id) => ({
       busy: false, result: "", balance: "", ok: false,

@@ -17,6 +17,7 @@ from atende.web.pages import (
     admin,
     audit,
     board,
+    campaigns,
     chat,
     contacts,
     csat_settings,
@@ -35,7 +36,8 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, chat, contacts, admin, audit, message_templates, scheduled, csat_settings):
+    for module in (account, board, chat, contacts, admin, audit, message_templates, scheduled, csat_settings,
+                   campaigns):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

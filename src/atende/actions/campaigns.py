@@ -22,6 +22,7 @@ from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 TICK = "campaign_tick"
+PROGRESS = "campaign_progress"
 #: A provider's permanent refusal of a number stops later campaigns from trying it, for this long.
 BLOCK_MEMORY = timedelta(days=30)
 #: Provider refusals that mean "this number cannot get messages from this connector".
@@ -233,10 +234,12 @@ async def announce_progress(tx: Tx, campaign_id: int, *, force: bool = False) ->
     """A campaign.progress event for the live page: after every batch, and at most every 2 s for
     the stream of statuses and replies (100,000 statuses must not be 100,000 events)."""
     if not force:
-        recent = await tx.conn.scalar(select(campaigns.c.id).where(
+        due = await tx.conn.scalar(select(campaigns.c.id).where(
             campaigns.c.id == campaign_id,
             or_(campaigns.c.progress_at.is_(None), campaigns.c.progress_at < utcnow() - PROGRESS_EVERY)))
-        if recent is None:
+        if due is None:  # announced a moment ago: one more event follows shortly with the latest counts
+            await enqueue(tx, PROGRESS, {"campaign_id": campaign_id}, run_at=utcnow() + PROGRESS_EVERY,
+                          dedup_key=f"campaign-progress:{campaign_id}")
             return
     await _announce(tx, campaign_id)
 
@@ -248,8 +251,3 @@ async def add_counts(tx: Tx, campaign_id: int, deltas: Mapping[str, int | Decima
         await tx.conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
             **values, updated_at=utcnow()))
 
-
-__all__ = [
-    "TICK", "add_chunk", "add_counts", "announce_progress", "campaign_dict", "cancel", "create", "ensure_ticks",
-    "finish_preparing", "load", "pause", "resume", "screen_lookups", "start", "stats_of", "tick_key", "wake",
-]

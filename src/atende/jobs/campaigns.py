@@ -208,4 +208,10 @@ async def _settle_lost_batches(rt: Runtime, connector: LoadedConnector, campaign
             await sends.record(tx, campaign_id, outcomes, now)
 
 
-HANDLERS: dict[str, Handler] = {campaign_actions.TICK: campaign_tick}
+async def campaign_progress(rt: Runtime, job: Any) -> None:
+    """The campaign.progress event that a burst of statuses or replies held back."""
+    async with rt.write() as tx:
+        await campaign_actions.announce_progress(tx, int(job.payload["campaign_id"]), force=True)
+
+
+HANDLERS: dict[str, Handler] = {campaign_actions.TICK: campaign_tick, campaign_actions.PROGRESS: campaign_progress}

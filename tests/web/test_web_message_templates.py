@@ -18,7 +18,7 @@ async def test_settings_page_and_composer_offer_the_templates(harness: Harness, 
     c = await h.kolmeya_connector()
     sup = await pages("supervisor")
     page = await sup.get("/settings/message-templates")
-    assert page.status_code == 200 and "Modelos de mensagem" in page.text and "templatePreview" in page.text
+    assert page.status_code == 200 and "Modelos com variáveis" in page.text and "templatePreview" in page.text
     r = await sup.post("/settings/message-templates", {"name": "Lembrete", "text": "Oi {{nome}}, vence {{vencimento}}",
                                                       "connector_id": str(c["id"])})
     assert r.status_code == 204 and r.headers["HX-Redirect"] == "/settings/message-templates"

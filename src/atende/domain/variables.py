@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["PLACEHOLDER_RE", "STANDARD", "Rendered", "normal_name", "normal_values", "render", "variables_in"]
 
@@ -65,19 +66,37 @@ class Rendered:
     missing: tuple[str, ...]  # variables without a value, in order of first appearance
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(literals, placeholders as written, their normal names): a text is parsed once, then filled
+    for every row of a campaign."""
+    literals: list[str] = []
+    written: list[str] = []
+    names: list[str] = []
+    last = 0
+    for match in PLACEHOLDER_RE.finditer(text):
+        literals.append(text[last:match.start()])
+        written.append(match.group(0))
+        names.append(normal_name(match.group(1)))
+        last = match.end()
+    literals.append(text[last:])
+    return tuple(literals), tuple(written), tuple(names)
+
+
 def render(text: str, values: Mapping[str, str]) -> Rendered:
     """Fill the placeholders of `text` from `values` (keys already in normal form, see normal_values)."""
-    missing: list[str] = []
-
-    def fill(match: re.Match[str]) -> str:
-        name = normal_name(match.group(1))
-        value = values.get(name) if name else None
-        if value:
-            return value
-        if name and name not in missing:
-            missing.append(name)
-        return match.group(0)
-
     if "{{" not in text:  # most texts of a campaign row: nothing to do
         return Rendered(text, ())
-    return Rendered(PLACEHOLDER_RE.sub(fill, text), tuple(missing))
+    literals, written, names = _compiled(text)
+    out = [literals[0]]
+    missing: list[str] = []
+    for raw, name, literal in zip(written, names, literals[1:], strict=True):
+        value = values.get(name) if name else None
+        if value:
+            out.append(value)
+        else:
+            out.append(raw)
+            if name and name not in missing:
+                missing.append(name)
+        out.append(literal)
+    return Rendered("".join(out), tuple(missing))

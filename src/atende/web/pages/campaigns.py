@@ -44,7 +44,7 @@ def reason_labels() -> dict[str, str]:
 
 
 def day_labels() -> dict[str, str]:
-    return dict(zip(DAY_NAMES, (_("seg"), _("ter"), _("qua"), _("qui"), _("sex"), _("sáb"), _("dom")), strict=True))
+    return dict(zip(DAY_NAMES, (_("Seg"), _("Ter"), _("Qua"), _("Qui"), _("Sex"), _("Sáb"), _("Dom")), strict=True))
 
 
 @router.get("/campaigns")

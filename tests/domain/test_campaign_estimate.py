@@ -109,3 +109,13 @@ def test_whatsapp_template_parameters_come_from_the_row() -> None:
     assert spec.compose({"nome": "Ana"}).missing == ("valor",)
     named = MessageSpec(template_components=definition, params={"first_name": "{{nome}}"})
     assert named.send_components({"nome": "Ana"})[0][0]["parameters"][0]["parameter_name"] == "first_name"
+
+
+def test_agente_is_who_created_the_campaign() -> None:
+    screener = Screener("sms", MessageSpec(text="Att, {{agente}}"), Decimal("0.1"), base={"agente": "Sara"})
+    _, rows = read_csv("telefone\n48991910234\n")
+    row = next(rows)
+    address = screener.check(row)
+    assert isinstance(address, str)
+    done = screener.finish(row, address)
+    assert isinstance(done, Recipient) and done.text == "Att, Sara"

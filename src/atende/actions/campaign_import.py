@@ -15,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from atende.actions import campaigns as campaign_actions
 from atende.actions.errors import Invalid, NotFound
 from atende.actions.outbound import cost_per_segment
-from atende.db.tables import campaigns
+from atende.db.tables import campaigns, users
 from atende.db.tx import Tx
 from atende.domain.campaign_csv import CsvError, Row
 from atende.domain.campaign_estimate import Estimate, Exclusion, MessageSpec, Recipient, Screener
@@ -116,13 +116,16 @@ async def create_campaign(rt: Runtime, spec: CampaignSpec, rows: Iterator[Row], 
     if spec.schedule_at is not None and spec.schedule_at.tzinfo is None:
         raise Invalid("schedule_at precisa de fuso horário (por exemplo 2025-12-01T08:00:00-03:00)")
     price = cost_per_segment(loaded.config) if loaded.provider.capabilities.segments else Decimal(0)
+    async with rt.read() as conn:
+        author = await conn.scalar(select(users.c.name).where(users.c.id == created_by)) if created_by else None
+    base = {"agente": author} if author else {}
     async with rt.write() as tx:
         campaign_id = await campaign_actions.create(
             tx, name=name[:200], connector_id=loaded.id, channel=loaded.channel,
             text=message.text, template=template, rate_per_minute=rate, window=window,
             schedule_at=spec.schedule_at, created_by=created_by)
     try:
-        estimate = await _store_rows(rt, campaign_id, loaded, Screener(loaded.channel, message, price),
+        estimate = await _store_rows(rt, campaign_id, loaded, Screener(loaded.channel, message, price, base),
                                      Estimate(price), rows)
     except BaseException as exc:
         async with rt.write() as tx:  # nothing half-made survives: the list is all in or not at all

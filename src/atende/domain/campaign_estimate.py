@@ -180,10 +180,12 @@ def _money(value: Decimal) -> str:
 class Screener:
     """Screens rows one at a time, remembering the numbers already taken (duplicates)."""
 
-    def __init__(self, channel: str, spec: MessageSpec, price_per_segment: Decimal) -> None:
+    def __init__(self, channel: str, spec: MessageSpec, price_per_segment: Decimal,
+                 base: Mapping[str, str] | None = None) -> None:
         self.channel = channel
         self.spec = spec
         self.price = price_per_segment
+        self.base = dict(base or {})  # values every row has ({{agente}}: who created the campaign)
         self._seen: set[str] = set()
         self._cost_of: dict[int, Decimal] = {}
 
@@ -205,7 +207,7 @@ class Screener:
             return Exclusion(row.row_no, row.phone, "blocked", blocked)
         if opted_out:
             return Exclusion(row.row_no, row.phone, "opted_out", "o cliente pediu para não receber")
-        values = {"telefone": phone_display(address), **(known or {}), **row.values}
+        values = {**self.base, "telefone": phone_display(address), **(known or {}), **row.values}
         composed = self.spec.compose(values)
         if composed.missing:
             return Exclusion(row.row_no, row.phone, "missing_vars", "sem valor para: " + ", ".join(composed.missing))

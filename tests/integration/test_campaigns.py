@@ -44,6 +44,9 @@ async def test_sms_campaign_goes_out_and_counts(harness: Harness) -> None:
     assert sent[0].text == "Olá Cliente 0!"
     stats = (await h.get(f"/api/v1/connectors/{c['id']}")).json()["stats"]
     assert stats["sent"] == 30 and Decimal(stats["cost"]) == Decimal("0.08") * 30
+    for action in ("campaign.create", "campaign.start"):  # spending the SMS budget leaves evidence
+        items = (await h.get(f"/api/v1/audit?action={action}")).json()["items"]
+        assert [(i["actor_id"], i["target_id"]) for i in items] == [(h.user_ids["supervisor"], camp["id"])]
 
 
 async def test_agents_may_not_touch_campaigns(harness: Harness) -> None:

@@ -28,8 +28,10 @@ async def test_upload_estimate_start_and_live_card(harness: Harness, pages: Page
     clock = travel(h)
     c = await h.kolmeya_connector(poll_interval_s=0)
     sup = await pages("supervisor")
+    await h.post("/api/v1/message-templates", {"name": "Cobrança", "text": "Oi {{nome}}"}, who="supervisor")
     page = await sup.get("/campaigns/new")
     assert page.status_code == 200 and 'x-data="campaignForm"' in page.text and "SMS Kolmeya" in page.text
+    assert 'data-testid="campaign-saved-template"' in page.text and ">Cobrança</option>" in page.text
     assert 'href="/campaigns"' in (await sup.get("/board")).text  # in the main navigation
     r = await _upload(sup, c["id"], CSV.encode("cp1252"))  # Excel's Windows-1252: "Olá" still arrives
     assert r.status_code == 303, r.text  # type: ignore[attr-defined]

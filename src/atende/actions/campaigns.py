@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
+from atende.actions import audit
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.db.tables import campaign_exclusions, campaign_recipients, campaigns, contact_identities, contacts, jobs
 from atende.db.tx import Tx
@@ -117,6 +118,8 @@ async def finish_preparing(tx: Tx, campaign_id: int, estimate: Mapping[str, Any]
     recipients = int(estimate.get("recipients", 0))
     await tx.conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
         status=status, estimate=dict(estimate), recipients=recipients, queued=recipients, updated_at=utcnow()))
+    await audit.record(tx, "campaign.create", actor_id=c.created_by, target_type="campaign", target_id=campaign_id,
+                       detail={"name": c.name, "recipients": recipients, "cost": str(estimate.get("cost", "0"))})
     await _announce(tx, campaign_id, "campaign.created")
 
 
@@ -139,6 +142,9 @@ async def _move(tx: Tx, campaign_id: int, action: str, *, now: datetime, actor_i
     await tx.conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
     await events.append(tx, "campaign.updated", {"id": campaign_id, "status": status, "previous_status": c.status,
                                                  "actor_id": actor_id})
+    if actor_id is not None:  # a person spent (or stopped spending) the SMS budget: evidence
+        await audit.record(tx, f"campaign.{action}", actor_id=actor_id, target_type="campaign",
+                           target_id=campaign_id, detail={"name": c.name, "recipients": int(c.recipients)})
     return c, status
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from atende.actions import campaigns as campaign_actions
+from atende.actions import message_templates as template_actions
 from atende.actions.campaign_import import CampaignSpec, create_campaign
 from atende.actions.errors import ActionError
 from atende.db import queries
@@ -74,10 +75,11 @@ async def _form(request: Request, user: CurrentUser, *, error: str = "", form: d
                                                                   templates.c.status == "APPROVED"))
                 choice["approved"] = [{"name": r.name, "language": r.language, "components": r.components or []}
                                       for r in rows]
+        saved = await template_actions.listing(conn)
     ui = await full_ui(request, user)
     return render(request, "campaigns/new.html", {
         "connectors": choices, "error": error, "form": form or {}, "standard": STANDARD, "days": day_labels(),
-        "page": "campaigns"}, ui=ui, status_code=status_code)
+        "saved_templates": saved, "page": "campaigns"}, ui=ui, status_code=status_code)
 
 
 @router.get("/campaigns/new")

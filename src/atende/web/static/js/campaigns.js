@@ -67,6 +67,17 @@ document.addEventListener("alpine:init", () => {
       reader.readAsText(file.slice(0, 65536));
     },
 
+    useSaved() {
+      // A saved template with variables becomes the campaign's text (to edit freely).
+      const select = this.$refs.saved;
+      let saved = [];
+      try { saved = JSON.parse(select?.dataset.templates || "[]"); } catch (_) { saved = []; }
+      const chosen = saved.find((t) => String(t.id) === String(select?.value || ""));
+      if (chosen && this.$refs.text) this.$refs.text.value = chosen.text;
+      if (select) select.value = "";
+      this.update();
+    },
+
     pickTemplate() {
       const key = this.$refs.template?.value || "";
       const t = this.approved.find((x) => x.key === key);

@@ -181,6 +181,23 @@ async def cancel(tx: Tx, campaign_id: int, *, now: datetime, actor_id: int | Non
     await _announce(tx, campaign_id)
 
 
+ACTIONS = ("start", "pause", "resume", "cancel")
+
+
+async def act(tx: Tx, campaign_id: int, action: str, *, now: datetime, actor_id: int | None) -> None:
+    """One of the people's moves (API and page alike)."""
+    if action == "start":
+        await start(tx, campaign_id, now=now, actor_id=actor_id)
+    elif action == "pause":
+        await pause(tx, campaign_id, now=now, actor_id=actor_id)
+    elif action == "resume":
+        await resume(tx, campaign_id, now=now, actor_id=actor_id)
+    elif action == "cancel":
+        await cancel(tx, campaign_id, now=now, actor_id=actor_id)
+    else:
+        raise NotFound("ação desconhecida")
+
+
 async def wake(tx: Tx, campaign_id: int, run_at: datetime | None) -> None:
     """Make sure the pacer runs for this campaign at `run_at` (one job per campaign)."""
     when = run_at or utcnow()

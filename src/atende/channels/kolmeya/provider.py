@@ -180,18 +180,10 @@ class KolmeyaProvider:
 
     async def find_sent(self, reference: str) -> SendResult | None:
         """Was a message with this reference already accepted? Asked before re-sending after a worker
-        died mid-send, so a crash never sends the same SMS twice. None when Kolmeya has no such request."""
-        try:
-            response = await self.client.status_by_reference(reference)
-        except ProviderError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
-        for item in response.get("messages") or []:
-            if str(item.get("reference")) == reference and item.get("id"):
-                return SendResult(reference=reference, status="sent", provider_message_id=str(item["id"]),
-                                  provider_request_id=_ident(response.get("id")), raw=response)
-        return None
+        died mid-send, so a crash never sends the same SMS twice. None when Kolmeya has no such request.
+        (A single send's request carries the message's reference as its batch reference too.)"""
+        found = await self.find_batch(reference)
+        return next((result for result in found or [] if result.reference == reference), None)
 
     async def find_batch(self, reference: str) -> list[SendResult] | None:
         """The messages Kolmeya accepted in the /sms/store request sent with this batch `reference`

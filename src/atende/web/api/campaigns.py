@@ -126,14 +126,7 @@ async def _act(rt: Rt, user: CurrentUser, campaign_id: int, action: str) -> dict
     await campaign_view(rt, campaign_id)
     now = rt.clock()
     async with rt.write() as tx:
-        if action == "start":
-            await campaign_actions.start(tx, campaign_id, now=now, actor_id=user.id)
-        elif action == "pause":
-            await campaign_actions.pause(tx, campaign_id, now=now, actor_id=user.id)
-        elif action == "resume":
-            await campaign_actions.resume(tx, campaign_id, now=now, actor_id=user.id)
-        else:
-            await campaign_actions.cancel(tx, campaign_id, now=now, actor_id=user.id)
+        await campaign_actions.act(tx, campaign_id, action, now=now, actor_id=user.id)
     return await campaign_view(rt, campaign_id)
 
 

@@ -173,21 +173,13 @@ async def live_card(request: Request, campaign_id: RowId, user: Supervisor) -> R
 
 @router.post("/campaigns/{campaign_id}/{action}")
 async def act(request: Request, campaign_id: RowId, action: str, user: Supervisor) -> Response:
-    if action not in ("start", "pause", "resume", "cancel"):
+    if action not in campaign_actions.ACTIONS:
         raise PageError(404, _("Ação desconhecida."))
     await _campaign(request, campaign_id)
     rt = rt_of(request)
-    now = rt.clock()
     try:
         async with rt.write() as tx:
-            if action == "start":
-                await campaign_actions.start(tx, campaign_id, now=now, actor_id=user.id)
-            elif action == "pause":
-                await campaign_actions.pause(tx, campaign_id, now=now, actor_id=user.id)
-            elif action == "resume":
-                await campaign_actions.resume(tx, campaign_id, now=now, actor_id=user.id)
-            else:
-                await campaign_actions.cancel(tx, campaign_id, now=now, actor_id=user.id)
+            await campaign_actions.act(tx, campaign_id, action, now=rt.clock(), actor_id=user.id)
     except ActionError as exc:
         raise PageError(exc.status_code, exc.detail) from None
     return redirect(f"/campaigns/{campaign_id}", request)

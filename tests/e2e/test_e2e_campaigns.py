@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from atende.actions.quick_replies import create_quick_reply
 from tests.e2e.live import TOKEN, LiveStack
 from tests.e2e.test_e2e_workspace import login, wait_for
 
@@ -108,4 +109,18 @@ def test_message_template_fills_the_composer(live: LiveStack, page: Page) -> Non
     expect(page.get_by_test_id("sms-counter")).to_contain_text("1 seg | R$")
     composer.press("Enter")
     expect(page.locator(".msg.out", has_text="o boleto de R$ 10,00")).to_be_visible(timeout=5000)
-    wait_for(lambda: httpx.get(f"{live.url}/api/v1/conversations/{conv_id}/messages", headers=headers).json()["items"])
+
+    # A quick reply with a variable is filled in the same way.
+    async def quick_reply() -> None:
+        async with live.rt.write() as tx:
+            await create_quick_reply(tx, shortcut="tchau", text="Até logo! {{agente}}", created_by=admin_id)
+
+    live.call(quick_reply)
+    page.reload()
+    composer = page.get_by_test_id("composer")
+    composer.fill("/tch")
+    composer.press("Enter")
+    expect(composer).to_have_value("Até logo! Ana Admin")
+    texts = wait_for(lambda: [m["text"] for m in httpx.get(f"{live.url}/api/v1/conversations/{conv_id}/messages",
+                                                            headers=headers).json()["items"]])
+    assert "Oi Maria, o boleto de R$ 10,00 segue. Att, Ana Admin" in texts

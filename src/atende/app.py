@@ -34,6 +34,7 @@ from atende.web.api import (
     contacts,
     conversations,
     csat,
+    integrations,
     media,
     message_templates,
     scheduled,
@@ -83,8 +84,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, campaigns,
-                   message_templates, scheduled, csat):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
+                   campaigns, message_templates, scheduled, csat):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -65,6 +65,7 @@ class Runtime:
     fetch_media_hook: Any = None  # async (connector_id, message_id) -> None
     provider_event_hook: Any = None  # async (connector, type, data) -> None
     media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
+    odoo: Any = None  # integrations.odoo.bridge.OdooBridge, made on first use
     # The time the jobs worker and the campaign pacer go by (tests travel in time with it).
     clock: Callable[[], datetime] = utcnow
 

@@ -20,6 +20,7 @@ from atende.actions.statuses import apply_status, load_status, prune_parked
 from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
+from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs import campaigns as campaign_jobs
 from atende.jobs import csat as csat_jobs
 from atende.jobs import whatsapp as whatsapp_jobs
@@ -260,10 +261,12 @@ HANDLERS: dict[str, Handler] = {
     "sweep": sweep,
     "fetch_media": fetch_media,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
+    **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
     **campaign_jobs.HANDLERS,  # the campaign pacer
     **csat_jobs.HANDLERS,  # the satisfaction survey after a close
 }
-DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
+DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS,
+                                   **odoo_jobs.DEAD_HOOKS}
 
 
 async def ensure_periodic(rt: Runtime) -> None:

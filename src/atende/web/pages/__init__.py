@@ -22,6 +22,7 @@ from atende.web.pages import (
     contacts,
     csat_settings,
     message_templates,
+    odoo,
     scheduled,
 )
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
@@ -36,7 +37,7 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, chat, contacts, admin, audit, message_templates, scheduled, csat_settings,
+    for module in (account, board, chat, contacts, admin, audit, odoo, message_templates, scheduled, csat_settings,
                    campaigns):
         app.include_router(module.router)
 

@@ -466,3 +466,32 @@ async def test_a_forged_reference_never_links_another_number(harness: Harness) -
     assert [cv["contact"]["address"] for cv in convs] == ["+5511977776666"]
     thread = (await h.get(f"/api/v1/conversations/{convs[0]['id']}/messages")).json()["items"]
     assert [m["text"] for m in thread] == ["oi"]
+
+
+async def test_a_status_naming_a_recipient_by_a_guessed_reference_is_ignored(harness: Harness) -> None:
+    """Recipient references are signed with the campaign's key: ids alone (or a wrong tag) name nobody."""
+    h = harness
+    clock = travel(h)
+    numbers = phones(2)
+    c = await h.kolmeya_connector()
+    camp = await create_campaign(h, c["id"], csv_of(numbers), text="Oferta")
+    await h.post(f"/api/v1/campaigns/{camp['id']}/start", who="supervisor")
+    await run_until(h, clock, clock.now + timedelta(seconds=5))
+    victim = next(m for m in h.kolmeya.state.sent if m.phone == int(numbers[0]))
+    recipient_id = int(victim.reference.split(".")[0][2:])
+    hook = c["webhook_url"].replace("http://atende.test", "")
+    for forged in (f"cr{recipient_id}", f"cr{recipient_id}.AAAAAAAAAAAAAAAA", f"cr{recipient_id + 1}.{'B' * 16}"):
+        body = {"id": "req-x", "reference": None,
+                "messages": [{"id": "not-ours", "reference": forged, "status_code": 5, "status": "rejeitado"}]}
+        assert (await h.client.post(hook, json=body)).status_code == 200
+    await h.drain()
+    got = (await h.get(f"/api/v1/campaigns/{camp['id']}", who="supervisor")).json()
+    assert got["stats"]["failed"] == 0 and got["stats"]["sent"] == 2
+
+    # The reference we handed out does name its recipient.
+    body = {"id": "req-x", "reference": None,
+            "messages": [{"id": "not-ours", "reference": victim.reference, "status_code": 3, "status": "entregue"}]}
+    assert (await h.client.post(hook, json=body)).status_code == 200
+    await h.drain()
+    got = (await h.get(f"/api/v1/campaigns/{camp['id']}", who="supervisor")).json()
+    assert got["stats"]["delivered"] == 1

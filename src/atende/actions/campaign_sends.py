@@ -45,7 +45,7 @@ from atende.db.tables import (
 )
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.domain.campaign_refs import recipient_id_of, recipient_reference
+from atende.domain.campaign_refs import genuine, recipient_id_of, recipient_reference
 from atende.domain.optout import DEFAULT_OPT_OUT_KEYWORDS, matches_keyword
 from atende.domain.sms import count_segments
 from atende.domain.status import should_apply
@@ -72,6 +72,9 @@ _COLUMNS = (campaign_recipients.c.id, campaign_recipients.c.campaign_id, campaig
             campaign_recipients.c.batch_no, campaign_recipients.c.message_id, campaign_recipients.c.replied_at,
             campaign_recipients.c.opted_out_at, campaign_recipients.c.sent_at, campaign_recipients.c.delivered_at,
             campaign_recipients.c.provider_message_id, campaign_recipients.c.claimed_at)
+#: The recipient's campaign key, beside a row (a subquery: FOR UPDATE then locks the recipient only).
+_REF_KEY = select(campaigns.c.ref_key).where(campaigns.c.id == campaign_recipients.c.campaign_id) \
+    .scalar_subquery().label("ref_key")
 
 
 def deltas(old: str, new: str, row: Any) -> dict[str, Any]:
@@ -224,12 +227,13 @@ async def _match_parked(tx: Tx, connector_id: int, provider_ids: Sequence[str | 
 async def reject_request(tx: Tx, connector_id: int, request_id: str, reason: str) -> int:
     """The provider refused a whole request after accepting it (Kolmeya's homologation): its campaign
     messages failed."""
-    rows = list(await tx.conn.execute(select(campaign_recipients.c.id).where(
+    rows = list(await tx.conn.execute(select(campaign_recipients.c.id, _REF_KEY).where(
         campaign_recipients.c.provider_request_id == request_id,
         campaign_recipients.c.connector_id == connector_id)))
     for row in rows:
+        reference = recipient_reference(int(row.id), row.ref_key)
         await apply_status(tx, connector_id, StatusUpdate(status="failed", timestamp=utcnow(), raw={},
-                                                          reference=recipient_reference(int(row.id)), error=reason))
+                                                          reference=reference, error=reason))
     return len(rows)
 
 
@@ -304,9 +308,11 @@ async def _recipient(tx: Tx, connector_id: int, provider_message_id: str | None,
             return row
     recipient_id = recipient_id_of(reference)
     if recipient_id is not None:
-        return (await tx.conn.execute(select(*_COLUMNS).where(
+        row = (await tx.conn.execute(select(*_COLUMNS, _REF_KEY).where(
             campaign_recipients.c.id == recipient_id,
             campaign_recipients.c.connector_id == connector_id).with_for_update())).first()
+        if row is not None and genuine(reference, recipient_id, row.ref_key):
+            return row
     return None
 
 

@@ -18,6 +18,7 @@ from atende.db.tables import campaign_exclusions, campaign_recipients, campaigns
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.campaign_estimate import Exclusion, Recipient
+from atende.domain.campaign_refs import new_key
 from atende.domain.campaign_status import FINAL, IllegalTransition, next_status
 from atende.jobs.queue import enqueue
 from atende.realtime import events
@@ -57,7 +58,7 @@ async def create(tx: Tx, *, name: str, connector_id: int, channel: str, text: st
         name=name, connector_id=connector_id, channel=channel, status="preparing", text=text,
         template=dict(template) if template else None, rate_per_minute=rate_per_minute,
         send_window=dict(window) if window else None, schedule_at=schedule_at, created_by=created_by,
-        created_at=now, updated_at=now,
+        ref_key=new_key(), created_at=now, updated_at=now,
     ).returning(campaigns.c.id))).scalar_one())
     return campaign_id
 

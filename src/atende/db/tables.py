@@ -484,6 +484,7 @@ campaigns = Table(
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("progress_at", UtcDateTime),  # last campaign.progress event (throttles them)
+    Column("ref_key", String(32)),  # signs the recipients' references (domain/campaign_refs.py)
 )
 
 # One row per number a campaign sends to: the unique key (campaign, address) and the durable state

@@ -65,7 +65,7 @@ async def campaign_tick(rt: Runtime, job: Any) -> Reschedule | None:
     connector = await rt.connector(int(c.connector_id))
     if connector is None:
         return None
-    await _settle_lost_batches(rt, connector, campaign_id, now)
+    await _settle_lost_batches(rt, connector, c, now)
     window = SendingWindow.parse(c.send_window) if c.send_window else None
     if window is not None and not window.is_open(now):
         opening = window.next_opening(now)
@@ -109,15 +109,15 @@ async def _next_batch(rt: Runtime, connector: LoadedConnector, c: Any, now: Any)
 
 def _outbound(rt: Runtime, connector: LoadedConnector, c: Any, row: Any) -> OutboundMessage:
     webhook = rt.webhook_url(connector.webhook_token)
+    reference = recipient_reference(row.id, c.ref_key)
     if c.template:
         spec = MessageSpec(params=c.template.get("params") or [])
         components, _ = spec.send_components(row.vars or {})
         template = {"name": c.template["name"], "language": c.template.get("language") or "pt_BR",
                     "components": components}
-        return OutboundMessage(reference=recipient_reference(row.id), to=row.address_key, kind="template",
-                               text=row.text, template=template, webhook_url=webhook)
-    return OutboundMessage(reference=recipient_reference(row.id), to=row.address_key, kind="text", text=row.text,
-                           webhook_url=webhook)
+        return OutboundMessage(reference=reference, to=row.address_key, kind="template", text=row.text,
+                               template=template, webhook_url=webhook)
+    return OutboundMessage(reference=reference, to=row.address_key, kind="text", text=row.text, webhook_url=webhook)
 
 
 async def _send(rt: Runtime, connector: LoadedConnector, c: Any, batch_no: int, rows: list[Any]) -> tuple[
@@ -125,7 +125,7 @@ async def _send(rt: Runtime, connector: LoadedConnector, c: Any, batch_no: int, 
     """Hand a claimed batch to the provider: (outcomes, reason to pause the campaign, wait hint)."""
     provider: Any = connector.provider
     messages = [_outbound(rt, connector, c, row) for row in rows]
-    ids = {recipient_reference(row.id): int(row.id) for row in rows}
+    ids = {recipient_reference(row.id, c.ref_key): int(row.id) for row in rows}
     if hasattr(provider, "send_many"):
         try:
             results = await provider.send_many(messages, reference=batch_reference(c.id, batch_no))
@@ -183,13 +183,14 @@ async def _send_one_by_one(rt: Runtime, connector: LoadedConnector, provider: An
     return outcomes, (stop[0] if stop else None), (max(waits) if waits else None)
 
 
-async def _settle_lost_batches(rt: Runtime, connector: LoadedConnector, campaign_id: int, now: Any) -> None:
+async def _settle_lost_batches(rt: Runtime, connector: LoadedConnector, c: Any, now: Any) -> None:
     """Batches left `sending` by a dead worker or a timeout: ask the provider what it took."""
+    campaign_id = int(c.id)
     async with rt.read() as conn:
         lost = await sends.in_doubt(Tx(conn), campaign_id, now)
     provider: Any = connector.provider
     for batch_no, recipient_ids in lost.items():
-        refs = {i: recipient_reference(i) for i in recipient_ids}
+        refs = {i: recipient_reference(i, c.ref_key) for i in recipient_ids}
         if hasattr(provider, "find_batch"):
             found = await provider.find_batch(batch_reference(campaign_id, batch_no))  # transient: retried
             if found is None:  # the request never arrived: these go out with a later batch

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("started_at", Utc(), nullable=True),
         sa.Column("finished_at", Utc(), nullable=True),
         sa.Column("progress_at", Utc(), nullable=True),
+        sa.Column("ref_key", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(["connector_id"], ["connectors.id"], name=op.f("fk_campaigns_connector_id_connectors")),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_campaigns_created_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),

@@ -495,3 +495,16 @@ async def test_a_status_naming_a_recipient_by_a_guessed_reference_is_ignored(har
     await h.drain()
     got = (await h.get(f"/api/v1/campaigns/{camp['id']}", who="supervisor")).json()
     assert got["stats"]["delivered"] == 1
+
+
+async def test_the_exclusions_file_never_carries_a_formula(harness: Harness) -> None:
+    h = harness
+    travel(h)
+    c = await h.kolmeya_connector()
+    csv_text = 'nome;telefone\nA;=HYPERLINK("http://x.test";"clique")\nB;@SUM(1+1)\nC;+1 650 253 0000\nD;-2+3\n'
+    camp = await create_campaign(h, c["id"], csv_text, text="Oi {{nome}}")
+    assert camp["estimate"]["excluded"]["invalid"] == 3 and camp["estimate"]["excluded"]["blocked"] == 1
+    r = await h.get(f"/api/v1/campaigns/{camp['id']}/exclusions.csv", who="supervisor")
+    cells = [line.split(";")[1] for line in r.text.lstrip("\ufeff").strip().split("\r\n")[1:]]
+    assert cells[0].startswith('"\'=HYPERLINK') and cells[1] == "'@SUM(1+1)" and cells[3] == "'-2+3"
+    assert cells[2] == "+1 650 253 0000"  # a plain number stays as it was typed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -151,6 +152,16 @@ async def cancel(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
 
 
 EXPORT_PAGE = 2000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().-]*$")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (the list's cells come from an uploaded file):
+    a leading quote before `=`, `@`, or a `+`/`-` that does not start a plain number."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
 
 
 async def exclusion_lines(rt: Rt, campaign_id: int) -> AsyncIterator[str]:
@@ -172,7 +183,8 @@ async def exclusion_lines(rt: Rt, campaign_id: int) -> AsyncIterator[str]:
                 campaign_exclusions.c.campaign_id == campaign_id, campaign_exclusions.c.id > after,
             ).order_by(campaign_exclusions.c.id).limit(EXPORT_PAGE)))
         for row in rows:
-            yield line(row.row_no, row.phone, REASON_LABELS.get(row.reason, row.reason), row.reason, row.detail)
+            yield line(row.row_no, spreadsheet_safe(row.phone), REASON_LABELS.get(row.reason, row.reason), row.reason,
+                       spreadsheet_safe(row.detail))
         if len(rows) < EXPORT_PAGE:
             return
         after = rows[-1].id

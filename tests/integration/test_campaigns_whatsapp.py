@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from atende.channels.whatsapp_cloud.engine import SendLimiter
 from atende.db.tables import campaign_recipients
+from atende.jobs.pacing import LocalPacer
 from atende.testing.fake_graph import error_item
 from tests.support.campaigns import FakeClock, csv_of, phones, run_until, travel
 from tests.support.harness import Harness
@@ -18,12 +18,12 @@ from tests.support.whatsapp import post_webhook
 BODY = "Olá {{1}}, sua fatura de {{2}} vence amanhã. Pague pelo app."
 
 
-def fake_limiter(clock: FakeClock) -> SendLimiter:
-    """The connector's send limiter on the test's clock: waiting moves the clock, nothing sleeps."""
+def fake_pacer(clock: FakeClock) -> LocalPacer:
+    """The send pacer on the test's clock: waiting moves the clock, nothing sleeps."""
     async def sleep(seconds: float) -> None:
         clock.advance(seconds)
 
-    return SendLimiter(clock=lambda: clock.now.timestamp(), sleep=sleep)
+    return LocalPacer(clock=lambda: clock.now.timestamp(), sleep=sleep)
 
 
 async def _connector(h: Harness, **config: Any) -> dict[str, Any]:
@@ -65,7 +65,7 @@ async def test_only_approved_templates_with_body_parameters(harness: Harness) ->
 async def test_whatsapp_campaign_sends_templates_with_each_rows_parameters(harness: Harness) -> None:
     h = harness
     clock = travel(h)
-    h.rt.send_limiter = fake_limiter(clock)
+    h.rt.pacer = fake_pacer(clock)
     c = await _connector(h)
     numbers = phones(3)
     r = await h.post("/api/v1/campaigns", _body(c, numbers), who="supervisor")
@@ -99,7 +99,7 @@ async def test_whatsapp_campaign_sends_templates_with_each_rows_parameters(harne
 async def test_metas_marketing_limits_are_counted_apart_from_failures(harness: Harness) -> None:
     h = harness
     clock = travel(h)
-    h.rt.send_limiter = fake_limiter(clock)
+    h.rt.pacer = fake_pacer(clock)
     c = await _connector(h)
     numbers = phones(4)
     camp = (await h.post("/api/v1/campaigns", _body(c, numbers, rate_per_minute=6), who="supervisor")).json()
@@ -127,7 +127,7 @@ async def test_metas_marketing_limits_are_counted_apart_from_failures(harness: H
 async def test_throughput_caps_the_pace_and_a_stopper_pauses(harness: Harness) -> None:
     h = harness
     clock = travel(h)
-    h.rt.send_limiter = fake_limiter(clock)
+    h.rt.pacer = fake_pacer(clock)
     c = await _connector(h, rate_per_second=0.5)  # the number takes 30 a minute
     numbers = phones(70)
     camp = (await h.post("/api/v1/campaigns", _body(c, numbers, rate_per_minute=600), who="supervisor")).json()

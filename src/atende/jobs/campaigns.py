@@ -154,8 +154,7 @@ async def _send_one_by_one(rt: Runtime, connector: LoadedConnector, provider: An
             outcomes.append(sends.Outcome(recipient_id, None))
             return
         async with gate:
-            if rt.send_limiter is not None:
-                await rt.send_limiter.acquire(connector, message.to)  # throughput and pair limits
+            await rt.pacer.acquire(connector, message.to)  # throughput and pair limits
             try:
                 result: SendResult = await provider.send(message)
             except ProviderError as exc:
@@ -164,8 +163,7 @@ async def _send_one_by_one(rt: Runtime, connector: LoadedConnector, provider: An
                 elif exc.transient:  # throughput / pair limits: back in the queue, and slow down
                     waits.append(exc.retry_after or 0.0)
                     outcomes.append(sends.Outcome(recipient_id, None))
-                    if rt.send_limiter is not None and hasattr(rt.send_limiter, "penalize"):
-                        rt.send_limiter.penalize(connector, message.to, exc.code, exc.retry_after)
+                    rt.pacer.penalize(connector, message.to, exc.code, exc.retry_after)
                 else:
                     stop.append(exc.message)
                     outcomes.append(sends.Outcome(recipient_id, None))

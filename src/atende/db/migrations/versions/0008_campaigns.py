@@ -1,7 +1,7 @@
 """campaigns, recipients and exclusions; message templates with variables; CSAT settings and ratings
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -68,7 +68,7 @@ async def _message_spec(rt: Runtime, loaded: LoadedConnector, spec: CampaignSpec
 async def _template_spec(rt: Runtime, loaded: LoadedConnector, template: Mapping[str, Any]) -> tuple[
         MessageSpec, dict[str, Any]]:
     from atende.actions.templates import require_approved
-    from atende.channels.whatsapp_cloud.provider import template_parameters
+    from atende.domain.templates import template_parameters
 
     name = str(template.get("name") or "").strip()
     language = str(template.get("language") or "pt_BR").strip()

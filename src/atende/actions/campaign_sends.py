@@ -19,7 +19,7 @@ answers (100,000 sends must not become 100,000 conversations on the board).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +30,18 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from atende.actions import campaigns as campaign_actions
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions.campaign_state import (
+    ACCEPTED,
+    AS_DELIVERY,
+    COLUMNS,
+    LIMIT_CODES,
+    QUEUED,
+    REF_KEY,
+    Counts,
+    apply_status,
+    deltas,
+    find_recipient,
+)
 from atende.actions.optout import MAX_KEYWORD_MESSAGE
 from atende.actions.statuses import load_status
 from atende.channels.base import InboundMessage, SendResult, StatusUpdate
@@ -45,10 +57,9 @@ from atende.db.tables import (
 )
 from atende.db.tx import Tx
 from atende.db.types import utcnow
-from atende.domain.campaign_refs import genuine, recipient_id_of, recipient_reference
+from atende.domain.campaign_refs import recipient_reference
 from atende.domain.optout import DEFAULT_OPT_OUT_KEYWORDS, matches_keyword
 from atende.domain.sms import count_segments
-from atende.domain.status import should_apply
 from atende.realtime import events
 
 #: A batch still `sending` this long after its claim lost its worker: its outcome is asked for.
@@ -56,53 +67,7 @@ DOUBT_AFTER = timedelta(minutes=5)
 #: A reply without a link to the message it answers is taken as an answer to the campaign if the
 #: campaign's message went to that number this recently.
 REPLY_WINDOW = timedelta(days=7)
-#: Meta refuses marketing templates over its limits (131049 per-user ecosystem limit, 131050 the
-#: user stopped marketing messages): counted apart, not as failures of ours.
-LIMIT_CODES = frozenset({"131049", "131050"})
 IN_DOUBT = "in_doubt"
-
-_QUEUED = frozenset({"pending", "sending"})
-_ACCEPTED = frozenset({"sent", "delivered", "read"})
-_DELIVERED = frozenset({"delivered", "read"})
-_AS_DELIVERY = {"pending": "queued", "sending": "sending", "sent": "sent", "delivered": "delivered",
-                "read": "read", "failed": "failed"}
-_COLUMNS = (campaign_recipients.c.id, campaign_recipients.c.campaign_id, campaign_recipients.c.connector_id,
-            campaign_recipients.c.address_key, campaign_recipients.c.state, campaign_recipients.c.segments,
-            campaign_recipients.c.cost, campaign_recipients.c.text, campaign_recipients.c.vars,
-            campaign_recipients.c.batch_no, campaign_recipients.c.message_id, campaign_recipients.c.replied_at,
-            campaign_recipients.c.opted_out_at, campaign_recipients.c.sent_at, campaign_recipients.c.delivered_at,
-            campaign_recipients.c.provider_message_id, campaign_recipients.c.claimed_at)
-#: The recipient's campaign key, beside a row (a subquery: FOR UPDATE then locks the recipient only).
-_REF_KEY = select(campaigns.c.ref_key).where(campaigns.c.id == campaign_recipients.c.campaign_id) \
-    .scalar_subquery().label("ref_key")
-
-
-def deltas(old: str, new: str, row: Any) -> dict[str, Any]:
-    """How the campaign's counters move when one recipient goes from `old` to `new`."""
-    d: dict[str, Any] = {}
-    if old in _QUEUED and new not in _QUEUED:
-        d["queued"] = -1
-    elif old not in _QUEUED and new in _QUEUED:
-        d["queued"] = 1
-    if old not in _ACCEPTED and new in _ACCEPTED:  # billing follows acceptance
-        d.update(sent=1, segments=row.segments or 0, cost=row.cost or Decimal(0))
-    if old not in _DELIVERED and new in _DELIVERED:
-        d["delivered"] = 1
-    for state in ("failed", "limited", "skipped"):
-        if new == state and old != state:
-            d[state] = 1
-    return d
-
-
-class _Counts:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def add(self, more: Mapping[str, Any]) -> None:
-        for key, value in more.items():
-            self.values[key] = self.values.get(key, 0) + value
-
-
 # ---- claiming ---------------------------------------------------------------------------------
 
 async def claim(tx: Tx, campaign: Any, limit: int, now: datetime) -> tuple[int, list[Any]]:
@@ -120,7 +85,7 @@ async def claim(tx: Tx, campaign: Any, limit: int, now: datetime) -> tuple[int, 
         return batch_no, []
     rows = list(await tx.conn.execute(update(campaign_recipients).where(
         campaign_recipients.c.id.in_(ids), campaign_recipients.c.state == "pending",
-    ).values(state="sending", batch_no=batch_no, claimed_at=now).returning(*_COLUMNS)))
+    ).values(state="sending", batch_no=batch_no, claimed_at=now).returning(*COLUMNS)))
     rows.sort(key=lambda r: r.id)
     if campaign.channel != "sms":
         return batch_no, rows
@@ -135,7 +100,7 @@ async def claim(tx: Tx, campaign: Any, limit: int, now: datetime) -> tuple[int, 
     await tx.conn.execute(update(campaign_recipients).where(
         campaign_recipients.c.id.in_([r.id for r in skipped])).values(
         state="skipped", error_code="opted_out", error="o cliente pediu para não receber antes do envio"))
-    counts = _Counts()
+    counts = Counts()
     for r in skipped:
         counts.add(deltas("sending", "skipped", r))
     await campaign_actions.add_counts(tx, campaign.id, counts.values)
@@ -166,13 +131,13 @@ async def record(tx: Tx, campaign_id: int, outcomes: Sequence[Outcome], now: dat
         return
     by_id = {o.recipient_id: o for o in outcomes}
     rows = {int(r.id): r for r in await tx.conn.execute(
-        select(*_COLUMNS).where(campaign_recipients.c.id.in_(list(by_id))).with_for_update())}
-    counts = _Counts()
+        select(*COLUMNS).where(campaign_recipients.c.id.in_(list(by_id))).with_for_update())}
+    counts = Counts()
     accepted_cost, accepted_segments, accepted = Decimal(0), 0, 0
     updates: list[dict[str, Any]] = []
     for recipient_id, outcome in by_id.items():
         row = rows.get(recipient_id)
-        if row is None or row.state not in _QUEUED:
+        if row is None or row.state not in QUEUED:
             continue  # a status webhook already moved it on
         result = outcome.result
         new = "pending" if result is None else _state_for(result)
@@ -189,7 +154,7 @@ async def record(tx: Tx, campaign_id: int, outcomes: Sequence[Outcome], now: dat
             values.update(error_code=None, error=None)
         updates.append(values)
         counts.add(deltas(row.state, new, row))
-        if new in _ACCEPTED:
+        if new in ACCEPTED:
             accepted += 1
             accepted_segments += row.segments or 0
             accepted_cost += row.cost or Decimal(0)
@@ -206,7 +171,7 @@ async def record(tx: Tx, campaign_id: int, outcomes: Sequence[Outcome], now: dat
             segments_total=connectors.c.segments_total + accepted_segments,
             cost_total=connectors.c.cost_total + accepted_cost))
     await _match_parked(tx, next(iter(rows.values())).connector_id,
-                        [u["provider_message_id"] for u in updates if u["state"] in _ACCEPTED])
+                        [u["provider_message_id"] for u in updates if u["state"] in ACCEPTED])
     await campaign_actions.announce_progress(tx, campaign_id, force=True)
 
 
@@ -227,7 +192,7 @@ async def _match_parked(tx: Tx, connector_id: int, provider_ids: Sequence[str | 
 async def reject_request(tx: Tx, connector_id: int, request_id: str, reason: str) -> int:
     """The provider refused a whole request after accepting it (Kolmeya's homologation): its campaign
     messages failed."""
-    rows = list(await tx.conn.execute(select(campaign_recipients.c.id, _REF_KEY).where(
+    rows = list(await tx.conn.execute(select(campaign_recipients.c.id, REF_KEY).where(
         campaign_recipients.c.provider_request_id == request_id,
         campaign_recipients.c.connector_id == connector_id)))
     for row in rows:
@@ -297,51 +262,6 @@ async def begin_scheduled(tx: Tx, campaign_id: int, now: datetime) -> bool:
     return True
 
 
-# ---- statuses ---------------------------------------------------------------------------------
-
-async def _recipient(tx: Tx, connector_id: int, provider_message_id: str | None, reference: str | None) -> Any:
-    if provider_message_id:
-        row = (await tx.conn.execute(select(*_COLUMNS).where(
-            campaign_recipients.c.provider_message_id == provider_message_id,
-            campaign_recipients.c.connector_id == connector_id).with_for_update())).first()
-        if row is not None:
-            return row
-    recipient_id = recipient_id_of(reference)
-    if recipient_id is not None:
-        row = (await tx.conn.execute(select(*_COLUMNS, _REF_KEY).where(
-            campaign_recipients.c.id == recipient_id,
-            campaign_recipients.c.connector_id == connector_id).with_for_update())).first()
-        if row is not None and genuine(reference, recipient_id, row.ref_key):
-            return row
-    return None
-
-
-async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate) -> bool:
-    """A delivery report for a campaign message (False: not one of ours, the caller goes on)."""
-    row = await _recipient(tx, connector_id, status.provider_message_id, status.reference)
-    if row is None:
-        return False
-    current = _AS_DELIVERY.get(row.state)
-    if current is None or not should_apply(current, status.status):
-        return True
-    new: str = status.status if status.status != "queued" else "pending"
-    if new == "failed" and (status.error_code or "") in LIMIT_CODES:
-        new = "limited"
-    values: dict[str, Any] = {"state": new}
-    if new in _DELIVERED and row.delivered_at is None:
-        values["delivered_at"] = status.timestamp
-    if new in _ACCEPTED and row.sent_at is None:
-        values["sent_at"] = status.timestamp
-    if new in ("failed", "limited"):
-        values.update(error_code=status.error_code, error=status.error or "falha no envio")
-    if status.provider_message_id and not row.provider_message_id:
-        values["provider_message_id"] = status.provider_message_id
-    await tx.conn.execute(update(campaign_recipients).where(campaign_recipients.c.id == row.id).values(**values))
-    await campaign_actions.add_counts(tx, row.campaign_id, deltas(row.state, new, row))
-    await campaign_actions.announce_progress(tx, row.campaign_id)
-    return True
-
-
 # ---- replies ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -364,11 +284,11 @@ async def answered(tx: Tx, connector: Any, msg: InboundMessage) -> Answered | No
     if msg.direction != "in":
         return None
     variants = contact_actions.address_variants(contact_actions.address_key(msg.address, connector.channel))
-    row = await _recipient(tx, connector.id, msg.reply_to_provider_id, msg.reply_to_reference)
+    row = await find_recipient(tx, connector.id, msg.reply_to_provider_id, msg.reply_to_reference)
     if row is None:
-        row = (await tx.conn.execute(select(*_COLUMNS).where(
+        row = (await tx.conn.execute(select(*COLUMNS).where(
             campaign_recipients.c.address_key.in_(variants), campaign_recipients.c.connector_id == connector.id,
-            campaign_recipients.c.replied_at.is_(None), campaign_recipients.c.state.in_(tuple(_ACCEPTED)),
+            campaign_recipients.c.replied_at.is_(None), campaign_recipients.c.state.in_(tuple(ACCEPTED)),
             campaign_recipients.c.sent_at > msg.timestamp - REPLY_WINDOW,
         ).order_by(campaign_recipients.c.id.desc()).limit(1).with_for_update())).first()
     if row is None or row.address_key not in variants:
@@ -413,7 +333,7 @@ async def _materialize(tx: Tx, connector: Any, row: Any, msg: InboundMessage) ->
     message_id = int((await tx.conn.execute(insert(messages).values(
         conversation_id=conversation_id, connector_id=connector.id, contact_id=contact_id, direction="out",
         kind="template" if campaign.template else "text", text=row.text,
-        status=_AS_DELIVERY.get(row.state, "sent"), segments=row.segments or None,
+        status=AS_DELIVERY.get(row.state, "sent"), segments=row.segments or None,
         encoding=count_segments(row.text or "").encoding if connector.channel == "sms" else None,
         cost=row.cost, author_id=None,
         attributes={"campaign_id": campaign.id, "campaign_name": campaign.name, "recipient_id": row.id,

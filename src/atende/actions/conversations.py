@@ -147,7 +147,7 @@ async def close(tx: Tx, conversation_id: int, *, actor_id: int | None) -> None:
     if conv.status == "done":
         return
     await _transition(tx, conv, "done", conv.assignee_id, actor_id=actor_id, event="conversation.closed")
-    from atende.actions.csat import after_close
+    from atende.actions.csat_settings import after_close
 
     await after_close(tx, conversation_id)  # the satisfaction survey, where the connector asks it
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from atende.actions import csat
 from atende.db.tables import conversations
+from atende.jobs.common import sendable
 
 if TYPE_CHECKING:
     from atende.jobs.worker import Handler
@@ -15,8 +16,6 @@ if TYPE_CHECKING:
 
 
 async def csat_survey(rt: Runtime, job: Any) -> None:
-    from atende.jobs.handlers import sendable
-
     conversation_id = int(job.payload["conversation_id"])
     async with rt.read() as conn:
         connector_id = await conn.scalar(select(conversations.c.connector_id).where(

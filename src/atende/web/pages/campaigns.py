@@ -25,7 +25,7 @@ from atende.web.auth import CurrentUser
 from atende.web.pages.core import PageError, Supervisor, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.pages.message_templates import connector_choices
-from atende.web.pages.scheduled import local_send_at
+from atende.web.pages.send_at import local_send_at
 from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)

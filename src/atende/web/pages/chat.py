@@ -38,7 +38,7 @@ from atende.web.pages.common import (
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
 from atende.web.pages.pane_extras import pane_extras
-from atende.web.pages.scheduled import local_send_at
+from atende.web.pages.send_at import local_send_at
 from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)

@@ -39,6 +39,7 @@ from atende.web.api import (
     message_templates,
     scheduled,
     search,
+    teams,
     tokens,
     whatsapp,
 )
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search, campaigns, message_templates, scheduled, csat):
+                   search, teams, campaigns, message_templates, scheduled, csat):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -11,6 +11,8 @@ from sqlalchemy import delete, select, update
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.actions.ingest import preview_of
 from atende.actions.outbound import OPTED_OUT, WINDOW_CLOSED
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db.tables import contacts, conversations, jobs, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -67,11 +69,19 @@ async def release(tx: Tx, message_id: int, *, channel: str, service_window_hours
     return True
 
 
-async def cancel(tx: Tx, message_id: int, *, actor_id: int | None) -> Any:
-    """Cancel a message that is still scheduled: it stays in the thread as cancelled, its job is gone."""
+async def cancel(tx: Tx, message_id: int, *, actor_id: int | None = None, by: Viewer | None = None) -> Any:
+    """Cancel a message that is still scheduled: it stays in the thread as cancelled, its job is gone.
+    `by`: whoever cancels it must be able to act on the conversation (auth.policy)."""
     row = (await tx.conn.execute(select(messages).where(messages.c.id == message_id).with_for_update())).first()
     if row is None or row.direction != "out":
         raise NotFound("mensagem não encontrada")
+    if by is not None:
+        conv = (await tx.conn.execute(select(conversations).where(conversations.c.id == row.conversation_id))).one()
+        try:
+            await policy.require_act(tx.conn, by, conv)
+        except NotFound:
+            raise NotFound("mensagem não encontrada") from None
+        actor_id = by.id
     if row.status != "scheduled":
         raise Conflict("só mensagens ainda agendadas podem ser canceladas", code="not_scheduled")
     await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(

@@ -25,6 +25,7 @@ from atende.web.pages import (
     odoo,
     scheduled,
     search,
+    teams,
 )
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
 from atende.web.pages.vendor import VendorFiles, find_node_modules, missing_files
@@ -39,7 +40,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (account, board, chat, contacts, admin, audit, odoo, message_templates, scheduled, csat_settings,
-                   campaigns, search):
+                   campaigns, search, teams):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

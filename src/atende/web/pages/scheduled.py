@@ -7,10 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from atende.actions import scheduled
+from atende.web.auth import viewer_of
 from atende.web.pages.chat import bubble
-from atende.web.pages.common import ensure_may_handle, load_conversation
-from atende.web.pages.core import PageError, PageUser, rt_of
-from atende.web.pages.i18n import _
+from atende.web.pages.core import PageUser, rt_of
 from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
@@ -18,14 +17,6 @@ router = APIRouter(include_in_schema=False)
 
 @router.post("/messages/{message_id}/unschedule")
 async def unschedule(request: Request, message_id: RowId, user: PageUser) -> Response:
-    rt = rt_of(request)
-    async with rt.read() as conn:
-        from atende.db import queries
-
-        msg = await queries.message(conn, message_id)
-    if msg is None:
-        raise PageError(404, _("Mensagem não encontrada."))
-    ensure_may_handle(user, await load_conversation(rt, msg["conversation_id"]))
-    async with rt.write() as tx:
-        await scheduled.cancel(tx, message_id, actor_id=user.id)
+    async with rt_of(request).write() as tx:  # the action asks auth.policy, as retry does
+        await scheduled.cancel(tx, message_id, by=await viewer_of(request, user))
     return await bubble(request, message_id, user)

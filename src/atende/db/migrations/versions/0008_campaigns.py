@@ -1,7 +1,7 @@
 """campaigns, recipients and exclusions; message templates with variables; CSAT settings and ratings
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -138,6 +138,8 @@ def upgrade() -> None:
         sa.Column("updated_at", Utc(), nullable=False),
         sa.ForeignKeyConstraint(["connector_id"], ["connectors.id"], ondelete="CASCADE",
                                 name=op.f("fk_csat_settings_connector_id_connectors")),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], ondelete="CASCADE",
+                                name=op.f("fk_csat_settings_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_csat_settings")),
         sa.UniqueConstraint("connector_id", name="uq_csat_settings_connector_id"),
         sa.UniqueConstraint("team_id", name="uq_csat_settings_team_id"),

@@ -20,6 +20,8 @@ from sqlalchemy import delete, select
 from atende.actions import campaigns as campaign_actions
 from atende.actions.errors import Invalid, NotFound
 from atende.actions.outbound import cost_per_segment
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db.tables import campaigns, users
 from atende.db.tx import Tx
 from atende.domain.campaign_csv import CsvError, Row
@@ -98,11 +100,16 @@ def _window(spec: CampaignSpec) -> dict[str, Any] | None:
         raise Invalid(f"janela de envio: {exc}") from None
 
 
-async def create_campaign(rt: Runtime, spec: CampaignSpec, rows: Iterator[Row], *, created_by: int | None) -> int:
-    """Validate the campaign, screen and store its list; returns the id of the `draft` campaign."""
+async def create_campaign(rt: Runtime, spec: CampaignSpec, rows: Iterator[Row], *, created_by: int | None,
+                          by: Viewer | None = None) -> int:
+    """Validate the campaign, screen and store its list; returns the id of the `draft` campaign.
+    `by`: the campaign goes out on a connector they may use (auth.policy)."""
     loaded = await rt.connector(spec.connector_id)
     if loaded is None:
         raise NotFound("conector não encontrado")
+    if by is not None:
+        async with rt.read() as conn:
+            await policy.require_connector(conn, by, loaded.id)
     if not loaded.active:
         raise Invalid("o conector está desativado")
     name = spec.name.strip()

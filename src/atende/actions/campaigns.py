@@ -14,6 +14,8 @@ from sqlalchemy import func, insert, or_, select, update
 
 from atende.actions import audit
 from atende.actions.errors import Conflict, Invalid, NotFound
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db.tables import campaign_exclusions, campaign_recipients, campaigns, contact_identities, contacts, jobs
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -185,8 +187,12 @@ async def cancel(tx: Tx, campaign_id: int, *, now: datetime, actor_id: int | Non
 ACTIONS = ("start", "pause", "resume", "cancel")
 
 
-async def act(tx: Tx, campaign_id: int, action: str, *, now: datetime, actor_id: int | None) -> None:
-    """One of the people's moves (API and page alike)."""
+async def act(tx: Tx, campaign_id: int, action: str, *, now: datetime, actor_id: int | None = None,
+              by: Viewer | None = None) -> None:
+    """One of the people's moves (API and page alike): on a connector `by` may use (auth.policy)."""
+    if by is not None:
+        await policy.require_connector(tx.conn, by, int((await load(tx, campaign_id)).connector_id))
+        actor_id = by.id
     if action == "start":
         await start(tx, campaign_id, now=now, actor_id=actor_id)
     elif action == "pause":

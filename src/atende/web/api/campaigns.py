@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from atende.actions import campaigns as campaign_actions
 from atende.actions.campaign_import import MAX_TEXT, CampaignSpec, create_campaign
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.db.tables import campaign_exclusions, campaigns
 from atende.domain.campaign_csv import MAX_ROWS, CsvError, read_csv, rows_from_list
 from atende.domain.ids import parse_id
-from atende.web.auth import CurrentUser, Rt, require
+from atende.web.auth import CurrentUser, Rt, Who, require
 from atende.web.params import BodyId, RowId
 
 router = APIRouter(tags=["campaigns"])
@@ -62,16 +64,18 @@ class CampaignIn(BaseModel):
     window: WindowIn | None = None
 
 
-async def campaign_view(rt: Rt, campaign_id: int) -> dict[str, Any]:
+async def campaign_view(rt: Rt, campaign_id: int, who: Viewer) -> dict[str, Any]:
+    """The campaign, if it goes out on a connector `who` may use (auth.policy); 404 otherwise."""
     async with rt.read() as conn:
-        row = (await conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))).first()
+        row = (await conn.execute(select(campaigns).where(
+            campaigns.c.id == campaign_id, policy.connector_where(who, campaigns.c.connector_id)))).first()
     if row is None or row.status == "preparing":
         raise HTTPException(404, "campanha não encontrada")
     return campaign_actions.campaign_dict(row)
 
 
 @router.post("/campaigns", status_code=201)
-async def create(body: CampaignIn, rt: Rt, user: Staff) -> dict[str, Any]:
+async def create(body: CampaignIn, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
     if (body.csv is None) == (body.recipients is None):
         raise HTTPException(422, "informe os destinatários: recipients (lista) ou csv (texto do arquivo), um dos dois")
     if body.csv is not None:
@@ -85,17 +89,18 @@ async def create(body: CampaignIn, rt: Rt, user: Staff) -> dict[str, Any]:
         name=body.name, connector_id=body.connector_id, text=body.text,
         template=body.template.model_dump() if body.template else None, rate_per_minute=body.rate_per_minute,
         window=body.window.model_dump(exclude_none=True) if body.window else None, schedule_at=body.schedule_at)
-    campaign_id = await create_campaign(rt, spec, rows, created_by=user.id)
-    return await campaign_view(rt, campaign_id)
+    campaign_id = await create_campaign(rt, spec, rows, created_by=user.id, by=who)
+    return await campaign_view(rt, campaign_id, who)
 
 
 @router.get("/campaigns")
 async def list_campaigns(
-    rt: Rt, user: Staff, limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
+    rt: Rt, user: Staff, who: Who, limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     """Newest first, keyset by id."""
-    stmt = select(campaigns).where(campaigns.c.status != "preparing")
+    stmt = select(campaigns).where(campaigns.c.status != "preparing",
+                                   policy.connector_where(who, campaigns.c.connector_id))
     if cursor:
         (before,) = _decode(cursor)
         stmt = stmt.where(campaigns.c.id < before)
@@ -119,36 +124,36 @@ def _decode(cursor: str) -> tuple[int]:
 
 
 @router.get("/campaigns/{campaign_id}")
-async def get_campaign(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
-    return await campaign_view(rt, campaign_id)
+async def get_campaign(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
+    return await campaign_view(rt, campaign_id, who)
 
 
-async def _act(rt: Rt, user: CurrentUser, campaign_id: int, action: str) -> dict[str, Any]:
-    await campaign_view(rt, campaign_id)
+async def _act(rt: Rt, who: Viewer, campaign_id: int, action: str) -> dict[str, Any]:
+    await campaign_view(rt, campaign_id, who)
     now = rt.clock()
     async with rt.write() as tx:
-        await campaign_actions.act(tx, campaign_id, action, now=now, actor_id=user.id)
-    return await campaign_view(rt, campaign_id)
+        await campaign_actions.act(tx, campaign_id, action, now=now, by=who)
+    return await campaign_view(rt, campaign_id, who)
 
 
 @router.post("/campaigns/{campaign_id}/start")
-async def start(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
-    return await _act(rt, user, campaign_id, "start")
+async def start(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
+    return await _act(rt, who, campaign_id, "start")
 
 
 @router.post("/campaigns/{campaign_id}/pause")
-async def pause(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
-    return await _act(rt, user, campaign_id, "pause")
+async def pause(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
+    return await _act(rt, who, campaign_id, "pause")
 
 
 @router.post("/campaigns/{campaign_id}/resume")
-async def resume(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
-    return await _act(rt, user, campaign_id, "resume")
+async def resume(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
+    return await _act(rt, who, campaign_id, "resume")
 
 
 @router.post("/campaigns/{campaign_id}/cancel")
-async def cancel(campaign_id: RowId, rt: Rt, user: Staff) -> dict[str, Any]:
-    return await _act(rt, user, campaign_id, "cancel")
+async def cancel(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> dict[str, Any]:
+    return await _act(rt, who, campaign_id, "cancel")
 
 
 EXPORT_PAGE = 2000
@@ -191,7 +196,7 @@ async def exclusion_lines(rt: Rt, campaign_id: int) -> AsyncIterator[str]:
 
 
 @router.get("/campaigns/{campaign_id}/exclusions.csv")
-async def exclusions(campaign_id: RowId, rt: Rt, user: Staff) -> StreamingResponse:
-    await campaign_view(rt, campaign_id)
+async def exclusions(campaign_id: RowId, rt: Rt, user: Staff, who: Who) -> StreamingResponse:
+    await campaign_view(rt, campaign_id, who)
     return StreamingResponse(exclusion_lines(rt, campaign_id), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="campanha-{campaign_id}-exclusoes.csv"'})

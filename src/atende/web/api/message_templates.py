@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from atende.actions import message_templates as template_actions
 from atende.actions.outbound import cost_per_segment
+from atende.auth import policy
 from atende.db import queries
 from atende.db.tables import message_templates
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.variables import normal_values, render, variables_in
-from atende.web.auth import CurrentUser, Rt, User, require
+from atende.web.auth import CurrentUser, Rt, User, Who, require
 from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["message templates"])
@@ -78,7 +79,7 @@ async def delete_template(template_id: RowId, rt: Rt, user: Staff) -> Response:
 
 
 @router.post("/message-templates/preview")
-async def preview(body: PreviewIn, rt: Rt, user: User) -> dict[str, Any]:
+async def preview(body: PreviewIn, rt: Rt, user: User, who: Who) -> dict[str, Any]:
     """The text as a customer would read it, what is still missing, and (SMS) its segments and cost.
     With `conversation_id`, the variables come from that conversation (contact, agent, campaign)."""
     values: dict[str, str] = {}
@@ -88,6 +89,7 @@ async def preview(body: PreviewIn, rt: Rt, user: User) -> dict[str, Any]:
             conv = await queries.conversation(conn, body.conversation_id)
             if conv is None:
                 raise HTTPException(404, "conversa não encontrada")
+            await policy.require_read(conn, who, conv)  # its contact's fields and campaign columns
             values = await template_actions.values_for_conversation(conn, body.conversation_id, user.name)
         connector_id = connector_id or conv["connector_id"]
     else:

@@ -15,13 +15,14 @@ from atende.actions import campaigns as campaign_actions
 from atende.actions import message_templates as template_actions
 from atende.actions.campaign_import import CampaignSpec, create_campaign
 from atende.actions.errors import ActionError
+from atende.auth import policy
 from atende.db import queries
 from atende.db.tables import campaigns, connectors, templates
 from atende.domain.campaign_csv import CsvError, read_csv
 from atende.domain.ids import parse_id, parse_int
 from atende.domain.sending_window import DAY_NAMES
 from atende.domain.variables import STANDARD
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.pages.core import PageError, Supervisor, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.pages.message_templates import connector_choices
@@ -51,7 +52,9 @@ def day_labels() -> dict[str, str]:
 @router.get("/campaigns")
 async def list_page(request: Request, user: Supervisor,
                     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> Response:
-    stmt = select(campaigns).where(campaigns.c.status != "preparing")
+    who = await viewer_of(request, user)
+    stmt = select(campaigns).where(campaigns.c.status != "preparing",
+                                   policy.connector_where(who, campaigns.c.connector_id))
     if before:
         stmt = stmt.where(campaigns.c.id < before)
     async with rt_of(request).read() as conn:
@@ -112,7 +115,8 @@ async def create(request: Request, user: Supervisor) -> Response:
         except CsvError as exc:
             raise PageError(422, str(exc)) from None
         spec = _spec(values, form.getlist("days"), form.getlist("params"), user)
-        campaign_id = await create_campaign(rt_of(request), spec, rows, created_by=user.id)
+        campaign_id = await create_campaign(rt_of(request), spec, rows, created_by=user.id,
+                                            by=await viewer_of(request, user))
     except PageError as exc:
         return await _form(request, user, error=exc.message, form=keep, status_code=exc.status_code)
     except ActionError as exc:
@@ -141,9 +145,12 @@ def _spec(values: dict[str, str], days: list[Any], params: list[Any], user: Curr
         schedule_at=local_send_at(values.get("schedule_at", ""), user.timezone))
 
 
-async def _campaign(request: Request, campaign_id: int) -> dict[str, Any]:
+async def _campaign(request: Request, campaign_id: int, user: CurrentUser) -> dict[str, Any]:
+    """The campaign, if it goes out on a connector `user` may use (auth.policy); 404 otherwise."""
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
-        row = (await conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))).first()
+        row = (await conn.execute(select(campaigns).where(
+            campaigns.c.id == campaign_id, policy.connector_where(who, campaigns.c.connector_id)))).first()
         connector = await queries.connector_row(conn, row.connector_id) if row else None
     if row is None or row.status == "preparing":
         raise PageError(404, _("Campanha não encontrada."))
@@ -159,7 +166,7 @@ def _context(c: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/campaigns/{campaign_id}")
 async def campaign_page(request: Request, campaign_id: RowId, user: Supervisor) -> Response:
-    c = await _campaign(request, campaign_id)
+    c = await _campaign(request, campaign_id, user)
     ui = await full_ui(request, user)
     return render(request, "campaigns/detail.html", _context(c), ui=ui)
 
@@ -167,7 +174,7 @@ async def campaign_page(request: Request, campaign_id: RowId, user: Supervisor) 
 @router.get("/campaigns/{campaign_id}/live")
 async def live_card(request: Request, campaign_id: RowId, user: Supervisor) -> Response:
     """The status, counters and controls (the page swaps it in on campaign events)."""
-    c = await _campaign(request, campaign_id)
+    c = await _campaign(request, campaign_id, user)
     return render(request, "campaigns/_live.html", _context(c), ui=make_ui(request, user))
 
 
@@ -175,11 +182,11 @@ async def live_card(request: Request, campaign_id: RowId, user: Supervisor) -> R
 async def act(request: Request, campaign_id: RowId, action: str, user: Supervisor) -> Response:
     if action not in campaign_actions.ACTIONS:
         raise PageError(404, _("Ação desconhecida."))
-    await _campaign(request, campaign_id)
+    await _campaign(request, campaign_id, user)
     rt = rt_of(request)
     try:
         async with rt.write() as tx:
-            await campaign_actions.act(tx, campaign_id, action, now=rt.clock(), actor_id=user.id)
+            await campaign_actions.act(tx, campaign_id, action, now=rt.clock(), by=await viewer_of(request, user))
     except ActionError as exc:
         raise PageError(exc.status_code, exc.detail) from None
     return redirect(f"/campaigns/{campaign_id}", request)

@@ -508,3 +508,27 @@ async def test_the_exclusions_file_never_carries_a_formula(harness: Harness) -> 
     cells = [line.split(";")[1] for line in r.text.lstrip("\ufeff").strip().split("\r\n")[1:]]
     assert cells[0].startswith('"\'=HYPERLINK') and cells[1] == "'@SUM(1+1)" and cells[3] == "'-2+3"
     assert cells[2] == "+1 650 253 0000"  # a plain number stays as it was typed
+
+
+async def test_a_supervisor_runs_campaigns_only_on_connectors_their_teams_may_use(harness: Harness) -> None:
+    """auth.policy.require_connector: another team's connector is out of a supervisor's reach (create,
+    read, list, moves); admins reach every campaign."""
+    h = harness
+    travel(h)
+    ours = await h.kolmeya_connector()
+    theirs = await h.kolmeya_connector()
+    await h.post("/api/v1/teams", {"name": "Nossa", "member_ids": [h.user_ids["supervisor"]],
+                                   "connector_ids": [ours["id"]]})
+    await h.post("/api/v1/teams", {"name": "Outra", "member_ids": [], "connector_ids": [theirs["id"]]})
+    r = await h.post("/api/v1/campaigns", {"name": "X", "connector_id": theirs["id"], "text": "Oi",
+                                           "csv": csv_of(phones(1))}, who="supervisor")
+    assert r.status_code == 403 and "outra equipe" in r.json()["detail"]
+    mine = await create_campaign(h, ours["id"], csv_of(phones(1)), text="Oi")
+    other = (await h.post("/api/v1/campaigns", {"name": "Y", "connector_id": theirs["id"], "text": "Oi",
+                                                "csv": csv_of(phones(1))}, who="admin")).json()
+    listed = [c["id"] for c in (await h.get("/api/v1/campaigns", who="supervisor")).json()["items"]]
+    assert listed == [mine["id"]]
+    assert (await h.get(f"/api/v1/campaigns/{other['id']}", who="supervisor")).status_code == 404
+    assert (await h.post(f"/api/v1/campaigns/{other['id']}/start", who="supervisor")).status_code == 404
+    assert (await h.get(f"/api/v1/campaigns/{other['id']}/exclusions.csv", who="supervisor")).status_code == 404
+    assert {c["id"] for c in (await h.get("/api/v1/campaigns")).json()["items"]} == {mine["id"], other["id"]}

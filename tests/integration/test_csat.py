@@ -53,7 +53,8 @@ async def test_rating_and_comment_are_stored_and_never_reopen(harness: Harness) 
     await _customer(h, "Atendimento excelente, obrigado!")
     conv = await _conv(h, conv_id)
     assert conv["status"] == "done" and conv["assignee"]["id"] == h.user_ids["ana"]
-    ratings = (await h.get(f"/api/v1/conversations/{conv_id}/csat", who="bruno")).json()["items"]
+    ratings = (await h.get(f"/api/v1/conversations/{conv_id}/csat", who="ana")).json()["items"]
+    assert (await h.get(f"/api/v1/conversations/{conv_id}/csat", who="bruno")).status_code == 404  # not his
     assert len(ratings) == 1
     assert ratings[0] | {"asked_at": None, "answered_at": None, "attendance_id": 0} == {
         "attendance_id": 0, "conversation_id": conv_id, "channel": "sms", "rating": 5,
@@ -129,3 +130,44 @@ async def test_settings_api(harness: Harness) -> None:
                            headers=h.auth("supervisor"))
     assert r.status_code == 422
     assert (await h.get("/api/v1/connectors/999/csat", who="admin")).status_code == 404
+
+
+async def test_a_teams_survey_decides_over_its_connectors(harness: Harness) -> None:
+    """The team serving the connector has its own survey: on, it asks (the connector's is off); off, it
+    keeps the connector's from asking. Its supervisors and admins set it; agents do not."""
+    h = harness
+    c = await h.kolmeya_connector(poll_interval_s=0)
+    r = await h.post("/api/v1/teams", {"name": "Cobrança", "member_ids": [h.user_ids["ana"], h.user_ids["supervisor"]],
+                                       "connector_ids": [c["id"]]})
+    team = r.json()
+    body = {"enabled": True, "question": "Nota de 1 a 5 para a equipe?", "window_hours": 6}
+    assert (await h.client.put(f"/api/v1/teams/{team['id']}/csat", json=body, headers=h.auth("ana"))).status_code \
+        == 403
+    assert (await h.client.put("/api/v1/teams/999/csat", json=body, headers=h.auth("admin"))).status_code == 404
+    r = await h.client.put(f"/api/v1/teams/{team['id']}/csat", json=body, headers=h.auth("supervisor"))
+    assert r.status_code == 200 and r.json() == {"team_id": team["id"], **body}
+    assert (await h.get(f"/api/v1/teams/{team['id']}/csat", who="supervisor")).json()["enabled"] is True
+
+    sent = (await h.post("/api/v1/messages", {"connector_id": c["id"], "to": PHONE, "text": "Olá!"}, who="ana")).json()
+    await h.drain()
+    await _customer(h, "Preciso da segunda via")
+    conv_id = int(sent["conversation_id"])
+    assert (await _conv(h, conv_id))["team_id"] == team["id"]
+    assert (await h.post(f"/api/v1/conversations/{conv_id}/close", who="ana")).status_code == 200
+    await h.drain()
+    assert h.kolmeya.state.sent[-1].text == "Nota de 1 a 5 para a equipe?"  # the team's question
+    await _customer(h, "4")
+    assert (await _conv(h, conv_id))["status"] == "done"
+    assert [x["rating"] for x in (await h.get(f"/api/v1/conversations/{conv_id}/csat")).json()["items"]] == [4]
+
+    # The team switches its survey off: the connector's (on) no longer asks this team's customers.
+    await h.client.put(f"/api/v1/connectors/{c['id']}/csat", json={"enabled": True}, headers=h.auth("admin"))
+    await h.client.put(f"/api/v1/teams/{team['id']}/csat", json={**body, "enabled": False}, headers=h.auth("admin"))
+    await _customer(h, "Obrigado!")  # the rating's comment
+    await _customer(h, "Tenho outra dúvida")  # a new request: it reopens the conversation
+    asked = len(h.kolmeya.state.sent)
+    await h.post(f"/api/v1/conversations/{conv_id}/assign", {"agent_id": h.user_ids["ana"]}, who="ana")
+    assert (await h.post(f"/api/v1/conversations/{conv_id}/close", who="ana")).status_code == 200
+    await h.drain()
+    assert QUESTION not in [m.text for m in h.kolmeya.state.sent[asked:]]
+    assert "Nota de 1 a 5 para a equipe?" not in [m.text for m in h.kolmeya.state.sent[asked:]]

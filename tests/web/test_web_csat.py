@@ -34,4 +34,4 @@ async def test_settings_tab_and_rating_on_the_panel(harness: Harness, pages: Pag
     panel = (await ana.get(f"/conversations/{conv['id']}")).text
     assert 'data-testid="csat"' in panel and "★★★★☆" in panel and "Rápido e gentil" in panel
     assert "esta conversa" in panel
-    assert "★★★★☆" in (await ana.get(f"/contacts/{conv['contact']['id']}")).text
+    assert "★★★★☆" in (await sup.get(f"/contacts/{conv['contact']['id']}")).text

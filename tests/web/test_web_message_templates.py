@@ -26,7 +26,7 @@ async def test_settings_page_and_composer_offer_the_templates(harness: Harness, 
     assert r.status_code == 409 and "já existe" in r.text
     ana = await pages("ana")
     assert (await ana.get("/settings/message-templates")).status_code == 403
-    sent = await h.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5548991910234", "text": "Oi"})
+    sent = await h.post("/api/v1/messages", {"connector_id": c["id"], "to": "+5548991910234", "text": "Oi"}, who="ana")
     conv_id = sent.json()["conversation_id"]
     body = (await ana.get(f"/conversations/{conv_id}")).text
     assert 'data-testid="message-template"' in body and ">Lembrete</option>" in body

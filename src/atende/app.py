@@ -29,12 +29,16 @@ from atende.settings import Settings, get_settings
 from atende.web.api import (
     admin,
     audit,
+    campaigns,
     connectors,
     contacts,
     conversations,
+    csat,
     integrations,
     media,
+    message_templates,
     reports,
+    scheduled,
     search,
     teams,
     tokens,
@@ -82,7 +86,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search, teams, reports):
+                   search, teams, reports, campaigns, message_templates, scheduled, csat):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from atende.db.engine import create_engine, read_tx
 from atende.db.group_commit import GroupCommitter
 from atende.db.tables import connectors
 from atende.db.tx import Tx, transaction
+from atende.db.types import utcnow
 from atende.jobs.pacing import LocalPacer, SendPacer
 from atende.jobs.shared_pacing import make_limiter
 from atende.media.store import LocalMediaStore, MediaStore
@@ -69,6 +71,8 @@ class Runtime:
     _hub: Hub | None = None
     # The Odoo bridge (`atende.integrations.odoo.bridge.OdooBridge`), made on first use there.
     odoo: object | None = None
+    # The time the jobs worker and the campaign pacer go by (tests travel in time with it).
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def committer(self) -> GroupCommitter:

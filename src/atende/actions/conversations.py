@@ -300,6 +300,9 @@ async def close(tx: Tx, conversation_id: int, *, actor_id: int | None = None, by
     actor_id = by.id if by else actor_id
     await transition(tx, conv, "done", conv.assignee_id, actor_id=actor_id, event="conversation.closed")
     await _audit(tx, "conversation.close", by, conv)
+    from atende.actions.csat_settings import after_close
+
+    await after_close(tx, conversation_id)  # the satisfaction survey, where the team or connector asks it
 
 
 async def reopen(tx: Tx, conversation_id: int, *, actor_id: int | None = None, assignee_id: int | None = None,

@@ -126,6 +126,13 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
     variants = list(contact_actions.address_variants(key))
     candidates = list(await tx.conn.execute(_CONV_BY_KEY, {"cid": connector.id, "keys": variants}))
     answered = await _answered(tx, connector, msg, [int(c.id) for c in candidates])
+    if answered is None and msg.direction == "in":
+        from atende.actions.campaign_sends import answered as campaign_message
+
+        # A reply to a campaign sent to this number: the campaign's message joins the thread first.
+        answered = await campaign_message(tx, connector, msg)
+        if answered is not None and all(c.id != answered.conversation_id for c in candidates):
+            candidates.append((await tx.conn.execute(_CONV_BY_ID, {"id": answered.conversation_id})).one())
     conv = None
     if answered is not None:
         conv = next(c for c in candidates if c.id == answered.conversation_id)
@@ -218,9 +225,14 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                               by_id_params(conv.id, conv_values))
     scope: dict[str, Any] = {}
+    answer = False  # the satisfaction survey's answer (or its comment) never reopens the conversation
     if from_customer and conv.status == "done":
-        await conv_actions.reopen_for_inbound(tx, await conv_actions.load(tx, int(conv.id)), msg.timestamp)
-    else:  # ingest changed nothing the event scope holds
+        from atende.actions.csat import absorb
+
+        answer = await absorb(tx, conv, msg.text, msg.timestamp)
+        if not answer:
+            await conv_actions.reopen_for_inbound(tx, await conv_actions.load(tx, int(conv.id)), msg.timestamp)
+    if not (from_customer and conv.status == "done") or answer:  # ingest changed nothing the event scope holds
         scope = {"contact_id": conv.contact_id, "team_id": conv.team_id, "assignee_id": conv.assignee_id,
                  "conversation_status": conv.status}
     # After a reopening, so the message counts in the attendance it opened.
@@ -246,7 +258,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if from_customer and conv.status != "open":
+    if from_customer and conv.status != "open" and not answer:
         routing = await result.routing(tx, connector)
         if routing == "each":
             await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -65,11 +66,15 @@ async def queue_message(
     on_sent: dict[str, Any] | None = None,
     media_url: str | None = None,
     by: Viewer | None = None,
+    send_at: datetime | None = None,
 ) -> int:
     """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it.
 
     `by`: the person sending (the policy decides whether they may answer this conversation); the
     system's own messages (bot, out-of-hours, closing) pass None.
+
+    With `send_at` the message waits as `scheduled` (its send job runs then, see
+    `atende.actions.scheduled.release`); the conversation only shows it as its last message once sent.
 
     A template is stored with the text the customer reads, rendered from the synced template and
     the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
@@ -122,11 +127,13 @@ async def queue_message(
     now = utcnow()
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
-        kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
-        media_id=media_id, created_at=now, reference=new_reference(), team_id=getattr(conv, "team_id", None),
+        kind=kind, text=text, status="queued" if send_at is None else "scheduled", author_id=author_id,
+        reply_to_id=reply_to_id, media_id=media_id, created_at=now, reference=new_reference(),
+        team_id=getattr(conv, "team_id", None),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
                     **({"media_url": media_url} if media_url is not None else {}),
-                    **({"message_tag": message_tag} if message_tag else {})},
+                    **({"message_tag": message_tag} if message_tag else {}),
+                    **({"send_at": send_at.isoformat()} if send_at is not None else {})},
         updated_at=now,
     )
     if connector.channel == "sms" and text is not None:
@@ -135,25 +142,28 @@ async def queue_message(
                       cost=sms_cost(count.segments, cost_per_segment(connector.config)))
     message_id = int((await tx.conn.execute(insert(messages).values(**values).returning(messages.c.id)))
                      .scalar_one())
-    new_day = rollups.active_day(tx, conv, now) if rollups.counts_as_message(kind) else None
+    new_day = rollups.active_day(tx, conv, now) if send_at is None and rollups.counts_as_message(kind) else None
     answered: dict[str, Any] = {"waiting_since": None} if author_id is not None and kind != "reaction" else {}
-    await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
-        last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
-        last_message_direction="out", **answered, **({"active_on": new_day} if new_day is not None else {}),
-    ))
+    if send_at is None:  # a scheduled message shows as the last one (and answers) when it goes out
+        await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
+            last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
+            last_message_direction="out", **answered, **({"active_on": new_day} if new_day is not None else {}),
+        ))
     if author_id is not None:
         await conv_actions.add_handler(tx, conv.id, author_id)
         if take and conv.status != "open":
             await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id, by=by)
-    # Counts the message, and makes it the attendance's first response when a person answers the
-    # customer (never the bot, auto-replies or campaigns: they have no author).
-    await rollups.message_written(tx, conv, at=now, direction="out", kind=kind, author_id=author_id,
-                                  team_id=values["team_id"], new_day=new_day)
+    if send_at is None:
+        # Counts the message, and makes it the attendance's first response when a person answers the
+        # customer (never the bot, auto-replies or campaigns: they have no author). A scheduled message
+        # counts when it is released (atende.actions.scheduled.release).
+        await rollups.message_written(tx, conv, at=now, direction="out", kind=kind, author_id=author_id,
+                                      team_id=values["team_id"], new_day=new_day)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": "out", "kind": kind,
-        "channel": connector.channel, "status": "queued", "preview": preview_of(kind, text),
+        "channel": connector.channel, "status": values["status"], "preview": preview_of(kind, text),
     }, conv.id)
-    await enqueue(tx, "send_message", {"message_id": message_id}, dedup_key=f"send:{message_id}")
+    await enqueue(tx, "send_message", {"message_id": message_id}, run_at=send_at, dedup_key=f"send:{message_id}")
     return message_id
 
 

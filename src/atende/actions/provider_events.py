@@ -56,4 +56,8 @@ async def _request_rejected(tx: Tx, connector_ids: Sequence[int], data: Mapping[
             changed += await apply_status(tx, connector_id, StatusUpdate(
                 status="failed", timestamp=datetime.now(UTC), raw=dict(data), reference=reference_of(row),
                 error=str(data.get("status_message") or "envio rejeitado pelo provedor")))
+        from atende.actions.campaign_sends import reject_request
+
+        changed += await reject_request(tx, connector_id, str(data["request_id"]),
+                                        str(data.get("status_message") or "envio rejeitado pelo provedor"))
     return changed

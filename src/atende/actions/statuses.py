@@ -75,6 +75,10 @@ async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attem
         return await _apply_watermark(tx, connector_id, status)
     row = await find_message(tx, connector_id, status.provider_message_id, status.reference)
     if row is None:
+        from atende.actions.campaign_state import apply_status as apply_campaign_status
+
+        if await apply_campaign_status(tx, connector_id, status):  # a campaign message (no row in messages)
+            return True
         if status.provider_message_id or status.reference:
             await park(tx, connector_id, status)
         return False

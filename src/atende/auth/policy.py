@@ -223,6 +223,16 @@ async def require_connector(conn: AsyncConnection, v: Viewer | None, connector_i
         raise Forbidden("este conector atende outra equipe")
 
 
+def connector_where(v: Viewer, column: Any) -> ColumnElement[bool]:
+    """`require_connector` as a condition on a connector id column (lists: campaigns)."""
+    if v.is_admin:
+        return true()
+    served = select(team_connectors.c.connector_id)
+    mine = served.where(team_connectors.c.team_id.in_(sorted(v.teams))) if v.teams else None
+    free = column.not_in(served)
+    return or_(free, column.in_(mine)) if mine is not None else free
+
+
 # What the rules look at in a conversation.
 _FACTS = (conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
           conversations.c.contact_id)
@@ -273,7 +283,9 @@ async def visible_contact(conn: AsyncConnection, v: Viewer, contact: dict[str, A
     if v.is_admin or await may_read_timeline(conn, v, int(contact["id"])):
         return contact
     shown = [c for c in contact.get("conversations", []) if await may_read(conn, v, c)]
-    return {**contact, "conversations": shown}
+    visible = {c["id"] for c in shown}
+    ratings = [r for r in contact.get("csat", []) if r["conversation_id"] in visible]  # CSAT: per conversation
+    return {**contact, "conversations": shown, **({"csat": ratings} if "csat" in contact else {})}
 
 
 async def require_contact_edit(conn: AsyncConnection, v: Viewer | None, contact_id: int) -> None:
@@ -532,7 +544,8 @@ async def contact_scope(conn: AsyncConnection, contact_id: int) -> list[dict[str
 
 
 __all__ = [
-    "Branch", "ConvFacts", "Scope", "Viewer", "can_act", "can_read", "contact_scope", "conversation_scope",
+    "Branch", "ConvFacts", "Scope", "Viewer", "can_act", "can_read", "connector_where", "contact_scope",
+    "conversation_scope",
     "event_filter", "event_scope", "facts", "load_viewer", "may_manage_team", "may_read", "may_read_contact",
     "may_read_media", "may_read_timeline", "queue_scope", "require_act", "require_connector", "require_contact",
     "require_contact_edit", "require_media", "require_message", "require_note", "require_opt_in",

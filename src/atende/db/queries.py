@@ -105,6 +105,7 @@ def message_dict(row: Any) -> dict[str, Any]:
         "reply_to_id": row.reply_to_id,
         "media_id": row.media_id,
         "attributes": row.attributes or {},
+        "send_at": (row.attributes or {}).get("send_at"),  # scheduled messages
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),
@@ -269,6 +270,8 @@ async def timeline(
 
 
 async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | None:
+    from atende.actions.csat import ratings as csat_ratings
+
     row = (await conn.execute(select(contacts).where(contacts.c.id == contact_id))).first()
     if row is None:
         return None
@@ -289,6 +292,7 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
                              "source": c.source, "at": iso(c.at)} for c in changes],
         "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
         "conversations": [dict(c._mapping) for c in convs],
+        "csat": await csat_ratings(conn, contact_id=contact_id, limit=20),  # satisfaction ratings, newest first
     }
 
 

@@ -648,3 +648,128 @@ Index("ix_attendances_started", attendances.c.started_at, attendances.c.id)
 conversations.append_column(Column("active_on", Date))
 # The team that served the conversation when the message was written: reports attribute it there.
 messages.append_column(Column("team_id", BigId))
+
+# ---- campaigns, templates with variables, CSAT (issue 11) ------------------------------------------
+
+# Saved texts with {{variables}} ({{nome}}, {{valor}}, {{vencimento}}, {{agente}}, contact fields), for
+# the composer, quick replies and campaigns. connector_id null: offered on every connector.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    _id(),
+    Column("name", String(120), nullable=False, unique=True),
+    _fk("connector_id", "connectors.id", ondelete="CASCADE"),
+    Column("text", Text, nullable=False),
+    _fk("created_by", "users.id", ondelete="SET NULL"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A bulk send. Its counters are kept by the actions (never COUNT(*) over the recipients):
+# queued = waiting or being sent; sent = accepted by the provider (delivered is a subset);
+# failed, limited (Meta's marketing limits) and skipped (cancelled, or opted out before its turn).
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    _fk("connector_id", "connectors.id", nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("status", String(12), nullable=False),  # preparing draft scheduled running paused done cancelled
+    Column("text", Text),  # SMS / free text with {{variables}}
+    Column("template", Json),  # WhatsApp: {"name", "language", "params"}
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("send_window", Json),  # {"timezone", "start", "end", "days"}; null = any time
+    Column("schedule_at", UtcDateTime),
+    Column("estimate", Json, nullable=False, server_default="{}"),
+    Column("waiting_until", UtcDateTime),  # outside the window: when it opens again
+    Column("error", Text),  # why the pacer paused it (balance, token...), shown on its page
+    Column("batches", Integer, nullable=False, server_default=text("0")),
+    Column("recipients", BigId, nullable=False, server_default=text("0")),
+    Column("queued", BigId, nullable=False, server_default=text("0")),
+    Column("sent", BigId, nullable=False, server_default=text("0")),
+    Column("delivered", BigId, nullable=False, server_default=text("0")),
+    Column("failed", BigId, nullable=False, server_default=text("0")),
+    Column("limited", BigId, nullable=False, server_default=text("0")),
+    Column("skipped", BigId, nullable=False, server_default=text("0")),
+    Column("replied", BigId, nullable=False, server_default=text("0")),
+    Column("opted_out", BigId, nullable=False, server_default=text("0")),
+    Column("segments", BigId, nullable=False, server_default=text("0")),
+    Column("cost", Money, nullable=False, server_default=text("0")),
+    _fk("created_by", "users.id"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("progress_at", UtcDateTime),  # last campaign.progress event (throttles them)
+    Column("ref_key", String(32)),  # signs the recipients' references (domain/campaign_refs.py)
+)
+
+# One row per number a campaign sends to: the unique key (campaign, address) and the durable state
+# (pending → sending → sent → delivered/read, or failed / limited / skipped) make "never twice" hold
+# across crashes. The message row in the conversation is only written when the customer replies.
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    _id(),
+    _fk("campaign_id", "campaigns.id", nullable=False, ondelete="CASCADE"),
+    Column("connector_id", BigId, nullable=False),  # copied from the campaign: the lookups filter by it
+    Column("row_no", Integer, nullable=False),  # line of the CSV (1 = first data row)
+    Column("address_key", String(40), nullable=False),  # canonical E.164
+    Column("vars", Json, nullable=False, server_default="{}"),
+    Column("text", Text),  # the rendered text the customer reads
+    Column("segments", Integer),
+    Column("cost", Money),
+    Column("state", String(10), nullable=False),
+    Column("batch_no", Integer),
+    Column("claimed_at", UtcDateTime),
+    Column("provider_message_id", String(200)),
+    Column("provider_request_id", String(200)),
+    Column("error_code", String(40)),
+    Column("error", Text),
+    Column("sent_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("replied_at", UtcDateTime),
+    Column("opted_out_at", UtcDateTime),
+    Column("message_id", BigId),  # the campaign message, once written into the conversation
+    UniqueConstraint("campaign_id", "address_key", name="uq_campaign_recipients_campaign_address"),
+)
+Index("ix_campaign_recipients_state", campaign_recipients.c.campaign_id, campaign_recipients.c.state,
+      campaign_recipients.c.id)
+Index("ix_campaign_recipients_provider_id", campaign_recipients.c.provider_message_id)
+Index("ix_campaign_recipients_request", campaign_recipients.c.provider_request_id)
+Index("ix_campaign_recipients_address", campaign_recipients.c.address_key, campaign_recipients.c.id)
+
+# Rows of the CSV that will not be sent, and why (the downloadable exclusions list).
+campaign_exclusions = Table(
+    "campaign_exclusions",
+    metadata,
+    _id(),
+    _fk("campaign_id", "campaigns.id", nullable=False, ondelete="CASCADE"),
+    Column("row_no", Integer, nullable=False),
+    Column("phone", String(100), nullable=False),  # as written in the file
+    Column("reason", String(20), nullable=False),  # invalid | duplicate | opted_out | blocked | missing_vars
+    Column("detail", String(300), nullable=False, server_default=""),
+)
+Index("ix_campaign_exclusions_campaign", campaign_exclusions.c.campaign_id, campaign_exclusions.c.id)
+
+# Satisfaction survey after a conversation closes, per connector (or per team).
+csat_settings = Table(
+    "csat_settings",
+    metadata,
+    _id(),
+    _fk("connector_id", "connectors.id", ondelete="CASCADE"),
+    _fk("team_id", "teams.id", ondelete="CASCADE"),
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("question", Text, nullable=False),
+    Column("window_hours", Integer, nullable=False, server_default=text("24")),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("connector_id", name="uq_csat_settings_connector_id"),
+    UniqueConstraint("team_id", name="uq_csat_settings_team_id"),
+)
+
+# The rating lives on the attendance it judges (reports aggregate it per agent and team).
+attendances.append_column(Column("csat_rating", Integer))  # 1..5
+attendances.append_column(Column("csat_comment", Text))
+attendances.append_column(Column("csat_asked_at", UtcDateTime))
+attendances.append_column(Column("csat_answered_at", UtcDateTime))

@@ -93,10 +93,24 @@ def text_units(text: str) -> int:
     return count_segments(text).units
 
 
+_GSM7_ALL: frozenset[str] = GSM7_BASIC | GSM7_EXTENSION
+
+
 def count_segments(text: str) -> SmsCount:
     """Encoding, parts and units of an SMS body (see the module docstring for the exact rule)."""
-    encoding: Literal["gsm7", "ucs2"] = "gsm7" if is_gsm7(text) else "ucs2"
+    chars = set(text)
+    encoding: Literal["gsm7", "ucs2"] = "gsm7" if chars <= _GSM7_ALL else "ucs2"
     single, multi = (GSM7_SINGLE, GSM7_MULTI) if encoding == "gsm7" else (UCS2_SINGLE, UCS2_MULTI)
+    one_unit_each = not (chars & GSM7_EXTENSION) if encoding == "gsm7" else max(map(ord, chars)) <= 0xFFFF
+    if one_unit_each:
+        # Every character is one unit, so the fill is a division (campaigns count 100,000 texts).
+        units = len(text)
+        if units == 0:
+            return SmsCount(encoding, 0, 0, single, single)
+        if units <= single:
+            return SmsCount(encoding, 1, units, single, single - units)
+        segments = -(-units // multi)
+        return SmsCount(encoding, segments, units, multi, multi - (units - (segments - 1) * multi))
     costs = _unit_costs(text, encoding)
     units = sum(costs)
     if units == 0:

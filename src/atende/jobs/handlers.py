@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs import balances as balance_jobs
+from atende.jobs import campaigns as campaign_jobs
+from atende.jobs import csat as csat_jobs
 from atende.jobs.common import connector_info, sendable
 from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, sweep
 from atende.jobs.media import fetch_media, fetch_media_dead
@@ -32,6 +34,8 @@ HANDLERS: dict[str, Handler] = {
     "fetch_profile": fetch_profile,
     **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
     **balance_jobs.HANDLERS,  # provider balances for the dashboard
+    **campaign_jobs.HANDLERS,  # the campaign pacer
+    **csat_jobs.HANDLERS,  # the satisfaction survey after a close
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, "fetch_media": fetch_media_dead,
                                    **odoo_jobs.DEAD_HOOKS}

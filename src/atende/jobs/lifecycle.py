@@ -14,7 +14,6 @@ from atende.actions.routing import auto_away
 from atende.actions.statuses import apply_status, load_status, prune_parked
 from atende.channels.base import Blocklist
 from atende.db.tx import Tx
-from atende.db.types import utcnow
 from atende.jobs.common import loaded_connector, sendable
 from atende.jobs.worker import Reschedule
 
@@ -60,4 +59,4 @@ async def sweep(rt: Runtime, job: Any) -> Reschedule:
             await auto_away(tx, timedelta(seconds=s.auto_away_after_s))
         await prune_parked(tx, timedelta(seconds=s.parked_status_ttl_s))
         await prune_send_counters(tx)
-    return Reschedule(utcnow() + timedelta(seconds=s.sweep_interval_s))
+    return Reschedule(rt.clock() + timedelta(seconds=s.sweep_interval_s))

@@ -53,17 +53,20 @@ async def poll_provider(rt: Runtime, job: Any) -> Reschedule | None:
     async with rt.write() as tx:
         await ingest_batch(tx, connector_info(connector, auto_assign=rt.settings.auto_assign), batch)
         await save_state(tx, connector.id, {**state, "last_reply_poll": utcnow().isoformat()})
-    return Reschedule(utcnow() + timedelta(seconds=interval))
+    return Reschedule(rt.clock() + timedelta(seconds=interval))
 
 
 async def ensure_periodic(rt: Runtime) -> None:
     """Create the periodic jobs that should exist (idempotent: dedup keys)."""
     async with rt.read() as conn:
         rows = list(await conn.execute(select(connectors.c.id).where(connectors.c.active.is_(True))))
+    from atende.actions.campaigns import ensure_ticks as ensure_campaign_ticks
+
     async with rt.write() as tx:
         await enqueue(tx, "sweep", {}, dedup_key="sweep")
         if rt.settings.balance_poll_s > 0:
             await enqueue(tx, BALANCE_JOB, {}, dedup_key="balances")
+        await ensure_campaign_ticks(tx)
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and poller(loaded.provider) is not None and _interval(loaded.config) > 0:

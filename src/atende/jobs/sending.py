@@ -54,12 +54,30 @@ STUCK_AFTER = timedelta(minutes=2)
 _PENDING = ("queued", "sending")
 
 
+async def _message(rt: Runtime, message_id: int) -> Any:
+    async with rt.read() as conn:
+        return (await conn.execute(select(messages.c.id, messages.c.conversation_id, messages.c.connector_id,
+                                          messages.c.status, messages.c.kind, messages.c.media_id)
+                                   .where(messages.c.id == message_id))).first()
+
+
+async def _release_scheduled(rt: Runtime, row: Any) -> bool:
+    """A scheduled message's time has come: the channel's rules as they are now (False: it failed)."""
+    from atende.actions.scheduled import release
+
+    connector = await loaded_connector(rt, int(row.connector_id))
+    async with rt.write() as tx:
+        return await release(tx, int(row.id), channel=connector.channel, now=rt.clock(),
+                             service_window_hours=connector.provider.capabilities.service_window_hours)
+
+
 async def send_message(rt: Runtime, job: Any) -> Reschedule | None:
     message_id = int(job.payload["message_id"])
-    async with rt.read() as conn:
-        row = (await conn.execute(select(messages.c.id, messages.c.conversation_id, messages.c.connector_id,
-                                         messages.c.status, messages.c.kind, messages.c.media_id)
-                                  .where(messages.c.id == message_id))).first()
+    row = await _message(rt, message_id)
+    if row is not None and row.status == "scheduled":
+        if not await _release_scheduled(rt, row):
+            return None
+        row = await _message(rt, message_id)
     if row is None or row.status not in _PENDING:
         return None  # gone, or already sent or failed by an earlier run
     connector = await loaded_connector(rt, int(row.connector_id))

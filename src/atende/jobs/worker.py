@@ -70,7 +70,7 @@ class Worker:
         self._wake = asyncio.Event()
 
     async def claim(self, limit: int) -> list[Any]:
-        now = utcnow()
+        now = self.rt.clock()
         ready = or_(
             and_(jobs.c.status == "pending", jobs.c.run_at <= now),
             and_(jobs.c.status == "running", jobs.c.lease_until < now),
@@ -146,7 +146,7 @@ class Worker:
             await self._dead(job, error)
             return
         delay = max(backoff(job.attempts), hint or 0.0)
-        await self._finish(job, status="pending", run_at=utcnow() + timedelta(seconds=delay),
+        await self._finish(job, status="pending", run_at=self.rt.clock() + timedelta(seconds=delay),
                            lease_until=None, locked_by=None, last_error=error[:2000])
 
     async def _dead(self, job: Any, error: str) -> None:

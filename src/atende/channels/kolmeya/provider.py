@@ -194,18 +194,29 @@ class KolmeyaProvider:
 
     async def find_sent(self, reference: str) -> SendResult | None:
         """Was a message with this reference already accepted? Asked before re-sending after a worker
-        died mid-send, so a crash never sends the same SMS twice. None when Kolmeya has no such request."""
+        died mid-send, so a crash never sends the same SMS twice. None when Kolmeya has no such request.
+        (A single send's request carries the message's reference as its batch reference too.)"""
+        found = await self.find_batch(reference)
+        return next((result for result in found or [] if result.reference == reference), None)
+
+    async def find_batch(self, reference: str) -> list[SendResult] | None:
+        """The messages Kolmeya accepted in the /sms/store request sent with this batch `reference`
+        (one SendResult per message, by its own reference); None when Kolmeya has no such request,
+        i.e. the batch never arrived. Asked when a batch's answer was lost, so nothing is sent twice."""
         try:
             response = await self.client.status_by_reference(reference)
         except ProviderError as exc:
             if exc.status_code == 404:
                 return None
             raise
+        request_id = _ident(response.get("id"))
+        found: list[SendResult] = []
         for item in response.get("messages") or []:
-            if str(item.get("reference")) == reference and item.get("id"):
-                return SendResult(reference=reference, status="sent", provider_message_id=str(item["id"]),
-                                  provider_request_id=_ident(response.get("id")), raw=response)
-        return None
+            own = _ident(item.get("reference")) if isinstance(item, dict) else None
+            if own is not None and item.get("id"):
+                found.append(SendResult(reference=own, status="sent", provider_message_id=str(item["id"]),
+                                        provider_request_id=request_id, raw=item))
+        return found
 
     async def send_many(self, messages: Sequence[OutboundMessage], *, reference: str | None = None) -> list[SendResult]:
         """Send many SMS in /sms/store requests of at most 1000 (one webhook_url per request), and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions import tags as tag_actions
+from atende.actions.scheduled import check_send_at
 from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
@@ -40,6 +42,8 @@ class MessageIn(BaseModel):
     reply_to_id: BodyId | None = None
     # WhatsApp: send a media kind by public https link instead of an uploaded file (`text` = caption).
     media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
+    # Send later: 202 with status "scheduled" (cancel with DELETE /api/v1/messages/{id}).
+    send_at: datetime | None = None
 
 
 class NewMessageIn(BaseModel):
@@ -206,6 +210,10 @@ async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: Wh
     if body.media_url is not None:
         _check_media_url(body.media_url, kind, loaded.channel, loaded.provider.capabilities.media,
                          has_file=body.media_id is not None)
+    if body.send_at is not None:
+        if kind not in ("text", "template"):
+            raise HTTPException(422, "só textos e modelos podem ser agendados")
+        check_send_at(body.send_at, rt.clock())
     async with rt.write() as tx:
         if kind == "note":
             from atende.actions.notes import add_note
@@ -215,7 +223,7 @@ async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: Wh
             message_id = await outbound.queue_message(
                 tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
                 template=body.template.model_dump() if body.template else None, media_id=body.media_id,
-                reply_to_id=body.reply_to_id, media_url=body.media_url, by=user)
+                reply_to_id=body.reply_to_id, media_url=body.media_url, by=user, send_at=body.send_at)
     return await message_view(rt, message_id)
 
 

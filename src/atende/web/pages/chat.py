@@ -14,6 +14,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions import outbound
 from atende.actions.errors import NotFound
 from atende.actions.notes import add_note
+from atende.actions.scheduled import check_send_at
 from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
@@ -39,6 +40,8 @@ from atende.web.pages.common import (
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
+from atende.web.pages.pane_extras import pane_extras
+from atende.web.pages.send_at import local_send_at
 from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)
@@ -165,8 +168,10 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
         timeline = await policy.may_read_timeline(conn, who, conv["contact"]["id"])
+        extras = await pane_extras(conn, conv, user)  # message templates with variables
     caps = loaded.provider.capabilities if loaded else None
     return {
+        **extras,
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
         "teams": team_list, "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
@@ -298,10 +303,12 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
                mode: Annotated[str, Form(max_length=10)] = "reply",
                template_id: Annotated[int | None, Form()] = None,
                media_id: Annotated[int | None, Form()] = None,
-               media_kind: Annotated[str, Form(max_length=20)] = "document") -> Response:
+               media_kind: Annotated[str, Form(max_length=20)] = "document",
+               send_at: Annotated[str, Form(max_length=40)] = "") -> Response:
     rt = rt_of(request)
     who = await viewer_of(request, user)
     conv = await load_conversation(rt, conversation_id, who)
+    later = local_send_at(send_at, user.timezone) if mode != "note" and media_id is None else None
     form = await request.form()
     params = [str(v) for v in form.getlist("params")]
     if mode == "note":
@@ -325,9 +332,12 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
         kind = MEDIA_KINDS.get(media_kind, "document")
     elif not text.strip():
         raise PageError(422, _("Escreva a mensagem antes de enviar."))
+    if later is not None:
+        check_send_at(later, rt.clock())
     async with rt.write() as tx:
         await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
-                                     author_id=user.id, template=template, media_id=media_id, by=who)
+                                     author_id=user.id, template=template, media_id=media_id, by=who,
+                                     send_at=later)
     return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
 
 

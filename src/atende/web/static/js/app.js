@@ -122,6 +122,10 @@
     try { data = JSON.parse(message.data); } catch (_) { return; }
     document.dispatchEvent(new CustomEvent("atende:event", { detail: data }));
     if (data.type === "message.created" && data.direction === "in") maybeNotify(data);
+    // A scheduled message the channel refused at its time (WhatsApp's window closed): tell its author.
+    if (data.type === "message.updated" && data.scheduled && data.status === "failed" && data.author_id === me()) {
+      toast(`${strings.scheduledFailed || ""} ${data.error || ""}`.trim());
+    }
     if (data.type === "connector.alert") alertSupervisors(data);
   });
   document.addEventListener("htmx:sseOpen", () => {

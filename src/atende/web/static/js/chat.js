@@ -1,5 +1,6 @@
 // Inbox and chat: composer (SMS counter, quick replies, emoji, attachments, templates) and live thread.
 import { countSegments } from "./sms-segments.js";
+import { render, variablesIn } from "./template-vars.js";
 
 const Atende = window.Atende;
 const EMOJIS = ["😀", "😊", "😉", "🙂", "😍", "😅", "😂", "🤔", "😢", "😮", "🙏", "👍", "👎", "👏", "👋", "🙌",
@@ -18,6 +19,33 @@ document.addEventListener("alpine:init", () => {
     params: [],
     preview: "",
     emojis: EMOJIS,
+    missing: [],
+    sendAt: "",
+
+    get sendLabel() {
+      if (this.mode === "note") return this.t.note;
+      return this.sendAt && this.mode === "reply" ? this.t.schedule : this.t.send;
+    },
+
+    // Templates and quick replies with {{variables}}: filled from this conversation (contact, agent,
+    // the last campaign's columns); what has no value stays visible and is listed under the box.
+    get replying() { return this.mode === "reply"; },
+    get hasMissing() { return this.mode !== "note" && this.missing.length > 0; },
+    get missingText() { return this.t.missing.replace("{vars}", this.missing.map((m) => `{{${m}}}`).join(", ")); },
+    fill(text) {
+      const done = render(text, this.values || {});
+      this.missing = done.missing;
+      return done.text;
+    },
+    useMessageTemplate() {
+      const select = this.$refs.messageTemplate;
+      const chosen = (this.messageTemplates || []).find((x) => String(x.id) === select.value);
+      select.value = "";
+      if (!chosen) return;
+      const area = this.$refs.text;
+      this.text = this.fill(chosen.text);
+      this.$nextTick(() => area?.focus());
+    },
 
     get counter() {
       const c = countSegments(this.text);
@@ -45,6 +73,7 @@ document.addEventListener("alpine:init", () => {
     },
 
     onInput() {
+      this.missing = variablesIn(this.text);
       const m = /^\/(\S*)$/.exec(this.text);
       if (!m || this.mode === "template") { this.suggestions = []; return; }
       const needle = m[1].toLowerCase();
@@ -66,7 +95,7 @@ document.addEventListener("alpine:init", () => {
       // Read the ref first: a click comes from a suggestion that clearing the list removes, and
       // $refs asked from a removed element finds nothing.
       const area = this.$refs.text;
-      this.text = q.text;
+      this.text = this.fill(q.text);
       this.suggestions = [];
       this.$nextTick(() => area?.focus());
     },
@@ -113,9 +142,13 @@ document.addEventListener("alpine:init", () => {
       } else {
         if (!this.text.trim()) return;
         body.set("text", this.text);
+        if (this.sendAt && this.mode === "reply") body.set("send_at", this.sendAt);
       }
       if (await this.post(body)) {
         this.text = "";
+        this.missing = [];
+        this.sendAt = "";
+        this.$refs.schedule?.removeAttribute("open");
         this.suggestions = [];
         if (this.mode === "template") { this.templateId = ""; this.params = []; this.preview = ""; }
       }

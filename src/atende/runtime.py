@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from atende.auth.tokens import token_hash
 from atende.channels.base import Provider
 from atende.channels.registry import provider_type
+from atende.db.app_settings import SettingsCache
 from atende.db.engine import create_engine, read_tx
 from atende.db.tables import connectors
 from atende.db.tx import transaction
@@ -63,6 +64,8 @@ class Runtime:
     fetch_media_hook: Any = None  # async (connector_id, message_id) -> None
     provider_event_hook: Any = None  # async (connector, type, data) -> None
     media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
+    # Settings edited in the UI (retention, masking), cached for a few seconds per process.
+    app_settings: SettingsCache = field(default_factory=SettingsCache)
 
     @property
     def committer(self) -> Any:

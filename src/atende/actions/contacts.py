@@ -68,17 +68,14 @@ async def resolve_contact(
     return contact_id
 
 
-async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
-    """Record the SMS opt-out state; True when it changed."""
-    result = await tx.conn.execute(
-        update(contacts)
-        .where(contacts.c.id == contact_id, contacts.c.sms_opted_out.is_not(opted_out))
-        .values(sms_opted_out=opted_out, sms_opted_out_at=utcnow() if opted_out else None, updated_at=utcnow())
-    )
-    changed = bool(result.rowcount)
-    if changed:
-        await events.append(tx, "contact.updated", {"id": contact_id, "sms_opted_out": opted_out})
-    return changed
+async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, source: str = "keyword",
+                          actor_id: int | None = None, detail: Mapping[str, Any] | None = None,
+                          ip: str | None = None) -> bool:
+    """Record the SMS opt-out state in the consent ledger; True when it changed."""
+    from atende.actions import consents
+
+    return await consents.change(tx, contact_id, "sms", opted_out, source=source, actor_id=actor_id,
+                                 detail=detail, ip=ip)
 
 
 async def rename(tx: Tx, contact_id: int, name: str) -> None:

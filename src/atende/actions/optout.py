@@ -26,13 +26,14 @@ async def handle_keywords(tx: Tx, connector: Any, contact_id: int, conversation_
         return
     out_words = connector.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS
     in_words = connector.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS
+    detail = {"connector_id": connector.id, "conversation_id": conversation_id}
     if matches_keyword(text, out_words):
-        if await set_sms_opt_out(tx, contact_id, True):
+        if await set_sms_opt_out(tx, contact_id, True, detail=detail):
             # Answer once, after the opt-out itself is recorded; the send bypasses the block it creates.
             # The blacklist sync follows the confirmation's send: Kolmeya refuses blacklisted numbers.
             await enqueue(tx, "optout_confirmation", {"conversation_id": conversation_id,
                                                       "connector_id": connector.id, "contact_id": contact_id})
-    elif matches_keyword(text, in_words) and await set_sms_opt_out(tx, contact_id, False):
+    elif matches_keyword(text, in_words) and await set_sms_opt_out(tx, contact_id, False, detail=detail):
         await enqueue_blacklist_sync(tx, contact_id, add=False)
 
 
@@ -43,9 +44,10 @@ async def enqueue_blacklist_sync(tx: Tx, contact_id: int, *, add: bool) -> None:
         await enqueue(tx, "blacklist_sync", {"connector_id": row.id, "contact_id": contact_id, "add": add})
 
 
-async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
+async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, source: str = "agent",
+                      actor_id: int | None = None, ip: str | None = None) -> bool:
     """An agent or integration changes the state; the provider's blacklist follows."""
-    changed = await set_sms_opt_out(tx, contact_id, opted_out)
+    changed = await set_sms_opt_out(tx, contact_id, opted_out, source=source, actor_id=actor_id, ip=ip)
     if changed:
         await enqueue_blacklist_sync(tx, contact_id, add=opted_out)
     return changed

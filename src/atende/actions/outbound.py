@@ -181,6 +181,12 @@ async def record_send_result(tx: Tx, message_id: int, result: SendResult) -> Non
         values.update(status="failed", error=result.error or "falha no envio", error_code=result.error_code,
                       cost=Decimal(0) if row.cost is not None else None)
     await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    if not accepted and result.error_code == "blacklist":
+        # The provider keeps this number on its blacklist: that is an opt-out, and the ledger says whence.
+        from atende.actions import consents
+
+        await consents.change(tx, int(row.contact_id), "sms", True, source="provider_blacklist",
+                              detail={"message_id": message_id, "connector_id": int(row.connector_id)})
     if accepted and row.status in ("queued", "sending"):
         # Billing follows acceptance: only messages the provider took count as sent and cost money.
         segments, cost = row.segments or 0, row.cost or Decimal(0)

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from atende.actions.users import SESSIONS_TOPIC
 from atende.auth.tokens import token_hash
 from atende.domain.ids import MAX_ID, parse_int
+from atende.privacy.previews import mask_payload
 from atende.realtime import events
 from atende.web.auth import SESSION_COOKIE, Rt, User, optional_user
 
@@ -22,8 +23,9 @@ KEEPALIVE_S = 15.0
 REPLAY_LIMIT = 1000
 
 
-def format_event(row: dict[str, Any]) -> str:
-    data = json.dumps({"type": row["type"], **row["payload"]}, separators=(",", ":"), default=str)
+def format_event(row: dict[str, Any], mask_previews: bool = True) -> str:
+    payload = mask_payload(row["payload"], mask_previews)  # notifications show the preview too
+    data = json.dumps({"type": row["type"], **payload}, separators=(",", ":"), default=str)
     return f"id: {row['id']}\nevent: {row['type']}\ndata: {data}\n\n"
 
 
@@ -62,9 +64,10 @@ async def stream(rt: Any, request: Request, after: int, user_id: int = 0,
             wake.clear()
             async with rt.read() as conn:
                 rows = await events.since(conn, after, REPLAY_LIMIT)
+            mask = await rt.app_settings.mask_previews(rt) if rows else True
             for row in rows:
                 after = row["id"]
-                yield format_event(row)
+                yield format_event(row, mask)
             if len(rows) == REPLAY_LIMIT:
                 continue
             try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from atende.actions import consents, optout
 from atende.actions import contacts as contact_actions
-from atende.actions import optout
 from atende.db import queries
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, User, client_ip
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -35,13 +35,14 @@ async def get_contact(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
 
 
 @router.patch("/{contact_id}")
-async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: User) -> dict[str, Any]:
+async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: User, request: Request) -> dict[str, Any]:
     await _contact_or_404(rt, contact_id)
     async with rt.write() as tx:
         if body.name is not None:
             await contact_actions.rename(tx, contact_id, body.name)
         if body.sms_opted_out is not None:
-            await optout.set_opt_out(tx, contact_id, body.sms_opted_out)
+            await optout.set_opt_out(tx, contact_id, body.sms_opted_out, source=consents.source_of(user.via),
+                                     actor_id=user.id, ip=client_ip(request))
     return await _contact_or_404(rt, contact_id)
 
 

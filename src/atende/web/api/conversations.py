@@ -14,6 +14,7 @@ from atende.db import queries
 from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
+from atende.privacy.previews import mask_conversation
 from atende.web.auth import CurrentUser, Rt, User
 from atende.web.params import BodyId, OptId, RowId
 
@@ -54,7 +55,7 @@ async def _conversation_or_404(rt: Rt, conversation_id: RowId) -> dict[str, Any]
         conv = await queries.conversation(conn, conversation_id)
     if conv is None:
         raise HTTPException(404, "conversa não encontrada")
-    return conv
+    return mask_conversation(conv, await rt.app_settings.mask_previews(rt))
 
 
 def _check_may_handle(conv: dict[str, Any], user: CurrentUser) -> None:
@@ -93,7 +94,8 @@ async def list_conversations(
                 limit=limit, cursor=cursor, connector_id=connector_id)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    mask = await rt.app_settings.mask_previews(rt)
+    return {"items": [mask_conversation(c, mask) for c in items], "next_cursor": next_cursor}
 
 
 @router.get("/conversations/counts")

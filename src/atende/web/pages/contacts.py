@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from atende.actions import contacts as contact_actions
 from atende.actions import optout
 from atende.db import queries
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, client_ip
 from atende.web.pages.common import status_labels
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
@@ -91,5 +91,6 @@ async def set_optout(request: Request, contact_id: RowId, user: PageUser,
                      conversation: Annotated[int | None, Form()] = None) -> Response:
     await _contact(request, contact_id)
     async with rt_of(request).write() as tx:
-        await optout.set_opt_out(tx, contact_id, opted_out in ("1", "true", "on"))
+        await optout.set_opt_out(tx, contact_id, opted_out in ("1", "true", "on"), source="agent", actor_id=user.id,
+                                 ip=client_ip(request))
     return await _panel(request, user, contact_id, conversation, saved="optout")

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from atende.db.tables import users
+from atende.privacy.previews import masked
 from atende.realtime import events
 from atende.runtime import Runtime
 from atende.web.auth import CSRF_HEADER, CurrentUser, optional_user
@@ -91,6 +92,7 @@ async def page_user(request: Request, user: Annotated[CurrentUser | None, Depend
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     i18n.activate(user.language)
+    await rt_of(request).app_settings.mask_previews(rt_of(request))  # refresh the cached setting (templates)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         await check_page_csrf(request, user)
     return user
@@ -139,6 +141,11 @@ class Ui:
     presence: str = "offline"
     last_event_id: int = 0
     vendor_missing: list[str] = field(default_factory=list)
+    mask_previews: bool = True
+
+    def preview(self, text: str | None) -> str:
+        """A conversation preview as cards and list items show it (CPF/CNPJ/cards masked)."""
+        return masked(text, self.mask_previews)
 
     @property
     def csrf(self) -> str:
@@ -161,7 +168,8 @@ def make_ui(request: Request, user: CurrentUser | None, language: str | None = N
     lang = i18n.normalize_language(lang)
     i18n.activate(lang)
     fmt = i18n.Formatter(lang, user.timezone if user else i18n.DEFAULT_TIMEZONE)
-    return Ui(request=request, user=user, fmt=fmt, vendor_missing=request.app.state.vendor_missing)
+    return Ui(request=request, user=user, fmt=fmt, vendor_missing=request.app.state.vendor_missing,
+              mask_previews=rt_of(request).app_settings.peek_mask_previews())
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *,

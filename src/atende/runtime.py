@@ -25,6 +25,7 @@ from atende.db.app_settings import SettingsCache
 from atende.db.engine import create_engine, read_tx
 from atende.db.tables import connectors
 from atende.db.tx import transaction
+from atende.privacy.identity_hash import derive_key
 from atende.realtime.bus import EventBus, MemoryBus
 from atende.secrets import SecretBox
 from atende.settings import Settings
@@ -66,6 +67,7 @@ class Runtime:
     media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
     # Settings edited in the UI (retention, masking), cached for a few seconds per process.
     app_settings: SettingsCache = field(default_factory=SettingsCache)
+    _identity_key: bytes | None = None
 
     @property
     def committer(self) -> Any:
@@ -121,7 +123,14 @@ class Runtime:
     def write(self) -> Any:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
         return transaction(self.engine, self.bus,
-                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day), self.identity_key)
+
+    @property
+    def identity_key(self) -> bytes:
+        """The key of the identity hashes that erasure leaves (derived from the installation secret)."""
+        if self._identity_key is None:
+            self._identity_key = derive_key(self.settings.resolved_secret_key())
+        return self._identity_key
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

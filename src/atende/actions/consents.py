@@ -12,9 +12,10 @@ from sqlalchemy import insert, select, update
 
 from atende.actions import audit
 from atende.actions.errors import Invalid, NotFound
-from atende.db.tables import consents, contacts
+from atende.db.tables import consents, contact_identities, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.privacy.identity_hash import HASHED_KIND, identity_hashes
 from atende.realtime import events
 
 # Where a consent change came from.
@@ -91,6 +92,31 @@ async def current(tx: Tx, contact_id: int, channel: str) -> bool:
     if value is None:
         raise NotFound("contato não encontrado")
     return bool(value)
+
+
+async def opted_out_channels(tx: Tx, contact_id: int) -> set[str]:
+    """Every channel the contact is opted out of now."""
+    out: set[str] = set()
+    for channel in CHANNELS:
+        if await current(tx, contact_id, channel):
+            out.add(channel)
+    return out
+
+
+async def erased_matches(tx: Tx, kind: str, value: str) -> list[int]:
+    """Erased contacts whose hashed identities match this identity (any spelling of a phone)."""
+    hashes = identity_hashes(tx.identity_key, kind, value)
+    rows = await tx.conn.execute(select(contact_identities.c.contact_id).where(
+        contact_identities.c.kind == HASHED_KIND, contact_identities.c.value.in_(hashes)))
+    return [int(r.contact_id) for r in rows]
+
+
+async def carry_over(tx: Tx, contact_id: int, kind: str, value: str) -> None:
+    """A new contact whose identity an erased titular had: their opt-outs still hold (the opt-out is
+    what erasure must keep), everything else starts fresh."""
+    for erased_id in await erased_matches(tx, kind, value):
+        for channel in sorted(await opted_out_channels(tx, erased_id)):
+            await change(tx, contact_id, channel, True, source="retained")
 
 
 def source_of(via: str) -> str:

@@ -65,6 +65,9 @@ async def resolve_contact(
     await tx.conn.execute(insert(contact_identities).values(
         contact_id=contact_id, kind=kind, value=value, attributes=dict(attributes or {}), created_at=now,
     ))
+    from atende.actions import consents
+
+    await consents.carry_over(tx, contact_id, kind, value)
     return contact_id
 
 

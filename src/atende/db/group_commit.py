@@ -105,7 +105,7 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn))  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn), identity_key=self.rt.identity_key)  # type: ignore[arg-type]
             results = [run_sync(work(tx)) for work in works]
         return results, tx
 

@@ -140,6 +140,8 @@ def message_dict(row: Any) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),
         "read_at": iso(row.read_at),
+        "hidden_at": iso(row.hidden_at),
+        "redacted_at": iso(row.redacted_at),
     }
 
 

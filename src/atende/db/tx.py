@@ -27,6 +27,8 @@ class Tx:
     publish: list[tuple[str, str]] = field(default_factory=list)
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
+    # Key of the identity hashes (privacy/identity_hash.py): erased numbers are looked up by it.
+    identity_key: bytes = b""
 
     @property
     def dialect(self) -> str:
@@ -35,9 +37,9 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, bus: EventBus | None,
-                      send_quota: tuple[int, int] = (0, 0)) -> AsyncIterator[Tx]:
+                      send_quota: tuple[int, int] = (0, 0), identity_key: bytes = b"") -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, send_quota=send_quota)
+        tx = Tx(conn, send_quota=send_quota, identity_key=identity_key)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

@@ -231,6 +231,13 @@ async def fetch_media(rt: Runtime, job: Any) -> None:
     await rt.fetch_media_hook(int(job.payload["connector_id"]), int(job.payload["message_id"]))
 
 
+async def media_purge(rt: Runtime, job: Any) -> None:
+    """Files of erased or expired media, deleted once their rows are gone (idempotent)."""
+    from atende.actions.erasure import purge_files
+
+    await purge_files(rt, [str(k) for k in job.payload.get("keys") or []])
+
+
 HANDLERS: dict[str, Handler] = {
     "send_message": send_message,
     "apply_status_later": apply_status_later,
@@ -242,6 +249,7 @@ HANDLERS: dict[str, Handler] = {
     "provider_event": provider_event,
     "sweep": sweep,
     "fetch_media": fetch_media,
+    "media_purge": media_purge,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}

@@ -26,7 +26,18 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, connectors, contacts, conversations, media, privacy, tokens, whatsapp
+from atende.web.api import (
+    admin,
+    audit,
+    connectors,
+    contacts,
+    conversations,
+    media,
+    privacy,
+    retention,
+    tokens,
+    whatsapp,
+)
 from atende.web.auth import require
 from atende.web.hooks import install_hooks
 from atende.web.security_headers import SecurityHeaders
@@ -70,7 +81,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, privacy):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, privacy, retention):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -236,12 +236,14 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
     identities = await conn.execute(select(contact_identities).where(contact_identities.c.contact_id == contact_id))
     convs = await conn.execute(
         select(conversations.c.id, conversations.c.channel, conversations.c.status, conversations.c.connector_id,
-               conversations.c.address).where(conversations.c.contact_id == contact_id))
+               conversations.c.address, conversations.c.legal_hold_at)
+        .where(conversations.c.contact_id == contact_id))
     return {
         "id": row.id, "name": row.name, "odoo_partner_id": row.odoo_partner_id,
         "sms_opted_out": row.sms_opted_out, "sms_opted_out_at": iso(row.sms_opted_out_at),
         "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
-        "conversations": [dict(c._mapping) for c in convs],
+        "conversations": [{**c._mapping, "legal_hold_at": iso(c.legal_hold_at)} for c in convs],
+        "erased_at": iso(row.erased_at),
     }
 
 

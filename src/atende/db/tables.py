@@ -256,6 +256,7 @@ Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
 Index("ix_messages_reference", messages.c.connector_id, messages.c.reference)
 Index("ix_messages_contact_time", messages.c.contact_id, messages.c.created_at, messages.c.id)
 Index("ix_messages_request", messages.c.connector_id, messages.c.provider_request_id)
+Index("ix_messages_media", messages.c.media_id)  # who uses a file: erasure, retention, downloads
 # Retention walks the messages still holding content, oldest first; redacted ones leave the index.
 Index("ix_messages_unredacted", messages.c.created_at, messages.c.id,
       sqlite_where=messages.c.redacted_at.is_(None), postgresql_where=messages.c.redacted_at.is_(None))

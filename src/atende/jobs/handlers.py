@@ -238,6 +238,15 @@ async def media_purge(rt: Runtime, job: Any) -> None:
     await purge_files(rt, [str(k) for k in job.payload.get("keys") or []])
 
 
+async def retention(rt: Runtime, job: Any) -> Reschedule:
+    """Daily: the retention policy applied in batches (actions/retention.py)."""
+    from atende.actions import retention as retention_actions
+
+    report = await retention_actions.run(rt)
+    log.info("retention applied", **report.counts())  # counts only: never what was removed
+    return Reschedule(retention_actions.next_run(utcnow(), rt.settings.timezone))
+
+
 HANDLERS: dict[str, Handler] = {
     "send_message": send_message,
     "apply_status_later": apply_status_later,
@@ -250,6 +259,7 @@ HANDLERS: dict[str, Handler] = {
     "sweep": sweep,
     "fetch_media": fetch_media,
     "media_purge": media_purge,
+    "retention": retention,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
@@ -263,6 +273,9 @@ async def ensure_periodic(rt: Runtime) -> None:
         rows = list(await conn.execute(select(connectors.c.id).where(connectors.c.active.is_(True))))
     async with rt.write() as tx:
         await enqueue(tx, "sweep", {}, dedup_key="sweep")
+        from atende.actions.retention import next_run
+
+        await enqueue(tx, "retention", {}, dedup_key="retention", run_at=next_run(utcnow(), rt.settings.timezone))
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and hasattr(loaded.provider, "poll_replies") and \

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from atende.actions import consents, optout
+from atende.actions import access_log, consents, optout
 from atende.actions import contacts as contact_actions
+from atende.auth import policy
 from atende.db import queries
 from atende.web.auth import Rt, User, client_ip
 from atende.web.params import RowId
@@ -30,8 +31,10 @@ async def _contact_or_404(rt: Rt, contact_id: RowId) -> dict[str, Any]:
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
-    return await _contact_or_404(rt, contact_id)
+async def get_contact(contact_id: RowId, rt: Rt, user: User, request: Request) -> dict[str, Any]:
+    contact = await _contact_or_404(rt, contact_id)
+    await access_log.record_view(rt, user.id, contact_id, via="api", ip=client_ip(request))
+    return contact
 
 
 @router.patch("/{contact_id}")
@@ -48,7 +51,7 @@ async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: Use
 
 @router.get("/{contact_id}/timeline")
 async def timeline(
-    contact_id: RowId, rt: Rt, user: User, limit: int = Query(default=200, ge=1, le=1000),
+    contact_id: RowId, rt: Rt, user: User, request: Request, limit: int = Query(default=200, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     await _contact_or_404(rt, contact_id)
@@ -57,4 +60,5 @@ async def timeline(
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    await access_log.record_view(rt, user.id, contact_id, via="api", ip=client_ip(request))
+    return {"items": [policy.visible_message(m, user) for m in items], "next_cursor": next_cursor}

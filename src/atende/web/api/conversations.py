@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from atende.actions import access_log, outbound
 from atende.actions import conversations as conv_actions
-from atende.actions import outbound
+from atende.auth import policy
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.privacy.previews import mask_conversation
-from atende.web.auth import CurrentUser, Rt, User
+from atende.web.auth import CurrentUser, Rt, User, client_ip
 from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["conversations"])
@@ -108,25 +109,30 @@ async def conversation_counts(
 
 
 @router.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
-    return await _conversation_or_404(rt, conversation_id)
+async def get_conversation(conversation_id: RowId, rt: Rt, user: User, request: Request) -> dict[str, Any]:
+    conv = await _conversation_or_404(rt, conversation_id)
+    await access_log.record_view(rt, user.id, conv["contact"]["id"], via="api", conversation_id=conversation_id,
+                                 ip=client_ip(request))
+    return conv
 
 
 @router.get("/conversations/{conversation_id}/messages")
 async def list_messages(
-    conversation_id: RowId, rt: Rt, user: User,
+    conversation_id: RowId, rt: Rt, user: User, request: Request,
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
     latest: bool = False,
 ) -> dict[str, Any]:
-    await _conversation_or_404(rt, conversation_id)
+    conv = await _conversation_or_404(rt, conversation_id)
     try:
         async with rt.read() as conn:
             items, next_cursor = await queries.list_messages(conn, conversation_id, limit=limit, cursor=cursor,
                                                              latest=latest)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    await access_log.record_view(rt, user.id, conv["contact"]["id"], via="api", conversation_id=conversation_id,
+                                 ip=client_ip(request))
+    return {"items": [policy.visible_message(m, user) for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:

@@ -10,16 +10,17 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from atende.actions import access_log, outbound
 from atende.actions import conversations as conv_actions
-from atende.actions import outbound
 from atende.actions.notes import add_note
+from atende.auth import policy
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
 from atende.domain.window import is_window_open
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, client_ip
 from atende.web.pages.common import (
     PAGE_SIZE,
     ConvFilter,
@@ -77,8 +78,11 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
     return kind
 
 
-def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str],
+                user: CurrentUser | None = None) -> list[dict[str, Any]]:
     items: list[tuple[datetime, int, dict[str, Any]]] = []
+    if user is not None:  # hidden messages: withheld from agents
+        msgs = [policy.visible_message(m, user) for m in msgs]
     for m in msgs:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
         items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
@@ -90,7 +94,7 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
 
 
 async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
-                       after_msg: OptId = None, after_event: OptId = None,
+                       after_msg: OptId = None, after_event: OptId = None, user: CurrentUser | None = None,
                        ) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older)."""
     async with rt_of(request).read() as conn:
@@ -98,7 +102,7 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
         if after_msg is not None or after_event is not None:
             msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
             evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
-            return merge_items(msgs, evts, names), False
+            return merge_items(msgs, evts, names, user), False
         msgs = await queries.messages_page(conn, conversation_id, before_id=before_id, limit=THREAD_PAGE)
         has_older = len(msgs) == THREAD_PAGE
         since = as_datetime(msgs[0]["created_at"]) if msgs and has_older else None
@@ -106,7 +110,7 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
         if before_id is not None:
             until = await conn.scalar(select(messages.c.created_at).where(messages.c.id == before_id))
         evts = await queries.conversation_events(conn, conversation_id, since=since, until=until)
-    return merge_items(msgs, evts, names), has_older
+    return merge_items(msgs, evts, names, user), has_older
 
 
 def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +124,7 @@ def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[s
 async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]) -> dict[str, Any]:
     rt = rt_of(request)
     loaded = await rt.connector(conv["connector_id"])
-    items, has_older = await thread_items(request, conv["id"])
+    items, has_older = await thread_items(request, conv["id"], user=user)
     async with rt.read() as conn:
         contact = await queries.contact(conn, conv["contact"]["id"])
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
@@ -147,6 +151,8 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
                                "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
     if conv_id is not None:
         conv = await load_conversation(rt_of(request), conv_id)
+        await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
+                                     conversation_id=conv_id, ip=client_ip(request))
         context.update(await pane_context(request, user, conv))
     return render(request, "inbox.html", context, ui=ui)
 
@@ -181,6 +187,8 @@ async def conversation_page(request: Request, conversation_id: RowId, user: Page
 @router.get("/conversations/{conversation_id}/pane")
 async def conversation_pane(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id)
+    await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
+                                 conversation_id=conversation_id, ip=client_ip(request))
     return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
 
 
@@ -205,7 +213,7 @@ async def thread(request: Request, conversation_id: RowId, user: PageUser,
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
     await load_conversation(rt_of(request), conversation_id)
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
-                                          after_event=after_event)
+                                          after_event=after_event, user=user)
     return render(request, "_thread_items.html", {"items": items, "has_older": has_older,
                                                   "conversation_id": conversation_id,
                                                   "older_link": before is not None},
@@ -219,6 +227,7 @@ async def bubble(request: Request, message_id: RowId, user: PageUser) -> Respons
         names = await queries.user_names(conn)
     if msg is None:
         raise PageError(404, _("Mensagem não encontrada."))
+    msg = policy.visible_message(msg, user)
     msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, msg["conversation_id"])

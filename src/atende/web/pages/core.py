@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
+from atende.auth import policy
 from atende.db.tables import users
 from atende.privacy.previews import masked
 from atende.realtime import events
@@ -157,6 +158,12 @@ class Ui:
 
     def is_staff(self) -> bool:
         return bool(self.user and self.user.at_least("supervisor"))
+
+    def may_read_hidden(self) -> bool:
+        return bool(self.user and policy.may_read_hidden(self.user))
+
+    def may_handle_data_requests(self) -> bool:
+        return bool(self.user and policy.may_handle_data_requests(self.user))
 
     def url(self, path: str, **params: Any) -> str:
         query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v not in (None, ""))

@@ -38,6 +38,7 @@ def upgrade() -> None:
     op.create_index("ix_messages_unredacted", "messages", ["created_at", "id"], sqlite_where=unredacted,
                     postgresql_where=unredacted)
     op.create_index("ix_media_created", "media", ["created_at", "id"])
+    op.create_index("ix_messages_media", "messages", ["media_id"])
 
     op.create_table(
         "consents",
@@ -102,6 +103,7 @@ def downgrade() -> None:
     op.drop_table("app_settings")
     op.drop_table("data_requests")
     op.drop_table("consents")
+    op.drop_index("ix_messages_media", table_name="messages")
     op.drop_index("ix_media_created", table_name="media")
     op.drop_index("ix_messages_unredacted", table_name="messages")
     with op.batch_alter_table("messages") as batch:

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from atende.actions.errors import Forbidden
+from atende.db.tables import messages
 
 
 class HasRole(Protocol):
@@ -50,6 +54,14 @@ def may_read_audit(v: HasRole) -> bool:
 def may_read_hidden(v: HasRole) -> bool:
     """A message an agent hid ("ocultar") stays readable for supervisors, admins and the DPO."""
     return v.role in HIDDEN_READERS
+
+
+async def media_withheld(conn: AsyncConnection, v: HasRole, media_id: int) -> bool:
+    """A file only hidden messages show is withheld from agents like the messages themselves."""
+    if may_read_hidden(v):
+        return False
+    rows = list(await conn.execute(select(messages.c.hidden_at).where(messages.c.media_id == media_id).limit(50)))
+    return bool(rows) and all(r.hidden_at is not None for r in rows)
 
 
 def require_unhide(v: HasRole) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from atende.actions import media as media_actions
+from atende.auth import policy
 from atende.db import queries
 from atende.domain.ids import parse_int
 from atende.media.policy import (
@@ -110,7 +111,8 @@ def _disposition(kind: str | None, filename: str | None, media_id: RowId) -> str
 async def info(media_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-    if row is None:
+        withheld = row is not None and await policy.media_withheld(conn, user, media_id)
+    if row is None or withheld:
         raise HTTPException(404, "mídia não encontrada")
     return media_view(row)
 
@@ -121,7 +123,8 @@ async def download(media_id: RowId, request: Request, rt: Rt, user: User) -> Res
     """The file itself, with its type; images, audio and video inline, anything else as a download."""
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-    if row is None:
+        withheld = row is not None and await policy.media_withheld(conn, user, media_id)
+    if row is None or withheld:
         raise HTTPException(404, "mídia não encontrada")
     etag = f'"{row.sha256}"'
     headers = {

@@ -61,7 +61,7 @@ async def test_the_dpo_reads_who_looked_and_agents_do_not(harness: Harness, page
     one = await sms_conversation(h)
     contact_id = one["conversation"]["contact"]["id"]
     await h.get(f"/api/v1/contacts/{contact_id}", who="ana")
-    assert [v["actor_id"] for v in await _views(h, contact_id, who="dora")][0] == h.user_ids["ana"]
+    assert (await _views(h, contact_id, who="dora"))[0]["actor_id"] == h.user_ids["ana"]
     for who in ("ana", "supervisor"):
         r = await h.get("/api/v1/audit", who=who, params={"contact_id": contact_id})
         assert r.status_code == 403

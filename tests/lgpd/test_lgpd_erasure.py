@@ -3,13 +3,14 @@ and the media store, on SQLite and PostgreSQL), reports still add up, the opt-ou
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from atende.db.tables import audit_log, consents, contact_identities, contacts, conversations, messages
 from tests.support.harness import Harness
-from tests.support.lgpd import World, build_world, scan_database, scan_media
+from tests.support.lgpd import World, build_world, scan_database, scan_media, scan_sqlite_files
 from tests.support.whatsapp import post_webhook, settle
 
 
@@ -44,6 +45,9 @@ async def test_erasure_leaves_nothing_of_the_titular_anywhere(harness: Harness) 
     # The scanner sees the data where it lives (so that "nothing found" afterwards means something).
     assert {"contacts", "contact_identities", "conversations", "messages", "events"} <= tables_before, before
     assert scan_media(h.rt.settings.media_dir, needles, [titular.image])
+    database = Path(str(h.rt.engine.url.database))
+    if h.rt.engine.dialect.name == "sqlite":
+        assert scan_sqlite_files(database, needles)
     figures = await _figures(h, world)
 
     r = await _erase(h, titular.contact_id)
@@ -55,6 +59,8 @@ async def test_erasure_leaves_nothing_of_the_titular_anywhere(harness: Harness) 
 
     assert await scan_database(h, needles) == []
     assert scan_media(h.rt.settings.media_dir, needles, [titular.image]) == []
+    if h.rt.engine.dialect.name == "sqlite":  # not even in free space or the write-ahead log
+        assert scan_sqlite_files(database, needles) == []
     # The other customer is untouched, files and all.
     other_hits = {t for t, _ in await scan_database(h, other.needles())}
     assert {"contacts", "messages", "contact_identities"} <= other_hits

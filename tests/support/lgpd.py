@@ -188,6 +188,20 @@ async def scan_database(h: Harness, needles: list[str]) -> list[tuple[str, str]]
     return hits
 
 
+def scan_sqlite_files(database: Path, needles: list[str]) -> list[tuple[str, str]]:
+    """The raw bytes of the SQLite file and its write-ahead log: (file, needle) for each ASCII needle
+    still there, in a live row, a free page or an old page image."""
+    hits = []
+    for path in (database, database.with_name(database.name + "-wal")):
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        for needle in needles:
+            if needle.isascii() and needle.encode() in data:
+                hits.append((path.name, needle))
+    return hits
+
+
 def scan_media(root: Path, needles: list[str], blobs: list[bytes]) -> list[str]:
     """Files under the media folder holding one of the blobs or needles."""
     hits = []

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.actions import audit
@@ -161,6 +161,10 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
     pending = [j for j in await tx.conn.execute(select(jobs.c.id, jobs.c.payload).where(
         jobs.c.kind.in_(("blacklist_sync", "optout_confirmation")), jobs.c.status.in_(("pending", "running"))))
         if isinstance(j.payload, Mapping) and j.payload.get("contact_id") == contact_id]
+    # An opt-out confirmation still to be sent triggers the blacklist update once it is.
+    pending += [m for m in await tx.conn.execute(select(messages.c.id, messages.c.attributes).where(
+        messages.c.contact_id == contact_id, messages.c.status.in_(("queued", "sending"))))
+        if isinstance(m.attributes, Mapping) and m.attributes.get("on_sent")]
     if pending:
         # The provider's blacklist needs the number, which erasure is about to remove.
         raise Conflict("a lista de bloqueio do provedor ainda está sendo atualizada para este número; "
@@ -177,10 +181,11 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
     ids = [int(m.id) for m in msg_rows]
     await tx.conn.execute(update(messages).where(messages.c.contact_id == contact_id, messages.c.status.in_(UNSENT))
                           .values(status="failed", error_code="erased"))
-    for m in msg_rows:
-        if m.provider_message_id:  # WhatsApp ids encode the phone number: keep only a keyed hash
-            await tx.conn.execute(update(messages).where(messages.c.id == m.id).values(
-                provider_message_id=identity_hash(key, "provider_message_id", m.provider_message_id)))
+    hashed_ids = [{"_id": int(m.id), "pmid": identity_hash(key, "provider_message_id", m.provider_message_id)}
+                  for m in msg_rows if m.provider_message_id]
+    if hashed_ids:  # WhatsApp ids encode the phone number: keep only a keyed hash
+        await tx.conn.execute(update(messages).where(messages.c.id == bindparam("_id")).values(
+            provider_message_id=bindparam("pmid")), hashed_ids)
     await tx.conn.execute(update(messages).where(messages.c.contact_id == contact_id).values(
         text=None, attributes={}, raw=None, error=None, media_id=None, redacted_at=now, updated_at=now))
 
@@ -252,10 +257,19 @@ async def _scrub_events(tx: Tx, conv_ids: list[int], event_ids: list[int]) -> No
         conds.append(events.c.id.in_(event_ids))
     if not conds:
         return
-    for row in list(await tx.conn.execute(select(events.c.id, events.c.payload).where(or_(*conds)))):
+    changed = []
+    for row in await tx.conn.execute(select(events.c.id, events.c.payload).where(or_(*conds))):
         clean = scrub(row.payload)
         if clean != row.payload:
-            await tx.conn.execute(update(events).where(events.c.id == row.id).values(payload=clean))
+            changed.append({"_id": int(row.id), "clean": clean})
+    await scrub_rows(tx, changed)
+
+
+async def scrub_rows(tx: Tx, changed: list[dict[str, Any]]) -> None:
+    """Write scrubbed event payloads ({"_id", "clean"}), in one executemany."""
+    if changed:
+        await tx.conn.execute(update(events).where(events.c.id == bindparam("_id")).values(
+            payload=bindparam("clean", type_=events.c.payload.type)), changed)
 
 
 async def _delete_jobs_about(tx: Tx, contact_id: int, conv_ids: list[int], message_ids: list[int]) -> None:
@@ -272,8 +286,19 @@ async def _delete_jobs_about(tx: Tx, contact_id: int, conv_ids: list[int], messa
 
 
 async def after_commit(rt: Any, result: ErasureResult) -> None:
-    """What cannot roll back runs once the erasure is committed: the media files leave the store."""
+    """What cannot roll back runs once the erasure is committed: the media files leave the store,
+    and on SQLite the write-ahead log, which still holds the pages as they were, is emptied."""
     await purge_files(rt, result.storage_keys)
+    await checkpoint(rt)
+
+
+async def checkpoint(rt: Any) -> None:
+    """SQLite: copy the WAL into the database file and truncate it (best effort: a long reader
+    may keep it for the next checkpoint)."""
+    if rt.engine.dialect.name != "sqlite":
+        return
+    async with rt.read() as conn:  # a deferred transaction: the checkpoint takes the locks it needs
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def purge_files(rt: Any, storage_keys: Iterable[str]) -> int:

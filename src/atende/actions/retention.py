@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, or_, select, true, update
 
-from atende.actions.erasure import scrub
+from atende.actions.erasure import scrub, scrub_rows
 from atende.db.app_settings import retention_policy
 from atende.db.tables import access_marks, conversations, events, jobs, media, messages
 from atende.db.types import utcnow
@@ -139,10 +139,12 @@ async def _redact(rt: Any, report: RetentionReport, rows: list[Any], cutoff: dat
             conversations.c.id.in_(conv_ids), conversations.c.last_activity_at < cutoff,
         ).values(last_message_preview=""))
         # Their events carried previews of the text: scrubbed too.
-        for ev in list(await tx.conn.execute(select(events.c.id, events.c.payload).where(
-                events.c.conversation_id.in_(conv_ids), events.c.type.in_(MESSAGE_EVENTS)))):
-            if isinstance(ev.payload, Mapping) and ev.payload.get("id") in ids:
-                await tx.conn.execute(update(events).where(events.c.id == ev.id).values(payload=scrub(ev.payload)))
+        wanted = set(ids)
+        await scrub_rows(tx, [
+            {"_id": int(ev.id), "clean": scrub(ev.payload)} for ev in await tx.conn.execute(
+                select(events.c.id, events.c.payload).where(
+                    events.c.conversation_id.in_(conv_ids), events.c.type.in_(MESSAGE_EVENTS)))
+            if isinstance(ev.payload, Mapping) and ev.payload.get("id") in wanted])
         keys = await _drop_unused_media(tx, media_ids)
         report.media += len(keys)
         report.storage_keys += keys

@@ -32,6 +32,7 @@ from atende.web.api import (
     connectors,
     contacts,
     conversations,
+    integrations,
     media,
     privacy,
     retention,
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
 
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, privacy, retention):
+    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
+                   privacy, retention):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

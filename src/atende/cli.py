@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     rrun = retention_p.add_parser("run", help="apply the retention policy now and print what left")
     rrun.add_argument("--dry-run", action="store_true", help="only print what would leave")
 
+    from atende.integrations.odoo.chatroom_cli import add_arguments as add_import
+
+    add_import(sub)  # atende import chatroom …
+
     demo = sub.add_parser("demo", help="start with sandbox connectors and simulated customers")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
@@ -225,6 +229,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             from atende.demo import run_demo
 
             run_demo(host=args.host, port=args.port, rate=args.rate)
+        elif args.command == "import":
+            from atende.integrations.odoo.chatroom_cli import run as run_import
+
+            code = asyncio.run(_with_runtime(lambda rt: run_import(rt, args)))
+            if code:
+                sys.exit(code)
     except ActionError as exc:
         sys.exit(f"erro: {exc.detail}")
 

@@ -68,6 +68,7 @@ class Runtime:
     # Settings edited in the UI (retention, masking), cached for a few seconds per process.
     app_settings: SettingsCache = field(default_factory=SettingsCache)
     _identity_key: bytes | None = None
+    odoo: Any = None  # integrations.odoo.bridge.OdooBridge, made on first use
 
     @property
     def committer(self) -> Any:

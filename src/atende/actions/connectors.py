@@ -33,8 +33,9 @@ def validate_config(provider: str, config: dict[str, Any]) -> tuple[type[Any], B
 
 
 def channel_of(cls: Any, config: BaseModel) -> str:
-    # Sandbox connectors look like another channel so the demo shows real badges.
-    look_like = getattr(config, "look_like", None)
+    # Sandbox connectors look like another channel so the demo shows real badges; history-only
+    # connectors (imported) keep the channel they had.
+    look_like = getattr(config, "look_like", None) or getattr(config, "channel", None)
     return str(look_like) if look_like and look_like != "sandbox" else str(cls.channel)
 
 

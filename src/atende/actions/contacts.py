@@ -34,9 +34,11 @@ def address_variants(address: str) -> tuple[str, ...]:
 
 async def resolve_contact(
     tx: Tx, address: str, channel: str, *, name: str | None = None,
-    attributes: Mapping[str, Any] | None = None,
+    attributes: Mapping[str, Any] | None = None, odoo_lookup: bool = True,
 ) -> int:
-    """The contact behind an address, created on first sight. Phones match in every variant."""
+    """The contact behind an address, created on first sight. Phones match in every variant.
+    A new phone contact gets an Odoo partner lookup unless `odoo_lookup` is off (an import that
+    brings the partner link with it)."""
     kind, value = identity_of(address, channel)
     values = address_variants(value) if kind == "phone" else (value,)
     row = (await tx.conn.execute(
@@ -68,6 +70,10 @@ async def resolve_contact(
     from atende.actions import consents
 
     await consents.carry_over(tx, contact_id, kind, value)
+    if kind == "phone" and odoo_lookup:  # who is this in Odoo? (a job: the webhook does not wait)
+        from atende.actions.odoo import request_partner_link
+
+        await request_partner_link(tx, contact_id)
     return contact_id
 
 
@@ -82,8 +88,8 @@ async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, source: s
 
 
 async def rename(tx: Tx, contact_id: int, name: str) -> None:
-    result = await tx.conn.execute(
-        update(contacts).where(contacts.c.id == contact_id).values(name=name, updated_at=utcnow())
+    result = await tx.conn.execute(  # an agent's name wins over Odoo's from now on
+        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True, updated_at=utcnow())
     )
     if not result.rowcount:
         raise NotFound("contato não encontrado")

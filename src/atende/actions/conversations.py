@@ -104,6 +104,10 @@ async def _transition(
             if att:
                 await tx.conn.execute(stmt.values(**att))
     await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(**values))
+    if status == "done" and conv.status != "done" and attendance_id is not None:
+        from atende.actions.odoo import attendance_closed  # transcript to the Odoo partner's chatter
+
+        await attendance_closed(tx, attendance_id=attendance_id, conversation_id=conv.id, contact_id=conv.contact_id)
     if (conv.status, conv.assignee_id) != (status, assignee_id):
         await bump_count(tx, conv.channel, conv.status, conv.assignee_id, -1)
         await bump_count(tx, conv.channel, status, assignee_id, 1)

@@ -232,6 +232,8 @@ async def retry(tx: Tx, message_id: int, *, actor_id: int | None) -> None:
         raise NotFound("mensagem não encontrada")
     if row.status != "failed":
         raise Conflict("só mensagens com falha podem ser reenviadas")
+    if (row.attributes or {}).get("imported"):  # history from another system: it is never sent
+        raise Conflict("mensagem importada do histórico: não pode ser reenviada")
     await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(
         status="queued", error=None, error_code=None, updated_at=utcnow()))
     await events.append(tx, "message.updated", {"id": message_id, "conversation_id": row.conversation_id,

@@ -12,6 +12,7 @@ _PROVIDERS: dict[str, str] = {
     "kolmeya": "atende.channels.kolmeya.provider:KolmeyaProvider",
     "whatsapp_cloud": "atende.channels.whatsapp_cloud.provider:WhatsAppCloudProvider",
     "sandbox": "atende.channels.sandbox.provider:SandboxProvider",
+    "history": "atende.channels.history.provider:HistoryProvider",
 }
 
 

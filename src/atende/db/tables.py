@@ -121,6 +121,8 @@ contacts = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # LGPD erasure: the row stays as a skeleton ("Titular removido #id") so reports keep adding up.
     Column("erased_at", UtcDateTime),
+    # An agent chose this name: outside systems (Odoo partners) no longer overwrite it.
+    Column("name_by_agent", Boolean, nullable=False, server_default=false()),
 )
 
 # One row per way to reach a contact. Phones are stored in canonical E.164 (BR with the 9th digit);
@@ -439,4 +441,71 @@ access_marks = Table(
     Column("user_id", BigId, primary_key=True),
     Column("contact_id", BigId, primary_key=True),
     Column("hour", UtcDateTime, primary_key=True),
+)
+
+# ---- outside systems (integrations/odoo) -------------------------------------------------------
+
+# One row per integration ("odoo"): plain settings, the secret part Fernet-encrypted like connector
+# configs, and the outcome of the last connection test.
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("config", Json, nullable=False, server_default="{}"),
+    Column("secret_encrypted", Text, nullable=False, server_default=""),
+    Column("status", Json, nullable=False, server_default="{}"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What the contact panel shows of a linked Odoo partner, copied when it is linked (no Odoo call per view).
+odoo_partners = Table(
+    "odoo_partners",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=False),  # res.partner id
+    Column("name", String(300), nullable=False, server_default=""),
+    Column("email", String(254)),
+    Column("vat", String(40)),
+    Column("phone", String(60)),
+    Column("mobile", String(60)),
+    Column("fetched_at", UtcDateTime, nullable=False),
+)
+
+# One transcript per attendance, posted to the partner's chatter: the primary key is what makes it
+# "once"; the row outlives retries and says what Odoo answered.
+odoo_transcripts = Table(
+    "odoo_transcripts",
+    metadata,
+    Column("attendance_id", BigId, ForeignKey("attendances.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("partner_id", BigId, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | posted | skipped | failed
+    Column("odoo_message_id", BigId),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("posted_at", UtcDateTime),
+)
+
+# ChatRoom history import: one row per Odoo source (url + database), with its checkpoints.
+chatroom_imports = Table(
+    "chatroom_imports",
+    metadata,
+    Column("source", String(40), primary_key=True),  # short hash of url + db
+    Column("state", Json, nullable=False, server_default="{}"),
+    Column("lease_until", UtcDateTime),  # one run at a time per source
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# ChatRoom record → atende row (connectors, conversations, users); messages need none: their
+# provider_message_id is "chatroom:<connector>:<id>", unique per connector already.
+chatroom_links = Table(
+    "chatroom_links",
+    metadata,
+    Column("source", String(40), primary_key=True),
+    Column("model", String(20), primary_key=True),  # connector | conversation | user
+    Column("remote_id", BigId, primary_key=True, autoincrement=False),
+    Column("local_id", BigId, nullable=False),
+    Column("remote_connector_id", BigId),  # conversations: their ChatRoom connector (for --verify)
+    Column("remote_partner_id", BigId),  # conversations: the partner ChatRoom had linked
 )

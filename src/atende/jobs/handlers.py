@@ -20,6 +20,7 @@ from atende.actions.statuses import apply_status, load_status, prune_parked
 from atende.channels.base import MediaRef, OutboundMessage, ProviderError, SendResult, StatusUpdate
 from atende.db.tables import connectors, conversations, messages
 from atende.db.types import utcnow
+from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs import whatsapp as whatsapp_jobs
 from atende.jobs.worker import DeadHook, Handler, PermanentJobError, Reschedule, Retry
 from atende.metrics import SENDS
@@ -261,8 +262,10 @@ HANDLERS: dict[str, Handler] = {
     "media_purge": media_purge,
     "retention": retention,
     **whatsapp_jobs.HANDLERS,  # ordered, paced send_message (wraps the one above) and mark_read
+    **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
 }
-DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS}
+DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, **whatsapp_jobs.DEAD_HOOKS,
+                                   **odoo_jobs.DEAD_HOOKS}
 
 
 async def ensure_periodic(rt: Runtime) -> None:

@@ -184,6 +184,7 @@ async def mark_read(rt: Runtime, job: Any) -> None:
         row = (await conn.execute(select(messages.c.provider_message_id, messages.c.connector_id).where(
             messages.c.conversation_id == conversation_id, messages.c.direction == "in",
             messages.c.provider_message_id.is_not(None),
+            ~messages.c.provider_message_id.startswith("chatroom:"),  # imported history: not the provider's id
         ).order_by(messages.c.id.desc()).limit(1))).first()
     if row is None:
         return

@@ -1,0 +1,1 @@
+"""Outside systems that are not channels (Odoo: partners, chatter, ChatRoom history)."""

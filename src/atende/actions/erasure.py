@@ -48,6 +48,8 @@ ERASED_NAME = "Titular removido #{id}"
 SAFE_EVENT_KEYS = frozenset({"type", "channel", "direction", "kind", "status", "conversation_status",
                              "previous_status", "encoding", "source", "provider"})
 UNSENT = ("queued", "sending", "scheduled")
+# Jobs the erasure itself leaves behind (they name the contact by id, and must run).
+KEPT_JOBS = frozenset({"odoo_erasure_note", "media_purge"})
 
 
 @dataclass(slots=True)
@@ -121,7 +123,7 @@ async def plan(conn: AsyncConnection, contact_id: int) -> ErasurePlan:
             events.c.conversation_id.is_(None), _mentions(events.c.payload, result.needles)))]
         result.parked_ids = [int(r.id) for r in await conn.execute(select(parked_statuses.c.id).where(
             _mentions(parked_statuses.c.status, result.needles)))]
-    for job in await conn.execute(select(jobs.c.id, jobs.c.payload)):
+    for job in await conn.execute(select(jobs.c.id, jobs.c.payload).where(jobs.c.kind.not_in(KEPT_JOBS))):
         p = job.payload if isinstance(job.payload, Mapping) else {}
         mentions = p.get("contact_id") == contact_id or p.get("conversation_id") in conv_ids
         if mentions or any(n in str(p) for n in result.needles):
@@ -200,6 +202,15 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
             if storage_key:
                 result.storage_keys.append(str(storage_key))
 
+    # The Odoo link goes first, so that closing below posts no transcript; the partner's chatter gets
+    # a note without content (a job), and what we copied of the partner is deleted.
+    partner_id = contact.odoo_partner_id
+    await tx.conn.execute(update(contacts).where(contacts.c.id == contact_id).values(odoo_partner_id=None))
+    if partner_id is not None:
+        from atende.actions import odoo as odoo_actions
+
+        await odoo_actions.erasure_noted(tx, int(partner_id), contact_id=contact_id, conversation_ids=conv_ids)
+
     # Conversations: closed (counters and attendances stay right), then re-keyed by hash.
     for conv in convs:
         if conv.status != "done":
@@ -219,7 +230,7 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
         result.identities += 1
 
     await tx.conn.execute(update(contacts).where(contacts.c.id == contact_id).values(
-        name=ERASED_NAME.format(id=contact_id), odoo_partner_id=None, erased_at=now, updated_at=now))
+        name=ERASED_NAME.format(id=contact_id), erased_at=now, updated_at=now))
 
     # Free-form rows: events scrubbed, jobs and parked statuses removed.
     provider_ids = [m.provider_message_id for m in msg_rows if m.provider_message_id]
@@ -240,7 +251,7 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
     if result.storage_keys:  # the files go after the commit; the job makes sure they do
         await enqueue(tx, "media_purge", {"keys": result.storage_keys})
 
-    detail: dict[str, Any] = {"reason": reason, **result.counts()}
+    detail: dict[str, Any] = {"reason": reason, **result.counts(), "odoo_unlinked": partner_id is not None}
     if request_id:
         detail["request_id"] = request_id
     await audit.record(tx, "contact.erase", actor_id=actor_id, target_type="contact", target_id=contact_id,
@@ -277,7 +288,7 @@ async def _delete_jobs_about(tx: Tx, contact_id: int, conv_ids: list[int], messa
     mine = set(conv_ids)
     msgs = set(message_ids)
     doomed = []
-    for row in await tx.conn.execute(select(jobs.c.id, jobs.c.payload)):
+    for row in await tx.conn.execute(select(jobs.c.id, jobs.c.payload).where(jobs.c.kind.not_in(KEPT_JOBS))):
         p = row.payload if isinstance(row.payload, Mapping) else {}
         if p.get("contact_id") == contact_id or p.get("conversation_id") in mine or p.get("message_id") in msgs:
             doomed.append(int(row.id))

@@ -31,6 +31,7 @@ from atende.db.tables import (
     data_requests,
     media,
     messages,
+    odoo_partners,
 )
 from atende.db.types import utcnow
 
@@ -122,13 +123,22 @@ async def collect(conn: AsyncConnection, contact_id: int) -> tuple[dict[str, Any
             "erased_at": iso(contact.erased_at), "sms_opted_out": contact.sms_opted_out,
             "identities": identities,
         },
-        "odoo": {"partner_id": contact.odoo_partner_id} if contact.odoo_partner_id else None,
+        "odoo": await _odoo(conn, contact.odoo_partner_id),
         "consents": ledger,
         "conversations": convs,
         "requests": requests,
         "access_log": access,
     }
     return data, files
+
+
+async def _odoo(conn: AsyncConnection, partner_id: int | None) -> dict[str, Any] | None:
+    """The Odoo partner link, and what atende copied of the partner."""
+    if partner_id is None:
+        return None
+    row = (await conn.execute(select(odoo_partners).where(odoo_partners.c.id == partner_id))).first()
+    copied = {k: getattr(row, k) for k in ("name", "email", "vat", "phone", "mobile")} if row else {}
+    return {"partner_id": partner_id, **copied}
 
 
 def _media_path(media_id: int, mime_type: str | None, filename: str | None) -> str:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_, select, true, update
+from sqlalchemy import and_, delete, func, or_, select, true, update
 
 from atende.actions.erasure import scrub, scrub_rows
 from atende.db.app_settings import retention_policy
@@ -82,7 +82,12 @@ async def run(rt: Any, *, dry_run: bool = False, now: datetime | None = None, ba
     if any(at is not None for at in media_rules.values()):
         await _expire_media(rt, report, media_rules, now, batch)
     if (events_cutoff := policy.cutoffs("events_days", now, [])[None]) is not None:
-        report.events = await _prune(rt, events, events.c.created_at < events_cutoff, dry_run, batch)
+        # The newest event always stays: SQLite hands out max(id) + 1, and live streams resume from
+        # the id they last saw, so an emptied table would restart ids below what clients hold.
+        async with rt.read() as conn:
+            newest = int(await conn.scalar(select(func.max(events.c.id))) or 0)
+        old = and_(events.c.created_at < events_cutoff, events.c.id < newest)
+        report.events = await _prune(rt, events, old, dry_run, batch)
     if (jobs_cutoff := policy.cutoffs("jobs_days", now, [])[None]) is not None:
         finished = and_(jobs.c.status.in_(("dead", "done")), jobs.c.updated_at < jobs_cutoff)
         report.jobs = await _prune(rt, jobs, finished, dry_run, batch)

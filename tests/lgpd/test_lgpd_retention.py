@@ -15,7 +15,7 @@ from atende.db.tables import conversations, events, jobs, media, messages
 from atende.db.types import utcnow
 from atende.jobs.queue import enqueue
 from tests.support.harness import Harness
-from tests.support.lgpd import build_world
+from tests.support.lgpd import build_world, scan_database
 
 
 async def _count(h: Harness, table: Any, *where: Any) -> int:
@@ -122,6 +122,10 @@ async def test_messages_expire_to_skeletons_except_under_legal_hold(harness: Har
         preview = await conn.scalar(select(conversations.c.last_message_preview).where(
             conversations.c.id == world.other.conversation_ids[0]))
     assert after == before and totals_after == totals  # reports and billing add up
+    # Events outlive messages here (90 > 30 days): their previews of the expired texts are scrubbed.
+    event_hits = {needle for _table, needle in await scan_database(h, world.other.texts[:1] + ["desnecessariamente"])}
+    assert event_hits == set()
+    assert await scan_database(h, ["Paralelepipedal"])  # the held conversation keeps everything
     assert (await h.get(f"/api/v1/connectors/{world.sms['id']}")).json()["stats"] == stats
     assert preview == ""
     # Lifting the hold lets the next run take them.

@@ -76,8 +76,12 @@ async def run(rt: Any, *, dry_run: bool = False, now: datetime | None = None, ba
     async with rt.read() as conn:
         policy = await retention_policy(conn)
         connector_ids = sorted({int(k) for k in policy.per_connector})
+    events_cutoff = policy.cutoffs("events_days", now, [])[None]
     for cond, cutoff in _groups(policy, "messages_days", now, connector_ids):
-        await _expire_messages(rt, report, cond, cutoff, now, batch)
+        # Message events carry a preview of the text. When events go no later than the messages they
+        # speak of, pruning removes them; only events that outlive their messages need scrubbing.
+        scrub_events = events_cutoff is None or events_cutoff < cutoff
+        await _expire_messages(rt, report, cond, cutoff, now, batch, scrub_events)
     media_rules = policy.cutoffs("media_days", now, connector_ids)
     if any(at is not None for at in media_rules.values()):
         await _expire_media(rt, report, media_rules, now, batch)
@@ -86,7 +90,10 @@ async def run(rt: Any, *, dry_run: bool = False, now: datetime | None = None, ba
         # the id they last saw, so an emptied table would restart ids below what clients hold.
         async with rt.read() as conn:
             newest = int(await conn.scalar(select(func.max(events.c.id))) or 0)
-        old = and_(events.c.created_at < events_cutoff, events.c.id < newest)
+        # A held conversation keeps its history whole, its events included.
+        held = select(conversations.c.id).where(conversations.c.legal_hold_at.is_not(None))
+        old = and_(events.c.created_at < events_cutoff, events.c.id < newest,
+                   or_(events.c.conversation_id.is_(None), events.c.conversation_id.not_in(held)))
         report.events = await _prune(rt, events, old, dry_run, batch)
     if (jobs_cutoff := policy.cutoffs("jobs_days", now, [])[None]) is not None:
         finished = and_(jobs.c.status.in_(("dead", "done")), jobs.c.updated_at < jobs_cutoff)
@@ -103,7 +110,7 @@ async def run(rt: Any, *, dry_run: bool = False, now: datetime | None = None, ba
 
 
 async def _expire_messages(rt: Any, report: RetentionReport, cond: Any, cutoff: datetime, now: datetime,
-                           batch: int) -> None:
+                           batch: int, scrub_events: bool) -> None:
     after: tuple[datetime, int] | None = None
     while True:
         stmt = (select(messages.c.id, messages.c.created_at, messages.c.conversation_id, messages.c.media_id,
@@ -122,7 +129,7 @@ async def _expire_messages(rt: Any, report: RetentionReport, cond: Any, cutoff: 
         expired = [r for r in rows if r.legal_hold_at is None]
         report.held += len(rows) - len(expired)
         if expired and not report.dry_run:
-            await _redact(rt, report, expired, cutoff, now)
+            await _redact(rt, report, expired, cutoff, now, scrub_events)
         elif expired:
             report.messages += len(expired)
         await asyncio.sleep(0)  # let webhooks and agents in between batches
@@ -130,7 +137,8 @@ async def _expire_messages(rt: Any, report: RetentionReport, cond: Any, cutoff: 
             return
 
 
-async def _redact(rt: Any, report: RetentionReport, rows: list[Any], cutoff: datetime, now: datetime) -> None:
+async def _redact(rt: Any, report: RetentionReport, rows: list[Any], cutoff: datetime, now: datetime,
+                  scrub_events: bool) -> None:
     ids = [int(r.id) for r in rows]
     conv_ids = sorted({int(r.conversation_id) for r in rows})
     media_ids = sorted({int(r.media_id) for r in rows if r.media_id is not None})
@@ -144,12 +152,13 @@ async def _redact(rt: Any, report: RetentionReport, rows: list[Any], cutoff: dat
             conversations.c.id.in_(conv_ids), conversations.c.last_activity_at < cutoff,
         ).values(last_message_preview=""))
         # Their events carried previews of the text: scrubbed too.
-        wanted = set(ids)
-        await scrub_rows(tx, [
-            {"_id": int(ev.id), "clean": scrub(ev.payload)} for ev in await tx.conn.execute(
-                select(events.c.id, events.c.payload).where(
-                    events.c.conversation_id.in_(conv_ids), events.c.type.in_(MESSAGE_EVENTS)))
-            if isinstance(ev.payload, Mapping) and ev.payload.get("id") in wanted])
+        if scrub_events:
+            wanted = set(ids)
+            await scrub_rows(tx, [
+                {"_id": int(ev.id), "clean": scrub(ev.payload)} for ev in await tx.conn.execute(
+                    select(events.c.id, events.c.payload).where(
+                        events.c.conversation_id.in_(conv_ids), events.c.type.in_(MESSAGE_EVENTS)))
+                if isinstance(ev.payload, Mapping) and ev.payload.get("id") in wanted])
         keys = await _drop_unused_media(tx, media_ids)
         report.media += len(keys)
         report.storage_keys += keys

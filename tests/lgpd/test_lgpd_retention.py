@@ -123,8 +123,7 @@ async def test_messages_expire_to_skeletons_except_under_legal_hold(harness: Har
             conversations.c.id == world.other.conversation_ids[0]))
     assert after == before and totals_after == totals  # reports and billing add up
     # Events outlive messages here (90 > 30 days): their previews of the expired texts are scrubbed.
-    event_hits = {needle for _table, needle in await scan_database(h, world.other.texts[:1] + ["desnecessariamente"])}
-    assert event_hits == set()
+    assert await scan_database(h, [world.other.texts[0], "desnecessariamente"]) == []
     assert await scan_database(h, ["Paralelepipedal"])  # the held conversation keeps everything
     assert (await h.get(f"/api/v1/connectors/{world.sms['id']}")).json()["stats"] == stats
     assert preview == ""

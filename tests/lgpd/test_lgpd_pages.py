@@ -23,7 +23,7 @@ async def test_contact_page_offers_export_and_erasure_to_admins_only(harness: Ha
     page = (await admin.get(f"/contacts/{contact_id}")).text
     assert f'href="/api/v1/contacts/{contact_id}/export"' in page and "Exportar dados" in page
     assert 'data-testid="erase-form"' in page and "Apagar dados do titular" in page
-    assert 'data-testid="consents"' in page and "keyword" in page
+    assert 'data-testid="consents"' in page and "palavra-chave do cliente" in page
     agent_page = (await ana.get(f"/contacts/{contact_id}")).text
     assert 'data-testid="consents"' in agent_page
     assert "Exportar dados" not in agent_page and 'data-testid="erase-form"' not in agent_page

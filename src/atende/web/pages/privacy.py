@@ -50,6 +50,9 @@ async def contact_privacy(request: Request, user: CurrentUser, contact_id: int) 
             out["views"] = [{**v, "name": names.get(int(v["actor_id"] or 0), "—")} for v in views]
             out["requests"], _next = await privacy_queries.requests_page(conn, contact_id=contact_id, limit=RECENT)
     out["confirm_word"] = _("APAGAR")
+    out["sources"] = source_labels()
+    out["kinds"] = kind_labels()
+    out["statuses"] = status_labels()
     return out
 
 
@@ -116,6 +119,13 @@ async def set_hold(request: Request, conversation_id: RowId, user: PageUser,
 
 
 # ---- the requests page --------------------------------------------------------------------------
+
+def source_labels() -> dict[str, str]:
+    """Where a consent change came from (actions/consents.SOURCES)."""
+    return {"keyword": _("palavra-chave do cliente"), "agent": _("atendente"), "api": _("API"),
+            "campaign": _("campanha"), "import": _("importação"), "provider_blacklist": _("bloqueio do provedor"),
+            "retained": _("mantido após remoção do titular"), "legacy": _("registro anterior")}
+
 
 def requester_labels() -> dict[str, str]:
     return {"titular": _("O próprio titular"), "representative": _("Representante legal"),

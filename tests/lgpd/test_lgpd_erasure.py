@@ -93,6 +93,11 @@ async def test_the_opted_out_number_stays_opted_out_and_starts_fresh(harness: Ha
     assert (await _erase(h, titular.contact_id)).status_code == 200
     await settle(h)
     assert national in h.kolmeya.state.blacklist  # the provider's copy is kept: the opt-out requires it
+    from atende.actions.consents import opted_out_numbers
+
+    async with h.rt.read() as conn:  # what bulk sends (campaigns) check: erased numbers included
+        found = await opted_out_numbers(conn, h.rt.identity_key, "sms", [titular.phone, world.other.phone])
+    assert found == {titular.phone}
 
     # Sending to the number again: a new contact, opted out at birth; the send is refused.
     r = await h.post("/api/v1/messages", {"connector_id": world.sms["id"], "to": titular.phone, "text": "Oferta!"})

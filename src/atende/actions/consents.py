@@ -5,10 +5,11 @@ two never disagree (one source of truth: the flag is the ledger's last word).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.actions import audit
 from atende.actions.errors import Invalid, NotFound
@@ -117,6 +118,38 @@ async def carry_over(tx: Tx, contact_id: int, kind: str, value: str) -> None:
     for erased_id in await erased_matches(tx, kind, value):
         for channel in sorted(await opted_out_channels(tx, erased_id)):
             await change(tx, contact_id, channel, True, source="retained")
+
+
+async def opted_out_numbers(conn: AsyncConnection, key: bytes, channel: str, phones: Sequence[str]) -> set[str]:
+    """Of these canonical phone numbers, the ones opted out of `channel`, whether their contact is
+    live or was erased (its identity then survives only as a keyed hash). What campaigns and bulk
+    sends must check: an erased titular's opt-out still holds."""
+    if not phones:
+        return set()
+    flag = _flag(channel)
+    out: set[str] = set()
+    if flag is not None:
+        out |= {r.value for r in await conn.execute(
+            select(contact_identities.c.value).select_from(
+                contact_identities.join(contacts, contacts.c.id == contact_identities.c.contact_id))
+            .where(contact_identities.c.kind == "phone", contact_identities.c.value.in_(list(phones)), flag.is_(True)))}
+    by_hash = {h: phone for phone in phones if phone not in out for h in identity_hashes(key, "phone", phone)}
+    if by_hash:
+        rows = await conn.execute(
+            select(contact_identities.c.value, contact_identities.c.contact_id).where(
+                contact_identities.c.kind == HASHED_KIND, contact_identities.c.value.in_(list(by_hash))))
+        for row in rows:
+            if await _opted_out_now(conn, int(row.contact_id), channel):
+                out.add(by_hash[row.value])
+    return out
+
+
+async def _opted_out_now(conn: AsyncConnection, contact_id: int, channel: str) -> bool:
+    flag = _flag(channel)
+    if flag is not None:
+        return bool(await conn.scalar(select(flag).where(contacts.c.id == contact_id)))
+    return bool(await conn.scalar(select(consents.c.opted_out).where(
+        consents.c.contact_id == contact_id, consents.c.channel == channel).order_by(consents.c.id.desc()).limit(1)))
 
 
 def source_of(via: str) -> str:

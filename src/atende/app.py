@@ -36,6 +36,7 @@ from atende.web.api import (
     media,
     privacy,
     retention,
+    search,
     tokens,
     whatsapp,
 )
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   privacy, retention):
+                   privacy, retention, search):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

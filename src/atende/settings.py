@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     # Status reports for messages not known yet are kept this long for late matching.
     parked_status_ttl_s: int = 48 * 60 * 60
     log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"  # json: one object per line, for log shippers
     run_migrations_on_start: bool = True
     extra_origins: list[str] = Field(default_factory=list)
 

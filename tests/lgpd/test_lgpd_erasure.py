@@ -49,6 +49,9 @@ async def test_erasure_leaves_nothing_of_the_titular_anywhere(harness: Harness) 
     if h.rt.engine.dialect.name == "sqlite":
         assert scan_sqlite_files(database, needles)
     figures = await _figures(h, world)
+    searches = ("Paralelepipedal", "Quibebeira", titular.national[-8:])
+    for q in searches:  # search finds the titular by text, name and number...
+        assert (await h.get("/api/v1/search", params={"q": q})).json()["items"], q
 
     r = await _erase(h, titular.contact_id)
     assert r.status_code == 200, r.text
@@ -58,6 +61,8 @@ async def test_erasure_leaves_nothing_of_the_titular_anywhere(harness: Harness) 
     await settle(h)
 
     assert await scan_database(h, needles) == []
+    for q in searches:  # ...and no longer
+        assert (await h.get("/api/v1/search", params={"q": q})).json()["items"] == [], q
     assert scan_media(h.rt.settings.media_dir, needles, [titular.image]) == []
     if h.rt.engine.dialect.name == "sqlite":  # not even in free space or the write-ahead log
         assert scan_sqlite_files(database, needles) == []

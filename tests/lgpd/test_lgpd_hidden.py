@@ -32,6 +32,10 @@ async def test_agents_hide_and_supervisors_still_read(harness: Harness, pages: P
     timeline = (await h.get(f"/api/v1/contacts/{one['conversation']['contact']['id']}/timeline", who="ana")).json()
     assert SECRET not in str(timeline)
     assert SECRET not in (await h.get(f"/api/v1/conversations/{cid}", who="ana")).text  # the preview too
+    found = (await h.get("/api/v1/search", params={"q": "senha banco"}, who="ana")).json()["items"]
+    assert [i for i in found if i["message_id"] == msg_id] == []  # nor search
+    found = (await h.get("/api/v1/search", params={"q": "senha banco"}, who="supervisor")).json()["items"]
+    assert [i["message_id"] for i in found if i["match"] == "message"] == [msg_id]
 
     ana = await pages("ana")
     page = (await ana.get(f"/conversations/{cid}")).text

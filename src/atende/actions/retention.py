@@ -106,6 +106,10 @@ async def run(rt: Any, *, dry_run: bool = False, now: datetime | None = None, ba
             from atende.actions.erasure import purge_files
 
             await purge_files(rt, report.storage_keys)
+        if report.messages:  # expired texts leave the full-text index's old segments too
+            from atende.actions.erasure import compact_search
+
+            await compact_search(rt, ("search_messages",))
     return report
 
 

@@ -179,12 +179,15 @@ async def test_the_daily_job_runs_and_comes_back_tomorrow(sqlite_harness: Harnes
         datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
     assert retention.next_run(datetime(2026, 3, 10, 6, 0, tzinfo=UTC), "America/Sao_Paulo") == \
         datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
+    forced = utcnow()
     async with h.rt.write() as tx:
-        await tx.conn.execute(update(jobs).where(jobs.c.kind == "retention").values(run_at=utcnow()))
+        await tx.conn.execute(update(jobs).where(jobs.c.kind == "retention").values(run_at=forced))
     await h.drain()
     async with h.rt.read() as conn:
         row = (await conn.execute(select(jobs).where(jobs.c.kind == "retention"))).one()
-    assert row.status == "pending" and row.run_at > utcnow() + timedelta(hours=1)
+    # It ran and is back for the next 03:00 local, whatever the wall clock says now.
+    assert row.status == "pending" and row.run_at > utcnow()
+    assert row.run_at == retention.next_run(forced, h.rt.settings.timezone)
 
 
 def test_cli_retention_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

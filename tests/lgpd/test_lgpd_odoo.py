@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from atende.db.tables import contacts, odoo_partners, odoo_transcripts
+from atende.db.tables import chatroom_links, contacts, odoo_partners, odoo_transcripts
 from tests.support.harness import Harness
 from tests.support.lgpd import scan_database
 from tests.support.odoo import OdooSide, attach_odoo, configure, inbound_sms
@@ -46,6 +46,10 @@ async def test_erasure_unlinks_the_partner_and_notes_it_without_content(harness:
     await inbound_sms(h, c, PHONE, "Alguma novidade Zumbificado?", "2")
     await h.drain()
 
+    async with h.rt.write() as tx:  # as if the conversation had come from a ChatRoom import
+        await tx.conn.execute(chatroom_links.insert().values(
+            source="chatroom", model="conversation", remote_id=77, local_id=conv["id"], remote_partner_id=partner))
+
     exported = await h.get(f"/api/v1/contacts/{contact_id}/export")
     with zipfile.ZipFile(io.BytesIO(exported.content)) as zf:
         odoo = json.loads(zf.read("dados.json"))["odoo"]
@@ -65,6 +69,9 @@ async def test_erasure_unlinks_the_partner_and_notes_it_without_content(harness:
         assert await conn.scalar(select(contacts.c.odoo_partner_id).where(contacts.c.id == contact_id)) is None
         assert await conn.scalar(select(odoo_partners.c.id).where(odoo_partners.c.id == partner)) is None
         statuses = [r.status for r in await conn.execute(select(odoo_transcripts.c.status))]
+        link = (await conn.execute(select(chatroom_links.c.local_id, chatroom_links.c.remote_partner_id)
+                                   .where(chatroom_links.c.remote_id == 77))).one()
+    assert tuple(link) == (conv["id"], None)  # a re-import still skips it, and it names no partner
     assert "pending" not in statuses
     assert await scan_database(h, ["Zanzibarina", "Pontescura", "Zumbificado", PHONE, "48991910234", CPF,
                                    "52998224725", EMAIL]) == []

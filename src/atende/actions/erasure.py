@@ -25,6 +25,7 @@ from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.db.tables import (
     access_marks,
+    chatroom_links,
     contact_identities,
     contacts,
     conversations,
@@ -210,6 +211,10 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
         from atende.actions import odoo as odoo_actions
 
         await odoo_actions.erasure_noted(tx, int(partner_id), contact_id=contact_id, conversation_ids=conv_ids)
+    if conv_ids:  # an imported conversation keeps its ChatRoom id (a re-import skips it) but not its partner
+        await tx.conn.execute(update(chatroom_links).where(
+            chatroom_links.c.model == "conversation", chatroom_links.c.local_id.in_(conv_ids),
+        ).values(remote_partner_id=None))
 
     # Conversations: closed (counters and attendances stay right), then re-keyed by hash.
     for conv in convs:

@@ -70,9 +70,13 @@ def require_unhide(v: HasRole) -> None:
         raise Forbidden("só supervisores podem mostrar de novo uma mensagem oculta")
 
 
-def require_legal_hold(v: HasRole) -> None:
+def may_set_legal_hold(v: HasRole) -> bool:
     """Legal hold (retention skips the conversation): supervisors, admins and the DPO."""
-    if v.role not in LEGAL_HOLDERS:
+    return v.role in LEGAL_HOLDERS
+
+
+def require_legal_hold(v: HasRole) -> None:
+    if not may_set_legal_hold(v):
         raise Forbidden("só supervisores podem pôr ou tirar uma conversa de retenção legal")
 
 

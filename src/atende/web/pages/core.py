@@ -162,6 +162,9 @@ class Ui:
     def may_read_hidden(self) -> bool:
         return bool(self.user and policy.may_read_hidden(self.user))
 
+    def may_set_legal_hold(self) -> bool:
+        return bool(self.user and policy.may_set_legal_hold(self.user))
+
     def may_handle_data_requests(self) -> bool:
         return bool(self.user and policy.may_handle_data_requests(self.user))
 

@@ -41,7 +41,6 @@ from atende.web.api import (
     whatsapp,
 )
 from atende.web.auth import require
-from atende.web.hooks import install_hooks
 from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
@@ -64,7 +63,6 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         runtime.watch_connectors()
         stop = asyncio.Event()
         worker_task = None
-        install_hooks(runtime)  # web processes serve media too, not only workers
         if with_worker:
             worker = Worker(runtime, HANDLERS, dead_hooks=DEAD_HOOKS)
             app.state.worker = worker

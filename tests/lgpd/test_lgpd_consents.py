@@ -46,3 +46,29 @@ async def test_a_repeated_keyword_writes_one_entry(harness: Harness) -> None:
     async with h.rt.read() as conn:
         n = await conn.scalar(select(func.count()).select_from(consents))
     assert n == 1
+
+
+async def test_a_merge_keeps_the_ledger_and_the_refusal(harness: Harness) -> None:
+    """Two contacts found to be one person (issue 13's merge): the refusal of the merged one holds on
+    the one kept, with both histories in one ledger; an erased titular is never merged."""
+    h = harness
+    kolmeya = await h.kolmeya_connector()
+    one = await sms_conversation(h, reply="SAIR", connector=kolmeya)
+    two = await sms_conversation(h, to="+5511912340000", reply=None, connector=kolmeya)
+    await h.drain()
+    refused, kept = one["conversation"]["contact"]["id"], two["conversation"]["contact"]["id"]
+    r = await h.post(f"/api/v1/contacts/{kept}/merge", {"contact_id": refused}, who="supervisor")
+    assert r.status_code == 200, r.text
+    assert r.json()["sms_opted_out"] is True
+    body = (await h.get(f"/api/v1/contacts/{kept}/consents")).json()
+    got = [(e["source"], e["opted_out"], e["actor_id"], e["detail"].get("merged_id")) for e in body["items"]]
+    assert got == [("keyword", True, None, None), ("agent", True, h.user_ids["supervisor"], refused)]
+    async with h.rt.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(consents).where(
+            consents.c.contact_id == refused)) == 0
+
+    third = await sms_conversation(h, to="+5511955550000", reply=None, connector=kolmeya)
+    erased = third["conversation"]["contact"]["id"]
+    assert (await h.post(f"/api/v1/contacts/{erased}/erase", {"reason": "pedido do titular"})).status_code == 200
+    r = await h.post(f"/api/v1/contacts/{kept}/merge", {"contact_id": erased}, who="supervisor")
+    assert r.status_code == 422 and "removido" in r.json()["detail"]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from atende.db.tables import contacts, conversations, messages
-from atende.testing.fake_graph import contact_entry, media_message, text_message
+from atende.testing.fake_graph import contact_entry, media_message, message_item, text_message
 from tests.support.harness import Harness
 from tests.support.whatsapp import post_webhook, settle
 
@@ -25,6 +25,7 @@ class Person:
     texts: list[str]
     image: bytes
     cpf: str
+    edit: tuple[str, str]  # a WhatsApp message and what the customer edited it to (both versions kept)
     contact_id: int = 0
     conversation_ids: list[int] = field(default_factory=list)
 
@@ -39,7 +40,8 @@ class Person:
     def needles(self) -> list[str]:
         """What must not survive an erasure: name parts, every spelling of the number, texts, CPF."""
         words = [w for w in self.name.split() if len(w) >= 5]
-        distinctive = [w for t in self.texts for w in t.replace(",", " ").split() if len(w) >= 9 and w.isalpha()]
+        distinctive = [w for t in [*self.texts, *self.edit] for w in t.replace(",", " ").split()
+                       if len(w) >= 9 and w.isalpha()]
         cpf = f"{self.cpf[:3]}.{self.cpf[3:6]}.{self.cpf[6:9]}-{self.cpf[9:]}"
         without_ninth = self.wa[:4] + self.wa[5:]  # the pre-9th-digit spelling WhatsApp may use
         return sorted({*words, self.wa, self.national, without_ninth, self.cpf, cpf, *distinctive})
@@ -53,6 +55,7 @@ TITULAR = Person(
            "Obrigada, pagamento efetuado via transferenciazinha"],
     image=b"\xff\xd8\xff\xe0JFIF-titular-" + b"QUIBEBEIRA-PIXELS" * 64,
     cpf="52998224725",
+    edit=("Meu apartamento fica no condominio Zabumbeirinha", "Meu apartamento fica no bloco Cacimbinhazona"),
 )
 OTHER = Person(
     name="Bartolomeu Zumbirosco Outrovilla",
@@ -62,6 +65,7 @@ OTHER = Person(
            "Valeu pela ajudazinha extraordinaria"],
     image=b"\xff\xd8\xff\xe0JFIF-outro-" + b"OUTROVILLA-PIXELS" * 64,
     cpf="11144477735",
+    edit=("Meu endereço novo fica em Pirapitingueira", "Meu endereço novo fica em Tamanduazinhos"),
 )
 
 
@@ -88,6 +92,18 @@ async def _whatsapp_history(h: Harness, c: dict[str, Any], p: Person) -> int:
         conv_id = int(await conn.scalar(select(messages.c.conversation_id).where(
             messages.c.text == p.texts[0])) or 0)
     assert conv_id
+    # An edited message: the earlier version stays in its attributes (issue 13), erasure must take both.
+    wamid = f"wamid.EDITED.{p.wa}"
+    for item in (text_message(p.wa, p.edit[0], wamid=wamid),
+                 message_item(p.wa, "edit", {"original_message_id": wamid,
+                                             "message": {"type": "text", "text": {"body": p.edit[1]}}})):
+        r = await post_webhook(h, c, g.build_message_webhook([item], [contact_entry(p.wa, p.name)]))
+        assert r.status_code == 200, r.text
+    await settle(h)
+    async with h.rt.read() as conn:
+        edited = (await conn.execute(select(messages.c.text, messages.c.attributes).where(
+            messages.c.provider_message_id == wamid))).one()
+    assert edited.text == p.edit[1] and edited.attributes["original_text"] == p.edit[0]
     r = await h.post(f"/api/v1/conversations/{conv_id}/messages", {"text": f"Olá {p.name.split()[0]}, recebemos."})
     assert r.status_code == 202, r.text
     r = await h.post(f"/api/v1/conversations/{conv_id}/messages", {"kind": "note",

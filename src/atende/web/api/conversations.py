@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 from atende.actions import access_log, outbound
 from atende.actions import conversations as conv_actions
 from atende.auth import policy
-from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
+from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link
 from atende.privacy.previews import mask_conversation
 from atende.web.auth import CurrentUser, Rt, User, client_ip
 from atende.web.params import BodyId, OptId, RowId
@@ -132,7 +132,9 @@ async def list_messages(
         raise HTTPException(400, str(exc)) from None
     await access_log.record_view(rt, user.id, conv["contact"]["id"], via="api", conversation_id=conversation_id,
                                  ip=client_ip(request))
-    return {"items": [policy.visible_message(m, user) for m in items], "next_cursor": next_cursor}
+    reader = user.may_read_deleted()
+    return {"items": [policy.visible_message(queries.visible_message(m, may_read_deleted=reader), user)
+                      for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:
@@ -182,7 +184,7 @@ def _check_media_url(url: str, kind: str, channel: str, media: bool, *, has_file
         raise HTTPException(422, "envie o arquivo (media_id) ou o link (media_url), não os dois")
     try:
         check_media_link(url)
-    except InvalidOutbound as exc:
+    except InvalidLink as exc:
         raise HTTPException(422, str(exc)) from None
 
 

@@ -23,7 +23,10 @@ TIMELINE_PAGE = 100
 
 
 def _names(items: list[dict[str, Any]], names: dict[int, str], user: CurrentUser) -> list[dict[str, Any]]:
-    shown = [policy.visible_message(m, user) for m in items]  # hidden messages: withheld from agents
+    """The messages as `user` may see them (deleted content and hidden messages withheld from agents),
+    with their authors' names."""
+    shown = [policy.visible_message(queries.visible_message(m, may_read_deleted=user.may_read_deleted()), user)
+             for m in items]
     for m in shown:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
     return shown
@@ -45,7 +48,6 @@ async def render_panel(request: Request, user: CurrentUser, contact_id: int, con
     if conversation_id is None:  # the contact page: consent history, access log, export and erasure
         context["privacy"] = await contact_privacy(request, user, contact_id)
     return render(request, "_contact_panel.html", context, ui=make_ui(request, user))
-
 
 
 @router.get("/contacts/{contact_id}")

@@ -2,7 +2,7 @@
 redacted messages, erased contacts
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

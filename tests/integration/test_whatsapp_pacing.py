@@ -234,6 +234,8 @@ async def test_after_131056_the_burst_is_gone_and_order_is_kept(harness: Harness
 
     await settle(harness, until=all_sent, within_s=20)
     assert [m.body["text"]["body"] for m in harness.graph.sent] == ["parte 1", "parte 2", "parte 3"]
-    sent_at = [_stamp((await message(harness, q["id"]))["sent_at"]) for q in queued]
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent_at)]
-    assert all(g >= 0.9 for g in gaps), gaps  # one per interval after the back-off, no burst
+    # Measured where Meta sees them (arrival at the fake), not by sent_at, which is stamped after the
+    # answer and so carries the loop's jitter on a loaded machine. A burst would show gaps near 0.
+    arrived = [m.arrived for m in harness.graph.sent]
+    gaps = [b - a for a, b in itertools.pairwise(arrived)]
+    assert all(g >= 0.8 for g in gaps), gaps  # one per interval after the back-off, no burst

@@ -415,6 +415,7 @@ class SentMessage:
     body: dict[str, Any]
     reference: str | None
     timestamp: int
+    arrived: float = 0.0  # time.monotonic() when the request reached the fake: what a pacing test measures
 
 
 @dataclass
@@ -1082,6 +1083,7 @@ def _send(fake: FakeGraph, body: dict[str, Any]) -> JSONResponse:
         body=body,
         reference=reference if isinstance(reference, str) else None,
         timestamp=int(now),
+        arrived=time.monotonic(),
     )
     fake.sent.append(sent)
     fake._last_send_to[wa_id] = now

@@ -28,6 +28,9 @@ async def test_opens_are_logged_once_per_user_contact_and_hour(harness: Harness,
     conv = one["conversation"]
     contact_id = conv["contact"]["id"]
     setup = len(await _views(h, contact_id))  # the helper itself read the conversation (as admin)
+    # Ana serves the customer (the whole timeline is for whoever serves the contact now, issue 8).
+    r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["ana"]})
+    assert r.status_code == 200, r.text
     ana = await pages("ana")
     for path in (f"/conversations/{conv['id']}", f"/conversations/{conv['id']}/pane", f"/contacts/{contact_id}"):
         assert (await ana.get(path)).status_code == 200, path
@@ -38,11 +41,11 @@ async def test_opens_are_logged_once_per_user_contact_and_hour(harness: Harness,
     assert [(v["actor_id"], v["target_id"]) for v in views] == [(h.user_ids["ana"], contact_id)]
     assert views[0]["detail"] == {"via": "conversation", "conversation_id": conv["id"]}
 
-    bruno = await pages("bruno")
-    await bruno.get(f"/contacts/{contact_id}")
-    await bruno.get(f"/contacts/{contact_id}")
+    supervisor = await pages("supervisor")
+    assert (await supervisor.get(f"/contacts/{contact_id}")).status_code == 200
+    assert (await supervisor.get(f"/contacts/{contact_id}")).status_code == 200
     views = (await _views(h, contact_id))[:-setup or None]
-    assert [v["actor_id"] for v in views] == [h.user_ids["bruno"], h.user_ids["ana"]]
+    assert [v["actor_id"] for v in views] == [h.user_ids["supervisor"], h.user_ids["ana"]]
     assert views[0]["detail"] == {"via": "contact"}
 
     # An hour later, the same user opening the same customer is a new entry.
@@ -51,7 +54,7 @@ async def test_opens_are_logged_once_per_user_contact_and_hour(harness: Harness,
     await h.get(f"/api/v1/conversations/{conv['id']}", who="ana")
     await h.get(f"/api/v1/conversations/{conv['id']}", who="ana")
     views = (await _views(h, contact_id))[:-setup or None]
-    assert [v["actor_id"] for v in views] == [h.user_ids["ana"], h.user_ids["bruno"], h.user_ids["ana"]]
+    assert [v["actor_id"] for v in views] == [h.user_ids["ana"], h.user_ids["supervisor"], h.user_ids["ana"]]
     assert all(set(v["detail"]) <= {"via", "conversation_id"} for v in views)  # ids only, never names or numbers
 
 

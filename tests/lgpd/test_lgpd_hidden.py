@@ -63,7 +63,10 @@ async def test_a_hidden_file_is_withheld_from_agents(harness: Harness) -> None:
 
     h = harness
     world = await build_world(h, opt_out=False)
-    thread = (await h.get(f"/api/v1/conversations/{world.titular.conversation_ids[0]}/messages")).json()["items"]
+    cid = world.titular.conversation_ids[0]
+    r = await h.post(f"/api/v1/conversations/{cid}/assign", {"agent_id": h.user_ids["ana"]})  # Ana serves it
+    assert r.status_code == 200, r.text
+    thread = (await h.get(f"/api/v1/conversations/{cid}/messages")).json()["items"]
     image = next(m for m in thread if m["media_id"])
     assert (await h.get(f"/api/v1/media/{image['media_id']}", who="ana")).status_code == 200
     assert (await h.post(f"/api/v1/messages/{image['id']}/hide", who="ana")).status_code == 200

@@ -19,6 +19,8 @@ async def test_contact_page_offers_export_and_erasure_to_admins_only(harness: Ha
     one = await sms_conversation(h, reply="SAIR")
     await h.drain()
     contact_id = one["conversation"]["contact"]["id"]
+    r = await h.post(f"/api/v1/conversations/{one['conversation']['id']}/assign", {"agent_id": h.user_ids["ana"]})
+    assert r.status_code == 200, r.text  # Ana serves the customer: the contact page is hers to read
     admin, ana = await pages("admin"), await pages("ana")
     page = (await admin.get(f"/contacts/{contact_id}")).text
     assert f'href="/api/v1/contacts/{contact_id}/export"' in page and "Exportar dados" in page

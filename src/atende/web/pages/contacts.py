@@ -13,9 +13,9 @@ from atende.auth import policy
 from atende.db import queries
 from atende.web.auth import CurrentUser, client_ip
 from atende.web.pages.common import status_labels
+from atende.web.pages.contact_privacy import contact_privacy
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
-from atende.web.pages.privacy import contact_privacy
 from atende.web.params import OptId, RowId
 
 router = APIRouter(include_in_schema=False)

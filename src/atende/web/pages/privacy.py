@@ -15,16 +15,15 @@ from atende.actions import data_requests, hidden_messages, legal_hold
 from atende.actions.errors import ActionError
 from atende.auth import policy
 from atende.db import app_settings, privacy_queries, queries
-from atende.db.audit_queries import audit_page
 from atende.db.tables import connectors, users
 from atende.domain import retention
 from atende.web.auth import CurrentUser, client_ip
+from atende.web.pages.contact_privacy import kind_labels, requester_labels, status_labels
 from atende.web.pages.core import PageError, PageUser, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
-RECENT = 10
 
 
 def _require(check: Any, user: CurrentUser) -> None:
@@ -32,28 +31,6 @@ def _require(check: Any, user: CurrentUser) -> None:
         check(user)
     except ActionError as exc:
         raise PageError(403, exc.detail) from None
-
-
-# ---- contact page: consent history, who looked, export and erasure ------------------------------
-
-async def contact_privacy(request: Request, user: CurrentUser, contact_id: int) -> dict[str, Any]:
-    """What the contact page shows about privacy: the consent ledger for everyone who reads the
-    contact; the access log, open requests and the export/erasure actions for admins and the DPO."""
-    rt = rt_of(request)
-    async with rt.read() as conn:
-        ledger = await privacy_queries.consents_of(conn, contact_id)
-        out: dict[str, Any] = {"consents": (ledger or {}).get("items", [])[-RECENT:][::-1],
-                               "may_handle": policy.may_handle_data_requests(user)}
-        if out["may_handle"]:
-            views, _next = await audit_page(conn, contact_id=contact_id, action="contact.view", limit=RECENT)
-            names = {int(r.id): r.name for r in await conn.execute(select(users.c.id, users.c.name))}
-            out["views"] = [{**v, "name": names.get(int(v["actor_id"] or 0), "—")} for v in views]
-            out["requests"], _next = await privacy_queries.requests_page(conn, contact_id=contact_id, limit=RECENT)
-    out["confirm_word"] = _("APAGAR")
-    out["sources"] = source_labels()
-    out["kinds"] = kind_labels()
-    out["statuses"] = status_labels()
-    return out
 
 
 @router.post("/contacts/{contact_id}/erase")
@@ -119,26 +96,6 @@ async def set_hold(request: Request, conversation_id: RowId, user: PageUser,
 
 
 # ---- the requests page --------------------------------------------------------------------------
-
-def source_labels() -> dict[str, str]:
-    """Where a consent change came from (actions/consents.SOURCES)."""
-    return {"keyword": _("palavra-chave do cliente"), "agent": _("atendente"), "api": _("API"),
-            "campaign": _("campanha"), "import": _("importação"), "provider_blacklist": _("bloqueio do provedor"),
-            "retained": _("mantido após remoção do titular"), "legacy": _("registro anterior")}
-
-
-def requester_labels() -> dict[str, str]:
-    return {"titular": _("O próprio titular"), "representative": _("Representante legal"),
-            "anpd": _("ANPD"), "other": _("Outro")}
-
-
-def kind_labels() -> dict[str, str]:
-    return {"export": _("Acesso aos dados (exportação)"), "erasure": _("Eliminação")}
-
-
-def status_labels() -> dict[str, str]:
-    return {"open": _("Em aberto"), "done": _("Atendido"), "refused": _("Recusado")}
-
 
 async def _requests_page(request: Request, user: CurrentUser, *, status: str | None, cursor: str | None,
                          error: str = "", status_code: int = 200, form: dict[str, Any] | None = None) -> Response:

@@ -37,6 +37,7 @@ from atende.web.api import (
     privacy,
     retention,
     search,
+    teams,
     tokens,
     whatsapp,
 )
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   privacy, retention, search):
+                   privacy, retention, search, teams):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -12,12 +12,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.actions import audit
+from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.db.tables import consents, contact_identities, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.privacy.identity_hash import HASHED_KIND, identity_hashes
-from atende.realtime import events
 
 # Where a consent change came from.
 SOURCES = (
@@ -68,7 +68,7 @@ async def change(
     await audit.record(tx, "contact.opt_out" if opted_out else "contact.opt_in", actor_id=actor_id,
                        target_type="contact", target_id=contact_id, contact_id=contact_id, ip=ip,
                        detail={"channel": channel, "source": source})
-    await events.append(tx, "contact.updated", {"id": contact_id, f"{channel}_opted_out": opted_out})
+    await contact_event(tx, contact_id, {f"{channel}_opted_out": opted_out})
     return True
 
 

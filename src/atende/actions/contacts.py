@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from atende.actions.errors import NotFound
+from atende.actions.contact_events import contact_event
+from atende.actions.errors import Invalid, NotFound
+from atende.auth import policy
 from atende.db.tables import contact_identities, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -118,14 +120,19 @@ async def apply_profile(tx: Tx, address: str, channel: str, profile: Mapping[str
     if name:
         await tx.conn.execute(update(contacts).where(contacts.c.id == row.contact_id, contacts.c.name == "")
                               .values(name=name[:200], updated_at=now))
-    await events.append(tx, "contact.updated", {"id": int(row.contact_id)})
+    await contact_event(tx, int(row.contact_id), {})
     return int(row.contact_id)
 
 
-async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None, ip: str | None = None) -> None:
+async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = None, ip: str | None = None,
+                by: policy.Viewer | None = None) -> None:
     """One person found under two contacts (an Instagram IGSID and a WhatsApp phone, say): every
     identity, conversation and message of `merged_id` moves to `keep_id`, which then shows one
-    history across channels; `merged_id` is deleted. Its name and Odoo partner fill gaps only."""
+    history across channels; `merged_id` is deleted. Its name and Odoo partner fill gaps only.
+    `by`: who asks (auth.policy: supervisors and admins, of two contacts they may read)."""
+    await policy.require_contact_merge(tx.conn, by, keep_id, merged_id)
+    if by is not None:
+        actor_id, ip = by.id, by.ip
     from sqlalchemy import delete
 
     from atende.actions import audit
@@ -159,28 +166,45 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None, i
         await consents.change(tx, keep_id, channel, True, source="agent", actor_id=actor_id,
                               detail={"merged_id": merged_id}, ip=ip)
     await tx.conn.execute(delete(contacts).where(contacts.c.id == merged_id))
-    await events.append(tx, "contact.merged", {"id": keep_id, "merged_id": merged_id})
+    await events.append(tx, "contact.merged", {"id": keep_id, "contact_id": keep_id, "merged_id": merged_id,
+                                               "contact_conversations": await policy.contact_scope(tx.conn, keep_id)})
     await audit.record(tx, "contact.merge", actor_id=actor_id, target_type="contact", target_id=keep_id,
                        contact_id=keep_id, ip=ip, detail={"merged_id": merged_id})
+
+
+OPT_OUT_CHANNELS = ("sms", "whatsapp")  # the channels with a current flag on the contact
+
+
+async def set_opt_out_flag(tx: Tx, contact_id: int, channel: str, opted_out: bool, *, actor_id: int | None = None,
+                           source: str = "agent", detail: Mapping[str, Any] | None = None,
+                           ip: str | None = None) -> bool:
+    """Record a channel's opt-out state; True when it changed. The consent ledger (actions/consents.py)
+    is the one record: who (none: the customer or the system, see `source`), when, and the audit."""
+    from atende.actions import consents
+
+    if channel not in OPT_OUT_CHANNELS:
+        raise Invalid(f"opt-out só existe para {', '.join(OPT_OUT_CHANNELS)}")
+    return await consents.change(tx, contact_id, channel, opted_out, source=source, actor_id=actor_id,
+                                 detail=detail, ip=ip)
 
 
 async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, source: str = "keyword",
                           actor_id: int | None = None, detail: Mapping[str, Any] | None = None,
                           ip: str | None = None) -> bool:
-    """Record the SMS opt-out state in the consent ledger; True when it changed."""
-    from atende.actions import consents
-
-    return await consents.change(tx, contact_id, "sms", opted_out, source=source, actor_id=actor_id,
-                                 detail=detail, ip=ip)
+    """Record the SMS opt-out state (by default: the customer's keyword); True when it changed."""
+    return await set_opt_out_flag(tx, contact_id, "sms", opted_out, actor_id=actor_id, source=source,
+                                  detail=detail, ip=ip)
 
 
-async def rename(tx: Tx, contact_id: int, name: str) -> None:
+async def rename(tx: Tx, contact_id: int, name: str, *, by: policy.Viewer | None = None) -> None:
+    await policy.require_contact_edit(tx.conn, by, contact_id)
     result = await tx.conn.execute(  # an agent's name wins over Odoo's from now on
-        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True, updated_at=utcnow())
+        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True,
+                                                                   updated_at=utcnow())
     )
     if not result.rowcount:
         raise NotFound("contato não encontrado")
-    await events.append(tx, "contact.updated", {"id": contact_id, "name": name})
+    await contact_event(tx, contact_id, {"name": name})
 
 
 async def phones_of(tx: Tx, contact_id: int) -> list[str]:

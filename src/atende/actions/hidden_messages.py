@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from atende.actions import audit
 from atende.actions.errors import Conflict, NotFound
 from atende.actions.ingest import preview_of
+from atende.auth import policy
 from atende.db.tables import conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -37,8 +38,13 @@ async def _is_last(tx: Tx, row: Any) -> bool:
     return newest == row.id
 
 
-async def hide(tx: Tx, message_id: int, *, actor_id: int | None, ip: str | None = None) -> bool:
+async def hide(tx: Tx, message_id: int, *, actor_id: int | None = None, ip: str | None = None,
+               by: policy.Viewer | None = None) -> bool:
+    """`by`: who asks (auth.policy.require_hide); their id and address are recorded."""
+    if by is not None:
+        actor_id, ip = by.id, by.ip
     row = await _locked(tx, message_id)
+    await policy.require_hide(tx.conn, by, message_id)
     if row.kind in ("event",):
         raise Conflict("esta linha não pode ser ocultada")
     if row.hidden_at is not None:
@@ -52,8 +58,12 @@ async def hide(tx: Tx, message_id: int, *, actor_id: int | None, ip: str | None 
     return True
 
 
-async def unhide(tx: Tx, message_id: int, *, actor_id: int | None, ip: str | None = None) -> bool:
+async def unhide(tx: Tx, message_id: int, *, actor_id: int | None = None, ip: str | None = None,
+                 by: policy.Viewer | None = None) -> bool:
+    if by is not None:
+        actor_id, ip = by.id, by.ip
     row = await _locked(tx, message_id)
+    await policy.require_show_again(tx.conn, by, message_id)
     if row.hidden_at is None:
         return False
     await tx.conn.execute(update(messages).where(messages.c.id == message_id).values(hidden_at=None, hidden_by=None))
@@ -67,5 +77,8 @@ async def unhide(tx: Tx, message_id: int, *, actor_id: int | None, ip: str | Non
 async def _after(tx: Tx, row: Any, action: str, hidden: bool, actor_id: int | None, ip: str | None) -> None:
     await audit.record(tx, action, actor_id=actor_id, target_type="message", target_id=int(row.id),
                        contact_id=int(row.contact_id), ip=ip, detail={"conversation_id": int(row.conversation_id)})
-    await events.append(tx, "message.updated", {"id": int(row.id), "conversation_id": int(row.conversation_id),
+    conv = (await tx.conn.execute(select(conversations.c.id, conversations.c.contact_id, conversations.c.team_id,
+                                         conversations.c.assignee_id, conversations.c.status)
+                                  .where(conversations.c.id == row.conversation_id))).one()
+    await events.append(tx, "message.updated", {**policy.event_scope(conv), "id": int(row.id),
                                                 "hidden": hidden}, int(row.conversation_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,6 +29,8 @@ class Tx:
     send_quota: tuple[int, int] = (0, 0)
     # Key of the identity hashes (privacy/identity_hash.py): erased numbers are looked up by it.
     identity_key: bytes = b""
+    settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
+    memo: dict[Any, Any] = field(default_factory=dict)  # rows read once per transaction (e.g. teams)
 
     @property
     def dialect(self) -> str:
@@ -37,9 +39,10 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, bus: EventBus | None,
-                      send_quota: tuple[int, int] = (0, 0), identity_key: bytes = b"") -> AsyncIterator[Tx]:
+                      send_quota: tuple[int, int] = (0, 0), identity_key: bytes = b"",
+                      settings: Any = None) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, send_quota=send_quota, identity_key=identity_key)
+        tx = Tx(conn, send_quota=send_quota, identity_key=identity_key, settings=settings)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

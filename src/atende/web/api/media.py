@@ -25,7 +25,7 @@ from atende.media.policy import (
 )
 from atende.media.store import LocalMediaStore, MediaStore
 from atende.runtime import Runtime
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, User, Who
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -104,24 +104,29 @@ def _disposition(kind: str | None, filename: str | None, media_id: RowId) -> str
 
 
 @router.get("/{media_id}/info")
-async def info(media_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
+async def info(media_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-        withheld = row is not None and await policy.media_withheld(conn, user, media_id)
-    if row is None or withheld:
-        raise HTTPException(404, "mídia não encontrada")
+        if row is None:
+            raise HTTPException(404, "mídia não encontrada")
+        await policy.require_media(conn, user, media_id)
+        if await policy.media_withheld(conn, user, media_id):  # only hidden messages show it
+            raise HTTPException(404, "mídia não encontrada")
     return media_view(row)
 
 
 @router.get("/{media_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}})
-async def download(media_id: RowId, request: Request, rt: Rt, user: User) -> Response:
-    """The file itself, with its type; images, audio and video inline, anything else as a download."""
+async def download(media_id: RowId, request: Request, rt: Rt, user: Who) -> Response:
+    """The file itself, with its type; images, audio and video inline, anything else as a download.
+    Only for its uploader and whoever may read a conversation that shows it."""
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-        withheld = row is not None and await policy.media_withheld(conn, user, media_id)
-    if row is None or withheld:
-        raise HTTPException(404, "mídia não encontrada")
+        if row is None:
+            raise HTTPException(404, "mídia não encontrada")
+        await policy.require_media(conn, user, media_id)
+        if await policy.media_withheld(conn, user, media_id):  # only hidden messages show it
+            raise HTTPException(404, "mídia não encontrada")
     etag = f'"{row.sha256}"'
     headers = {
         "ETag": etag,

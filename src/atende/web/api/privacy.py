@@ -17,7 +17,7 @@ from atende.actions import data_requests, erasure, hidden_messages, legal_hold
 from atende.auth import policy
 from atende.db import privacy_queries, queries
 from atende.privacy import export
-from atende.web.auth import Rt, User, client_ip
+from atende.web.auth import Rt, User, Who, client_ip
 from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["lgpd"])
@@ -112,10 +112,12 @@ async def run_erasure(rt: Any, contact_id: int, *, reason: str, actor_id: int | 
 
 
 @router.get("/contacts/{contact_id}/consents")
-async def contact_consents(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
+async def contact_consents(contact_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     """The consent ledger: every opt-in and opt-out per channel, with source, time and actor."""
     async with rt.read() as conn:
         found = await privacy_queries.consents_of(conn, contact_id)
+        if found is not None:
+            await policy.require_consents(conn, user, contact_id)
     if found is None:
         raise HTTPException(404, "contato não encontrado")
     return found
@@ -166,19 +168,17 @@ async def _request_view(rt: Any, request_id: int) -> dict[str, Any]:
 
 
 @router.put("/conversations/{conversation_id}/legal-hold")
-async def put_legal_hold(conversation_id: RowId, body: HoldIn, rt: Rt, user: User, request: Request) -> dict[str, Any]:
+async def put_legal_hold(conversation_id: RowId, body: HoldIn, rt: Rt, user: Who) -> dict[str, Any]:
     """Keep the conversation out of retention (supervisors, admins, dpo), with a reason."""
-    policy.require_legal_hold(user)
     async with rt.write() as tx:
-        await legal_hold.set_hold(tx, conversation_id, body.reason, actor_id=user.id, ip=client_ip(request))
+        await legal_hold.set_hold(tx, conversation_id, body.reason, by=user)
     return await _hold_view(rt, conversation_id)
 
 
 @router.delete("/conversations/{conversation_id}/legal-hold")
-async def delete_legal_hold(conversation_id: RowId, rt: Rt, user: User, request: Request) -> dict[str, Any]:
-    policy.require_legal_hold(user)
+async def delete_legal_hold(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
-        await legal_hold.release_hold(tx, conversation_id, actor_id=user.id, ip=client_ip(request))
+        await legal_hold.release_hold(tx, conversation_id, by=user)
     return await _hold_view(rt, conversation_id)
 
 
@@ -191,18 +191,17 @@ async def _hold_view(rt: Any, conversation_id: int) -> dict[str, Any]:
 
 
 @router.post("/messages/{message_id}/hide")
-async def hide_message(message_id: RowId, rt: Rt, user: User, request: Request) -> dict[str, Any]:
+async def hide_message(message_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     """Hide a sensitive message from agents (supervisors still read it); audited."""
     async with rt.write() as tx:
-        await hidden_messages.hide(tx, message_id, actor_id=user.id, ip=client_ip(request))
+        await hidden_messages.hide(tx, message_id, by=user)
     return await _message_view(rt, message_id, user)
 
 
 @router.post("/messages/{message_id}/unhide")
-async def unhide_message(message_id: RowId, rt: Rt, user: User, request: Request) -> dict[str, Any]:
-    policy.require_unhide(user)
+async def unhide_message(message_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
-        await hidden_messages.unhide(tx, message_id, actor_id=user.id, ip=client_ip(request))
+        await hidden_messages.unhide(tx, message_id, by=user)
     return await _message_view(rt, message_id, user)
 
 

@@ -3,6 +3,7 @@ hiding messages, and the retention and masking settings."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from atende.auth import policy
 from atende.db import app_settings, privacy_queries, queries
 from atende.db.tables import connectors, users
 from atende.domain import retention
-from atende.web.auth import CurrentUser, client_ip
+from atende.web.auth import CurrentUser, client_ip, viewer_of
 from atende.web.pages.contact_privacy import kind_labels, requester_labels, status_labels
 from atende.web.pages.core import PageError, PageUser, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
@@ -31,6 +32,14 @@ def _require(check: Any, user: CurrentUser) -> None:
         check(user)
     except ActionError as exc:
         raise PageError(403, exc.detail) from None
+
+
+async def _checked(action: Awaitable[Any]) -> Any:
+    """An action's refusal (403/404 from the policy, 409, 422) as the page's error."""
+    try:
+        return await action
+    except ActionError as exc:
+        raise PageError(exc.status_code, exc.detail) from None
 
 
 @router.post("/contacts/{contact_id}/erase")
@@ -58,8 +67,9 @@ async def erase_page(request: Request, contact_id: RowId, user: PageUser,
 
 @router.post("/messages/{message_id}/hide")
 async def hide(request: Request, message_id: RowId, user: PageUser) -> Response:
+    who = await viewer_of(request, user)
     async with rt_of(request).write() as tx:
-        await hidden_messages.hide(tx, message_id, actor_id=user.id, ip=client_ip(request))
+        await _checked(hidden_messages.hide(tx, message_id, by=who))
     from atende.web.pages.chat import bubble
 
     return await bubble(request, message_id, user)
@@ -67,9 +77,9 @@ async def hide(request: Request, message_id: RowId, user: PageUser) -> Response:
 
 @router.post("/messages/{message_id}/unhide")
 async def unhide(request: Request, message_id: RowId, user: PageUser) -> Response:
-    _require(policy.require_unhide, user)
+    who = await viewer_of(request, user)
     async with rt_of(request).write() as tx:
-        await hidden_messages.unhide(tx, message_id, actor_id=user.id, ip=client_ip(request))
+        await _checked(hidden_messages.unhide(tx, message_id, by=who))
     from atende.web.pages.chat import bubble
 
     return await bubble(request, message_id, user)
@@ -81,12 +91,12 @@ async def unhide(request: Request, message_id: RowId, user: PageUser) -> Respons
 async def set_hold(request: Request, conversation_id: RowId, user: PageUser,
                    reason: Annotated[str, Form(max_length=500)] = "",
                    release: Annotated[str, Form(max_length=5)] = "") -> Response:
-    _require(policy.require_legal_hold, user)
+    who = await viewer_of(request, user)
     async with rt_of(request).write() as tx:
         if release:
-            await legal_hold.release_hold(tx, conversation_id, actor_id=user.id, ip=client_ip(request))
+            await _checked(legal_hold.release_hold(tx, conversation_id, by=who))
         else:
-            await legal_hold.set_hold(tx, conversation_id, reason, actor_id=user.id, ip=client_ip(request))
+            await _checked(legal_hold.set_hold(tx, conversation_id, reason, by=who))
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, conversation_id)
     assert conv is not None

@@ -1,8 +1,8 @@
-"""LGPD: consent ledger, data-subject requests, settings, access marks, legal hold, hidden and
-redacted messages, erased contacts
+"""LGPD: consent ledger (replacing contact_opt_outs), data-subject requests, settings, access marks,
+legal hold, hidden and redacted messages, erased contacts
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import atende.db.types
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -38,7 +38,7 @@ def upgrade() -> None:
     op.create_index("ix_messages_unredacted", "messages", ["created_at", "id"], sqlite_where=unredacted,
                     postgresql_where=unredacted)
     op.create_index("ix_media_created", "media", ["created_at", "id"])
-    op.create_index("ix_messages_media", "messages", ["media_id"])
+    # ix_messages_media comes with 0005 (teams: who may download a file); erasure and retention use it too.
 
     op.create_table(
         "consents",
@@ -55,11 +55,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consents")),
     )
     op.create_index("ix_consents_contact", "consents", ["contact_id", "id"])
-    # The opt-outs recorded so far start the ledger (their time is all we know of them).
+    # One ledger: the opt-out history kept so far (contact_opt_outs) moves in, in its order, and a
+    # current opt-out with no history starts it as "legacy" (its time is all we know of it).
     op.execute(sa.text(
-        "INSERT INTO consents (contact_id, channel, opted_out, source, at, detail) "
-        "SELECT id, 'sms', :t, 'legacy', coalesce(sms_opted_out_at, updated_at), '{}' FROM contacts "
-        "WHERE sms_opted_out = :t").bindparams(t=True))
+        "INSERT INTO consents (contact_id, channel, opted_out, source, actor_id, at, detail) "
+        "SELECT contact_id, channel, opted_out, CASE source WHEN 'customer' THEN 'keyword' "
+        "WHEN 'agent' THEN 'agent' ELSE 'legacy' END, actor_id, at, '{}' FROM contact_opt_outs ORDER BY id"))
+    for channel in ("sms", "whatsapp"):
+        op.execute(sa.text(
+            f"INSERT INTO consents (contact_id, channel, opted_out, source, at, detail) "
+            f"SELECT id, '{channel}', :t, 'legacy', coalesce({channel}_opted_out_at, updated_at), '{{}}' FROM contacts "
+            f"WHERE {channel}_opted_out = :t AND NOT EXISTS (SELECT 1 FROM consents "
+            f"WHERE consents.contact_id = contacts.id AND consents.channel = '{channel}')").bindparams(t=True))
+    op.drop_index("ix_contact_opt_outs_contact", table_name="contact_opt_outs")
+    op.drop_table("contact_opt_outs")
 
     op.create_table(
         "data_requests",
@@ -102,8 +111,26 @@ def downgrade() -> None:
     op.drop_table("access_marks")
     op.drop_table("app_settings")
     op.drop_table("data_requests")
+    op.create_table(
+        "contact_opt_outs",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("contact_id", BigId, nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("opted_out", sa.Boolean(), nullable=False),
+        sa.Column("actor_id", BigId, nullable=True),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("at", When(), nullable=False),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], ondelete="CASCADE",
+                                name=op.f("fk_contact_opt_outs_contact_id_contacts")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_opt_outs")),
+    )
+    op.create_index("ix_contact_opt_outs_contact", "contact_opt_outs", ["contact_id", "id"])
+    op.execute(sa.text(
+        "INSERT INTO contact_opt_outs (contact_id, channel, opted_out, actor_id, source, at) "
+        "SELECT contact_id, channel, opted_out, actor_id, CASE source WHEN 'keyword' THEN 'customer' "
+        "WHEN 'agent' THEN 'agent' WHEN 'api' THEN 'agent' ELSE 'system' END, at FROM consents "
+        "WHERE channel IN ('sms', 'whatsapp') ORDER BY id"))
     op.drop_table("consents")
-    op.drop_index("ix_messages_media", table_name="messages")
     op.drop_index("ix_media_created", table_name="media")
     op.drop_index("ix_messages_unredacted", table_name="messages")
     with op.batch_alter_table("messages") as batch:

@@ -37,7 +37,9 @@ from atende.web.api import (
     integrations,
     media,
     message_templates,
+    privacy,
     reports,
+    retention,
     scheduled,
     search,
     teams,
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search, teams, reports, campaigns, message_templates, scheduled, csat):
+                   search, teams, reports, campaigns, message_templates, scheduled, csat, privacy, retention):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -1,4 +1,4 @@
-"""`atende`: serve, migrate, users, tokens, demo (contract.md), reports rebuild."""
+"""`atende`: serve, migrate, users, tokens, retention, demo (contract.md), reports rebuild."""
 
 from __future__ import annotations
 
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     tlist.add_argument("--email", default=None, help="only this user's tokens")
     trevoke = tokens_p.add_parser("revoke", help="revoke a token by id: it gets 401 at once")
     trevoke.add_argument("id", type=int)
+
+    retention_p = sub.add_parser("retention", help="LGPD retention policy").add_subparsers(
+        dest="retention_command", required=True)
+    rrun = retention_p.add_parser("run", help="apply the retention policy now and print what left")
+    rrun.add_argument("--dry-run", action="store_true", help="only print what would leave")
 
     from atende.integrations.odoo.chatroom_cli import add_arguments as add_import
 
@@ -176,6 +181,26 @@ async def _revoke_token(rt: Runtime, args: argparse.Namespace) -> None:
     print(f"token {args.id} revogado")
 
 
+RETENTION_LABELS = (
+    ("messages", "mensagens (conteúdo removido, esqueleto mantido)"),
+    ("media", "arquivos de mídia"),
+    ("events", "eventos"),
+    ("jobs", "tarefas concluídas"),
+    ("held", "mantidas por retenção legal"),
+)
+
+
+async def _retention_run(rt: Runtime, args: argparse.Namespace) -> None:
+    from atende.actions import retention
+
+    report = await retention.run(rt, dry_run=args.dry_run)
+    counts = report.counts()
+    print("retenção: simulação (nada foi removido)" if args.dry_run else "retenção aplicada")
+    verb = "sairiam" if args.dry_run else "removidos"
+    for key, label in RETENTION_LABELS:
+        print(f"  {label:<50} {counts[key]:>10}" + ("" if key == "held" else f"  {verb}"))
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -225,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "tokens":
             action = {"create": _create_token, "list": _list_tokens, "revoke": _revoke_token}[args.tokens_command]
             asyncio.run(_with_runtime(lambda rt: action(rt, args)))
+        elif args.command == "retention":
+            asyncio.run(_with_runtime(lambda rt: _retention_run(rt, args)))
         elif args.command == "demo":
             from atende.demo import run_demo
 

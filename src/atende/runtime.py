@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from atende.auth.tokens import token_hash
 from atende.channels.base import Provider
 from atende.channels.registry import provider_type
+from atende.db.app_settings import SettingsCache
 from atende.db.engine import create_engine, read_tx
 from atende.db.group_commit import GroupCommitter
 from atende.db.tables import connectors
@@ -32,6 +33,7 @@ from atende.db.types import utcnow
 from atende.jobs.pacing import LocalPacer, SendPacer
 from atende.jobs.shared_pacing import make_limiter
 from atende.media.store import LocalMediaStore, MediaStore
+from atende.privacy.identity_hash import derive_key
 from atende.realtime.bus import EventBus, MemoryBus
 from atende.realtime.hub import Hub
 from atende.secrets import SecretBox
@@ -69,6 +71,9 @@ class Runtime:
     _watcher: asyncio.Task[None] | None = None
     _committer: GroupCommitter | None = None
     _hub: Hub | None = None
+    # Settings edited in the UI (retention, masking), cached for a few seconds per process.
+    app_settings: SettingsCache = field(default_factory=SettingsCache)
+    _identity_key: bytes | None = None
     # The Odoo bridge (`atende.integrations.odoo.bridge.OdooBridge`), made on first use there.
     odoo: object | None = None
     # The time the jobs worker and the campaign pacer go by (tests travel in time with it).
@@ -80,7 +85,8 @@ class Runtime:
         if self._committer is None:
             self._committer = GroupCommitter(
                 self.engine, self.bus, self.settings.database_url, max_batch=self.settings.ingest_batch_max,
-                max_wait_ms=self.settings.ingest_batch_wait_ms, transaction=self.write, settings=self.settings)
+                max_wait_ms=self.settings.ingest_batch_wait_ms, transaction=self.write, settings=self.settings,
+                identity_key=self.identity_key)
         return self._committer
 
     @property
@@ -141,7 +147,15 @@ class Runtime:
     def write(self) -> AbstractAsyncContextManager[Tx]:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
         return transaction(self.engine, self.bus,
-                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day), self.settings)
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day), self.identity_key,
+                           self.settings)
+
+    @property
+    def identity_key(self) -> bytes:
+        """The key of the identity hashes that erasure leaves (derived from the installation secret)."""
+        if self._identity_key is None:
+            self._identity_key = derive_key(self.settings.resolved_secret_key())
+        return self._identity_key
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from atende.db.tables import audit_log, contact_opt_outs, templates
+from atende.db.tables import audit_log, consents, templates
 from atende.db.types import utcnow
 from tests.support.harness import Harness
 from tests.teams.kit import conv, kolmeya, make_team, sms_in
@@ -164,18 +164,19 @@ async def test_opt_outs_who_and_when_and_only_staff_lift_them(harness: Harness, 
     r = await patch(f"/api/v1/contacts/{contact_id}", json={"sms_opted_out": False, "whatsapp_opted_out": False},
                     headers=h.auth("supervisor"))
     assert r.status_code == 200 and r.json()["sms_opted_out"] is False and r.json()["whatsapp_opted_out"] is False
-    # The customer's own keyword counts too (who: nobody, source: the customer).
+    # The customer's own keyword counts too (who: nobody, source: the keyword). One ledger: the LGPD
+    # consent ledger (API tokens are "api", the workspace "agent").
     await sms_in(h, c, "+5511911110001", "SAIR")
     async with h.rt.read() as conn:
-        ledger = list(await conn.execute(select(contact_opt_outs).where(contact_opt_outs.c.contact_id == contact_id)
-                                         .order_by(contact_opt_outs.c.id)))
+        ledger = list(await conn.execute(select(consents).where(consents.c.contact_id == contact_id)
+                                         .order_by(consents.c.id)))
     assert [(e.channel, e.opted_out, e.actor_id, e.source) for e in ledger] == [
-        ("sms", True, h.user_ids["ana"], "agent"), ("whatsapp", True, h.user_ids["ana"], "agent"),
-        ("sms", False, h.user_ids["supervisor"], "agent"), ("whatsapp", False, h.user_ids["supervisor"], "agent"),
-        ("sms", True, None, "customer")]
+        ("sms", True, h.user_ids["ana"], "api"), ("whatsapp", True, h.user_ids["ana"], "api"),
+        ("sms", False, h.user_ids["supervisor"], "api"), ("whatsapp", False, h.user_ids["supervisor"], "api"),
+        ("sms", True, None, "keyword")]
     assert all(e.at is not None for e in ledger)
     shown = (await h.get(f"/api/v1/contacts/{contact_id}")).json()["opt_out_changes"]
-    assert shown[0]["source"] == "customer" and shown[-1]["actor_id"] == h.user_ids["ana"]
+    assert shown[0]["source"] == "keyword" and shown[-1]["actor_id"] == h.user_ids["ana"]
     outs, ins = await _audit(h, "contact.opt_out"), await _audit(h, "contact.opt_in")
     assert [(e.actor_id, e.detail["channel"]) for e in outs] == [
         (h.user_ids["ana"], "sms"), (h.user_ids["ana"], "whatsapp"), (None, "sms")]

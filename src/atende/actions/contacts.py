@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.auth import policy
-from atende.db.tables import contact_identities, contact_opt_outs, contacts
+from atende.db.tables import contact_identities, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
@@ -73,6 +73,9 @@ async def resolve_contact(
     await tx.conn.execute(insert(contact_identities).values(
         contact_id=contact_id, kind=kind, value=value, attributes=dict(attributes or {}), created_at=now,
     ))
+    from atende.actions import consents
+
+    await consents.carry_over(tx, contact_id, kind, value)
     if kind == "phone" and odoo_lookup:  # who is this in Odoo? (a job: the webhook does not wait)
         from atende.actions.odoo import request_partner_link
 
@@ -134,6 +137,7 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = 
 
     from atende.actions import audit
     from atende.actions.errors import Invalid
+    from atende.db.tables import consents as consent_ledger
     from atende.db.tables import conversations, messages
 
     if keep_id == merged_id:
@@ -149,13 +153,18 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = 
         values["name"] = gone.name
     if keep.odoo_partner_id is None and gone.odoo_partner_id is not None:
         values["odoo_partner_id"] = gone.odoo_partner_id
-    for channel in OPT_OUT_CHANNELS:  # a refusal is never lost in a merge
-        if getattr(gone, f"{channel}_opted_out") and not getattr(keep, f"{channel}_opted_out"):
-            values.update({f"{channel}_opted_out": True,
-                           f"{channel}_opted_out_at": getattr(gone, f"{channel}_opted_out_at")})
-    for table in (contact_identities, conversations, messages, contact_opt_outs):
+    if keep.erased_at is not None or gone.erased_at is not None:
+        raise Invalid("um titular removido (LGPD) não se une a outro contato")
+    from atende.actions import consents
+
+    refused = await consents.opted_out_channels(tx, merged_id)
+    # The consent history moves with the rest (one ledger for the person).
+    for table in (contact_identities, conversations, messages, consent_ledger):
         await tx.conn.execute(update(table).where(table.c.contact_id == merged_id).values(contact_id=keep_id))
     await tx.conn.execute(update(contacts).where(contacts.c.id == keep_id).values(**values))
+    for channel in sorted(refused):  # a refusal is never lost in a merge
+        await consents.change(tx, keep_id, channel, True, source="agent", actor_id=actor_id,
+                              detail={"merged_id": merged_id}, ip=ip)
     await tx.conn.execute(delete(contacts).where(contacts.c.id == merged_id))
     await events.append(tx, "contact.merged", {"id": keep_id, "contact_id": keep_id, "merged_id": merged_id,
                                                "contact_conversations": await policy.contact_scope(tx.conn, keep_id)})
@@ -163,37 +172,28 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = 
                        contact_id=keep_id, ip=ip, detail={"merged_id": merged_id})
 
 
-OPT_OUT_CHANNELS = ("sms", "whatsapp")
+OPT_OUT_CHANNELS = ("sms", "whatsapp")  # the channels with a current flag on the contact
 
 
 async def set_opt_out_flag(tx: Tx, contact_id: int, channel: str, opted_out: bool, *, actor_id: int | None = None,
-                           source: str = "system", ip: str | None = None) -> bool:
-    """Record a channel's opt-out state; True when it changed. Every change is kept in the contact's
-    opt-out ledger and the audit log: who (none: the customer or the system, see `source`) and when."""
+                           source: str = "agent", detail: Mapping[str, Any] | None = None,
+                           ip: str | None = None) -> bool:
+    """Record a channel's opt-out state; True when it changed. The consent ledger (actions/consents.py)
+    is the one record: who (none: the customer or the system, see `source`), when, and the audit."""
+    from atende.actions import consents
+
     if channel not in OPT_OUT_CHANNELS:
         raise Invalid(f"opt-out só existe para {', '.join(OPT_OUT_CHANNELS)}")
-    flag, at = contacts.c[f"{channel}_opted_out"], contacts.c[f"{channel}_opted_out_at"]
-    now = utcnow()
-    result = await tx.conn.execute(
-        update(contacts).where(contacts.c.id == contact_id, flag.is_not(opted_out))
-        .values({flag: opted_out, at: now if opted_out else None, contacts.c.updated_at: now}))
-    changed = bool(result.rowcount)
-    if changed:
-        from atende.actions import audit
-
-        await tx.conn.execute(insert(contact_opt_outs).values(
-            contact_id=contact_id, channel=channel, opted_out=opted_out, actor_id=actor_id, source=source, at=now))
-        await audit.record(tx, "contact.opt_out" if opted_out else "contact.opt_in", actor_id=actor_id,
-                           target_type="contact", target_id=contact_id, contact_id=contact_id, ip=ip,
-                           detail={"channel": channel, "source": source})
-        await contact_event(tx, contact_id, {f"{channel}_opted_out": opted_out})
-    return changed
+    return await consents.change(tx, contact_id, channel, opted_out, source=source, actor_id=actor_id,
+                                 detail=detail, ip=ip)
 
 
-async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, actor_id: int | None = None,
-                          source: str = "customer", ip: str | None = None) -> bool:
+async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, source: str = "keyword",
+                          actor_id: int | None = None, detail: Mapping[str, Any] | None = None,
+                          ip: str | None = None) -> bool:
     """Record the SMS opt-out state (by default: the customer's keyword); True when it changed."""
-    return await set_opt_out_flag(tx, contact_id, "sms", opted_out, actor_id=actor_id, source=source, ip=ip)
+    return await set_opt_out_flag(tx, contact_id, "sms", opted_out, actor_id=actor_id, source=source,
+                                  detail=detail, ip=ip)
 
 
 async def rename(tx: Tx, contact_id: int, name: str, *, by: policy.Viewer | None = None) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from atende.actions import audit
 from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.auth import policy
-from atende.db.tables import contacts, integrations, odoo_partners, odoo_transcripts
+from atende.db.tables import attendances, contacts, integrations, odoo_partners, odoo_transcripts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.integrations.odoo.client import normalize_url
@@ -161,6 +161,23 @@ async def unlink_partner(tx: Tx, contact_id: int, *, actor_id: int | None, by: A
     await contact_event(tx, contact_id, {"odoo_partner_id": None})
     await audit.record(tx, "contact.odoo_unlink", actor_id=actor_id, target_type="contact", target_id=contact_id,
                        contact_id=contact_id)
+
+
+async def erasure_noted(tx: Tx, partner_id: int, *, contact_id: int, conversation_ids: list[int]) -> None:
+    """LGPD erasure of a linked contact (actions/erasure.py): the partner's chatter gets a note that
+    says so, without content (a job); transcripts not posted yet never will be; the copy of the
+    partner's name, e-mail, VAT and phones goes unless another contact still links it."""
+    await enqueue(tx, "odoo_erasure_note", {"partner_id": partner_id, "contact_id": contact_id},
+                  dedup_key=f"odoo_erasure:{contact_id}", max_attempts=TRANSCRIPT_ATTEMPTS)
+    if conversation_ids:
+        held = select(attendances.c.id).where(attendances.c.conversation_id.in_(conversation_ids))
+        await tx.conn.execute(update(odoo_transcripts).where(
+            odoo_transcripts.c.attendance_id.in_(held), odoo_transcripts.c.status.in_(("pending", "failed")),
+        ).values(status="skipped", error="titular removido (LGPD)"))
+    still_linked = await tx.conn.scalar(select(contacts.c.id).where(contacts.c.odoo_partner_id == partner_id,
+                                                                   contacts.c.id != contact_id).limit(1))
+    if still_linked is None:
+        await tx.conn.execute(delete(odoo_partners).where(odoo_partners.c.id == partner_id))
 
 
 # ---- transcripts ---------------------------------------------------------------------------------------

@@ -28,13 +28,14 @@ async def handle_keywords(tx: Tx, connector: Any, contact_id: int, conversation_
         return
     out_words = connector.opt_out_keywords or DEFAULT_OPT_OUT_KEYWORDS
     in_words = connector.opt_in_keywords or DEFAULT_OPT_IN_KEYWORDS
+    detail = {"connector_id": connector.id, "conversation_id": conversation_id}
     if matches_keyword(text, out_words):
-        if await set_sms_opt_out(tx, contact_id, True):
+        if await set_sms_opt_out(tx, contact_id, True, detail=detail):
             # Answer once, after the opt-out itself is recorded; the send bypasses the block it creates.
             # The blacklist sync follows the confirmation's send: Kolmeya refuses blacklisted numbers.
             await enqueue(tx, "optout_confirmation", {"conversation_id": conversation_id,
                                                       "connector_id": connector.id, "contact_id": contact_id})
-    elif matches_keyword(text, in_words) and await set_sms_opt_out(tx, contact_id, False):
+    elif matches_keyword(text, in_words) and await set_sms_opt_out(tx, contact_id, False, detail=detail):
         await enqueue_blacklist_sync(tx, contact_id, add=False)
 
 
@@ -46,9 +47,10 @@ async def enqueue_blacklist_sync(tx: Tx, contact_id: int, *, add: bool) -> None:
 
 
 async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, by: Viewer | None = None,
-                      channel: str = "sms") -> bool:
+                      channel: str = "sms", source: str = "agent") -> bool:
     """An agent or integration changes the state; the provider's blacklist follows (SMS). Whoever may
-    work the contact may opt it out; only supervisors and admins lift an opt-out."""
+    work the contact may opt it out; only supervisors and admins lift an opt-out. `source` for the
+    consent ledger: "agent" (the workspace) or "api" (an API token)."""
     await policy.require_contact_edit(tx.conn, by, contact_id)
     if not opted_out:
         current = await tx.conn.scalar(select(contacts.c[f"{channel}_opted_out"]).where(contacts.c.id == contact_id)) \
@@ -56,7 +58,7 @@ async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, by: Viewer | 
         if current:
             policy.require_opt_in(by)
     changed = await set_opt_out_flag(tx, contact_id, channel, opted_out, actor_id=by.id if by else None,
-                                     source="agent" if by else "system", ip=by.ip if by else None)
+                                     source=source, ip=by.ip if by else None)
     if changed and channel == "sms":
         await enqueue_blacklist_sync(tx, contact_id, add=opted_out)
     return changed

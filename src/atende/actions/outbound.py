@@ -235,6 +235,12 @@ async def record_send_result(tx: Tx, message_id: int, result: SendResult) -> Non
             await rollups.sms_accepted(tx, row)
         else:
             await rollups.sms_status(tx, row, row.status, "failed")
+    if not accepted and result.error_code == "blacklist":
+        # The provider keeps this number on its blacklist: that is an opt-out, and the ledger says whence.
+        from atende.actions import consents
+
+        await consents.change(tx, int(row.contact_id), "sms", True, source="provider_blacklist",
+                              detail={"message_id": message_id, "connector_id": int(row.connector_id)})
     if accepted and row.status in ("queued", "sending"):
         # Billing follows acceptance: only messages the provider took count as sent and cost money.
         segments, cost = row.segments or 0, row.cost or Decimal(0)

@@ -18,7 +18,7 @@ from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.realtime import events
 
-ROLES = ("agent", "supervisor", "admin")
+ROLES = ("agent", "supervisor", "admin", "dpo")  # dpo: the data protection officer (LGPD)
 PRESENCES = ("online", "away", "offline")
 MIN_PASSWORD = 8
 SESSIONS_TOPIC = "sessions"  # {"user_id": N} or {"session_hash": "..."}: live streams to close
@@ -29,7 +29,7 @@ async def create_user(tx: Tx, *, email: str, password: str, name: str, role: str
                       actor_id: int | None = None, ip: str | None = None) -> int:
     email = email.strip().lower()
     if role not in ROLES:
-        raise Invalid(f"papel inválido: {role} (use agent, supervisor ou admin)")
+        raise Invalid(f"papel inválido: {role} (use agent, supervisor, admin ou dpo)")
     if "@" not in email:
         raise Invalid("e-mail inválido")
     if len(password) < MIN_PASSWORD:

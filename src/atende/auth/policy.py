@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,7 +46,8 @@ from atende.db.tables import (
     users,
 )
 
-ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
+# dpo (the data protection officer, LGPD) ranks with agents; its privacy powers are in the LGPD section.
+ROLE_RANK = {"agent": 1, "dpo": 1, "supervisor": 2, "admin": 3}
 STATUSES = ("new", "open", "done")
 
 NOT_FOUND = "conversa não encontrada"
@@ -61,7 +62,7 @@ class Viewer:
     """The person behind a request, with what the rules need to know about them."""
 
     id: int
-    role: str  # agent | supervisor | admin
+    role: str  # agent | supervisor | admin | dpo
     teams: frozenset[int] = frozenset()  # teams they are a member of
     team_wide: frozenset[int] = frozenset()  # of those, the ones with visibility "team"
     ip: str | None = None  # where the request came from (audit entries)
@@ -541,6 +542,113 @@ def contact_event_scope(rows: Iterable[Any]) -> list[dict[str, Any]]:
 
 async def contact_scope(conn: AsyncConnection, contact_id: int) -> list[dict[str, Any]]:
     return contact_event_scope(await _contact_conversations(conn, contact_id))
+
+
+class HasRole(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
+# ---- LGPD (issue 15) ----------------------------------------------------------------------------
+# The `dpo` role (encarregado de dados): answers data-subject requests (export, erasure, the request
+# log), keeps the retention policy and reads the access log. It does not work conversations.
+
+PRIVACY_ROLES = frozenset({"admin", "dpo"})
+HIDDEN_READERS = frozenset({"supervisor", "admin", "dpo"})
+LEGAL_HOLDERS = frozenset({"supervisor", "admin", "dpo"})
+
+
+def may_handle_data_requests(v: HasRole) -> bool:
+    """Exports, erasures and the request log: admins and the DPO."""
+    return v.role in PRIVACY_ROLES
+
+
+def require_data_requests(v: HasRole) -> None:
+    if not may_handle_data_requests(v):
+        raise Forbidden("só administradores ou o encarregado de dados (DPO) atendem pedidos de titulares")
+
+
+def require_privacy_settings(v: HasRole) -> None:
+    """The retention policy and preview masking: admins and the DPO."""
+    if v.role not in PRIVACY_ROLES:
+        raise Forbidden("só administradores ou o encarregado de dados (DPO) alteram a política de privacidade")
+
+
+def may_read_audit(v: HasRole) -> bool:
+    """The audit log (and with it "who looked at this customer"): admins and the DPO."""
+    return v.role in PRIVACY_ROLES
+
+
+def may_read_hidden(v: HasRole) -> bool:
+    """A message an agent hid ("ocultar") stays readable for supervisors, admins and the DPO."""
+    return v.role in HIDDEN_READERS
+
+
+async def media_withheld(conn: AsyncConnection, v: HasRole, media_id: int) -> bool:
+    """A file only hidden messages show is withheld from agents like the messages themselves."""
+    if may_read_hidden(v):
+        return False
+    rows = list(await conn.execute(select(messages.c.hidden_at).where(messages.c.media_id == media_id).limit(50)))
+    return bool(rows) and all(r.hidden_at is not None for r in rows)
+
+
+def require_unhide(v: HasRole) -> None:
+    """Agents hide; only those who still read hidden messages may show one again."""
+    if not may_read_hidden(v):
+        raise Forbidden("só supervisores podem mostrar de novo uma mensagem oculta")
+
+
+def may_set_legal_hold(v: HasRole) -> bool:
+    """Legal hold (retention skips the conversation): supervisors, admins and the DPO."""
+    return v.role in LEGAL_HOLDERS
+
+
+def require_legal_hold(v: HasRole) -> None:
+    if not may_set_legal_hold(v):
+        raise Forbidden("só supervisores podem pôr ou tirar uma conversa de retenção legal")
+
+
+async def require_consents(conn: AsyncConnection, v: Viewer, contact_id: int) -> None:
+    """The consent history: whoever may read the contact; admins and the DPO for every contact."""
+    if v.role not in PRIVACY_ROLES:
+        await require_contact(conn, v, contact_id)
+
+
+async def require_hide(conn: AsyncConnection, v: Viewer | None, message_id: int) -> None:
+    """Hiding only protects: whoever may read the message's conversation (and the DPO)."""
+    if v is not None and v.role not in PRIVACY_ROLES:
+        await require_message(conn, v, message_id)
+
+
+async def require_show_again(conn: AsyncConnection, v: Viewer | None, message_id: int) -> None:
+    """Showing a hidden message again: those who still read it, on a conversation they may read."""
+    if v is None:
+        return
+    require_unhide(v)
+    if v.role not in PRIVACY_ROLES:
+        await require_message(conn, v, message_id)
+
+
+async def require_hold_on(conn: AsyncConnection, v: Viewer | None, conv: Any) -> None:
+    """Legal hold on this conversation: supervisors on what they may read; admins and the DPO on all."""
+    if v is None:
+        return
+    require_legal_hold(v)
+    if v.role not in PRIVACY_ROLES:
+        await require_read(conn, v, conv)
+
+
+# What a reader without access still sees of a hidden message: that it exists, and when.
+_KEPT_WHEN_HIDDEN = ("type",)
+
+
+def visible_message(msg: Mapping[str, Any], v: HasRole) -> dict[str, Any]:
+    """A message as `v` may see it: hidden content is withheld from agents (read-only for them)."""
+    if msg.get("hidden_at") is None or may_read_hidden(v):
+        return dict(msg)
+    attributes = msg.get("attributes") or {}
+    return {**msg, "text": None, "media_id": None, "content_withheld": True,
+            "attributes": {k: attributes[k] for k in _KEPT_WHEN_HIDDEN if k in attributes}}
 
 
 __all__ = [

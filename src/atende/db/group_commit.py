@@ -39,9 +39,10 @@ class GroupCommitter:
     on a writer thread instead, and this class announces the commit on `bus` itself."""
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
-                 transaction: Callable[[], AbstractAsyncContextManager[Tx]], max_batch: int = 500,
-                 max_wait_ms: float = 2.0, settings: Any = None) -> None:
+                 transaction: Callable[[], AbstractAsyncContextManager[Tx]], identity_key: bytes,
+                 max_batch: int = 500, max_wait_ms: float = 2.0, settings: Any = None) -> None:
         self.bus = bus
+        self.identity_key = identity_key  # the keyed hashes of erased identities (ingest checks opt-outs)
         self.settings = settings  # what actions fall back to (team timers' defaults, see db/tx.py)
         self._transaction = transaction
         self.max_batch = max_batch
@@ -112,7 +113,8 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn), settings=self.settings)  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn), identity_key=self.identity_key,  # type: ignore[arg-type]
+                    settings=self.settings)
             results = [run_sync(work(tx)) for work in works]
         return results, tx
 

@@ -14,8 +14,8 @@ from atende.db.paging import BadCursor as BadCursor  # re-exported: callers catc
 from atende.db.paging import cursor_id, cursor_time, decode_cursor, encode_cursor, iso, money
 from atende.db.tables import (
     connectors,
+    consents,
     contact_identities,
-    contact_opt_outs,
     contacts,
     conversation_counts,
     conversation_tags,
@@ -110,6 +110,8 @@ def message_dict(row: Any) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),
         "read_at": iso(row.read_at),
+        "hidden_at": iso(row.hidden_at),
+        "redacted_at": iso(row.redacted_at),
         "edited_at": iso(row.edited_at),
         "deleted_at": iso(row.deleted_at),
     }
@@ -278,11 +280,11 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
     identities = await conn.execute(select(contact_identities).where(contact_identities.c.contact_id == contact_id))
     convs = await conn.execute(
         select(conversations.c.id, conversations.c.channel, conversations.c.status, conversations.c.connector_id,
-               conversations.c.address, conversations.c.team_id, conversations.c.assignee_id)
+               conversations.c.address, conversations.c.team_id, conversations.c.assignee_id,
+               conversations.c.legal_hold_at)
         .where(conversations.c.contact_id == contact_id))
-    changes = await conn.execute(
-        select(contact_opt_outs).where(contact_opt_outs.c.contact_id == contact_id)
-        .order_by(contact_opt_outs.c.id.desc()).limit(20))
+    changes = await conn.execute(  # the consent ledger (actions/consents.py), newest first
+        select(consents).where(consents.c.contact_id == contact_id).order_by(consents.c.id.desc()).limit(20))
     return {
         "id": row.id, "name": row.name, "odoo_partner_id": row.odoo_partner_id,
         "sms_opted_out": row.sms_opted_out, "sms_opted_out_at": iso(row.sms_opted_out_at),
@@ -291,8 +293,9 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
         "opt_out_changes": [{"channel": c.channel, "opted_out": c.opted_out, "actor_id": c.actor_id,
                              "source": c.source, "at": iso(c.at)} for c in changes],
         "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
-        "conversations": [dict(c._mapping) for c in convs],
         "csat": await csat_ratings(conn, contact_id=contact_id, limit=20),  # satisfaction ratings, newest first
+        "conversations": [{**c._mapping, "legal_hold_at": iso(c.legal_hold_at)} for c in convs],
+        "erased_at": iso(row.erased_at),
     }
 
 

@@ -125,6 +125,8 @@ contacts = Table(
     Column("whatsapp_opted_out_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # LGPD erasure: the row stays as a skeleton ("Titular removido #id") so reports keep adding up.
+    Column("erased_at", UtcDateTime),
     # An agent chose this name: outside systems (Odoo partners) no longer overwrite it.
     Column("name_by_agent", Boolean, nullable=False, server_default=false()),
 )
@@ -165,6 +167,10 @@ conversations = Table(
     Column("segments_total", BigId, nullable=False, server_default=text("0")),
     Column("cost_total", Money, nullable=False, server_default=text("0")),
     Column("created_at", UtcDateTime, nullable=False),
+    # Legal hold (LGPD retention): a supervisor keeps this conversation out of retention, with a reason.
+    Column("legal_hold_at", UtcDateTime),
+    Column("legal_hold_by", BigId),
+    Column("legal_hold_reason", Text),
     # Teams and routing (issue 8). The team that serves the conversation (null: the default queue).
     _fk("team_id", "teams.id", ondelete="SET NULL"),
     # The waiting clock: the first unanswered customer message (or when it entered the queue).
@@ -228,6 +234,7 @@ media = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("uploaded_by", BigId),  # the agent who uploaded it to send (null: received from a customer)
 )
+Index("ix_media_created", media.c.created_at, media.c.id)  # media retention, oldest first
 
 messages = Table(
     "messages",
@@ -262,13 +269,22 @@ messages = Table(
     # The opaque reference handed to providers (random); null on messages sent before 0004, which
     # went out with their numeric id as reference.
     Column("reference", String(64)),
+    # "Ocultar": a sensitive message withheld from agents (supervisors still read it).
+    Column("hidden_at", UtcDateTime),
+    Column("hidden_by", BigId),
+    # Erasure or retention removed the content; the skeleton (time, direction, channel, segments,
+    # cost) stays for reports and billing.
+    Column("redacted_at", UtcDateTime),
     UniqueConstraint("connector_id", "provider_message_id", name="uq_messages_connector_provider_id"),
 )
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
 Index("ix_messages_reference", messages.c.connector_id, messages.c.reference)
 Index("ix_messages_contact_time", messages.c.contact_id, messages.c.created_at, messages.c.id)
 Index("ix_messages_request", messages.c.connector_id, messages.c.provider_request_id)
-Index("ix_messages_media", messages.c.media_id)  # who may download a file: the conversations showing it
+Index("ix_messages_media", messages.c.media_id)  # who uses a file: erasure, retention, downloads
+# Retention walks the messages still holding content, oldest first; redacted ones leave the index.
+Index("ix_messages_unredacted", messages.c.created_at, messages.c.id,
+      sqlite_where=messages.c.redacted_at.is_(None), postgresql_where=messages.c.redacted_at.is_(None))
 
 jobs = Table(
     "jobs",
@@ -387,6 +403,68 @@ send_counters = Table(
     Column("user_id", BigId, primary_key=True),
     Column("hour", UtcDateTime, primary_key=True),
     Column("n", Integer, nullable=False, server_default=text("0")),
+)
+
+
+# ---- LGPD (issue 15) ---------------------------------------------------------------------------
+
+# The consent ledger: every opt-in and opt-out of a contact per channel, with its source (keyword,
+# agent, api, campaign, import, provider_blacklist, retained), time and actor. contacts.*_opted_out
+# is the current state; both are written by actions/consents.py only.
+consents = Table(
+    "consents",
+    metadata,
+    _id(),
+    _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
+    Column("channel", String(20), nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("actor_id", BigId),  # the user, when one did it
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", Json, nullable=False, server_default="{}"),  # ids only: {"campaign_id": 3}, {"keyword": "SAIR"}
+)
+Index("ix_consents_contact", consents.c.contact_id, consents.c.id)
+
+# Data-subject requests (export, erasure): when the titular asked, who handled it, the outcome, so
+# the 15-day deadline can be shown to have been met. No foreign keys: evidence outlives rows.
+data_requests = Table(
+    "data_requests",
+    metadata,
+    _id(),
+    Column("contact_id", BigId, nullable=False),
+    Column("kind", String(10), nullable=False),  # export | erasure
+    Column("status", String(10), nullable=False),  # open | done | refused
+    Column("requester", String(20), nullable=False),  # titular | representative | anpd | other
+    Column("reference", String(100), nullable=False, server_default=""),  # protocol / ticket number
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("created_by", BigId),
+    Column("handler_id", BigId),
+    Column("completed_at", UtcDateTime),
+    Column("outcome", Json, nullable=False, server_default="{}"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_data_requests_contact", data_requests.c.contact_id, data_requests.c.id)
+Index("ix_data_requests_status", data_requests.c.status, data_requests.c.due_at)
+
+# Installation-wide settings edited in the UI (retention, masking): one JSON document per key.
+app_settings = Table(
+    "app_settings",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Json, nullable=False, server_default="{}"),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", BigId),
+)
+
+# The access log writes contact.view once per user, contact and hour: this remembers which hours
+# are written (pruned daily), so a busy agent costs one read, not one write per open.
+access_marks = Table(
+    "access_marks",
+    metadata,
+    Column("user_id", BigId, primary_key=True),
+    Column("contact_id", BigId, primary_key=True),
+    Column("hour", UtcDateTime, primary_key=True),
 )
 
 # ---- outside systems (integrations/odoo) -------------------------------------------------------

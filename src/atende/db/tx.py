@@ -27,6 +27,8 @@ class Tx:
     publish: list[tuple[str, str]] = field(default_factory=list)
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
+    # Key of the identity hashes (privacy/identity_hash.py): erased numbers are looked up by it.
+    identity_key: bytes = b""
     settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
     memo: dict[Any, Any] = field(default_factory=dict)  # rows read once per transaction (e.g. teams)
 
@@ -42,9 +44,10 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, bus: EventBus | None,
-                      send_quota: tuple[int, int] = (0, 0), settings: Any = None) -> AsyncIterator[Tx]:
+                      send_quota: tuple[int, int] = (0, 0), identity_key: bytes = b"",
+                      settings: Any = None) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, send_quota=send_quota, settings=settings)
+        tx = Tx(conn, send_quota=send_quota, identity_key=identity_key, settings=settings)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

@@ -11,6 +11,7 @@ from atende.jobs.common import connector_info, sendable
 from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, sweep
 from atende.jobs.media import fetch_media, fetch_media_dead
 from atende.jobs.polling import ensure_periodic, poll_provider
+from atende.jobs.privacy import media_purge, retention
 from atende.jobs.profiles import fetch_profile
 from atende.jobs.provider_events import provider_event
 from atende.jobs.routing import conversation_timer, route, route_all, route_queue
@@ -32,6 +33,8 @@ HANDLERS: dict[str, Handler] = {
     "sweep": sweep,
     "fetch_media": fetch_media,
     "fetch_profile": fetch_profile,
+    "media_purge": media_purge,
+    "retention": retention,
     **odoo_jobs.HANDLERS,  # partner lookups and chatter transcripts
     **balance_jobs.HANDLERS,  # provider balances for the dashboard
     **campaign_jobs.HANDLERS,  # the campaign pacer

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from atende.actions.connectors import save_state
 from atende.actions.ingest import ingest_batch
+from atende.actions.retention import next_run
 from atende.channels.base import poller
 from atende.db.tables import connectors, messages
 from atende.db.types import utcnow
@@ -67,6 +68,7 @@ async def ensure_periodic(rt: Runtime) -> None:
         if rt.settings.balance_poll_s > 0:
             await enqueue(tx, BALANCE_JOB, {}, dedup_key="balances")
         await ensure_campaign_ticks(tx)
+        await enqueue(tx, "retention", {}, dedup_key="retention", run_at=next_run(utcnow(), rt.settings.timezone))
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and poller(loaded.provider) is not None and _interval(loaded.config) > 0:

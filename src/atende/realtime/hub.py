@@ -33,15 +33,18 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.db.app_settings import SettingsCache
+from atende.privacy.previews import mask_payload
 from atende.realtime import events
 from atende.realtime.bus import EventBus
 
 
 class HubHost(Protocol):
-    """What the hub needs of the runtime: read transactions and the bus (kept narrow, so the runtime
-    can own a hub without an import cycle)."""
+    """What the hub needs of the runtime: read transactions, the bus and the UI settings (preview
+    masking) (kept narrow, so the runtime can own a hub without an import cycle)."""
 
     bus: EventBus
+    app_settings: SettingsCache
 
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
@@ -56,9 +59,11 @@ def accept_all(_event: dict[str, Any]) -> bool:
     return True
 
 
-def format_event(row: dict[str, Any]) -> str:
-    """One event as an SSE message (`id`, `event`, `data`)."""
-    data = json.dumps({"type": row["type"], **(row["payload"] or {})}, separators=(",", ":"), default=str)
+def format_event(row: dict[str, Any], mask_previews: bool = True) -> str:
+    """One event as an SSE message (`id`, `event`, `data`); previews masked (LGPD: notifications
+    show them) unless the installation switched masking off."""
+    payload = mask_payload(row["payload"] or {}, mask_previews)
+    data = json.dumps({"type": row["type"], **payload}, separators=(",", ":"), default=str)
     return f"id: {row['id']}\nevent: {row['type']}\ndata: {data}\n\n"
 
 
@@ -259,6 +264,7 @@ class Hub:
     async def read_new(self) -> int:
         """Read what was committed since the last read and fan it out; returns how many events."""
         delivered = 0
+        await self.rt.app_settings.mask_previews(self.rt)  # refreshes the cached setting _fan_out reads
         while True:
             async with self.rt.read() as conn:
                 rows = await events.since(conn, self.position, READ_BATCH)
@@ -300,7 +306,8 @@ class Hub:
     def _fan_out(self, rows: list[dict[str, Any]]) -> None:
         if not self.subscriptions:
             return
-        batch = [(int(row["id"]), row, format_event(row)) for row in rows]  # formatted once for everyone
+        mask = self.rt.app_settings.peek_mask_previews()
+        batch = [(int(row["id"]), row, format_event(row, mask)) for row in rows]  # formatted once for everyone
         for sub in list(self.subscriptions):
             if not sub.offer(batch):
                 self.subscriptions.discard(sub)

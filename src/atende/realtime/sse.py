@@ -154,7 +154,7 @@ async def stream(rt: Any, request: Request | None, after: int | None, *, accept:
         if event_id > live_from - REPLAY_DEDUP_WINDOW:
             replayed.add(event_id)
         last = max(last, event_id)
-        return format_event(row)
+        return format_event(row, rt.app_settings.peek_mask_previews())
 
     try:
         yield "retry: 2000\n\n"

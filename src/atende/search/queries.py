@@ -210,9 +210,10 @@ async def _has_rare_word(conn: AsyncConnection, words: list[str]) -> bool:
 async def search(
     conn: AsyncConnection, q: str, *, channel: str | None = None, connector_id: int | None = None,
     since: datetime | None = None, until: datetime | None = None, limit: int = 20, cursor: str | None = None,
-    visible: ColumnElement[bool] | None = None,
+    visible: ColumnElement[bool] | None = None, hidden: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Contacts whose name or number matches (first page only), then messages, newest first."""
+    """Contacts whose name or number matches (first page only), then messages, newest first.
+    `hidden=False`: messages hidden from agents ("ocultar", auth.policy.may_read_hidden) are left out."""
     parsed = Query.parse(q)
     limit = max(1, min(limit, MAX_LIMIT))
     before: int | None = None
@@ -229,7 +230,8 @@ async def search(
     if not parsed.words:
         return items, None
     hits = await _message_hits(conn, dialect, parsed.words, channel=channel, connector_id=connector_id,
-                               since=since, until=until, limit=limit + 1, before=before, visible=visible)
+                               since=since, until=until, limit=limit + 1, before=before, visible=visible,
+                               hidden=hidden)
     more = len(hits) > limit
     hits = hits[:limit]
     items += hits
@@ -250,8 +252,11 @@ def _conversation_filters(channel: str | None, connector_id: int | None,
 
 async def _message_hits(conn: AsyncConnection, dialect: str, words: list[str], *, channel: str | None,
                         connector_id: int | None, since: datetime | None, until: datetime | None, limit: int,
-                        before: int | None, visible: ColumnElement[bool] | None) -> list[dict[str, Any]]:
+                        before: int | None, visible: ColumnElement[bool] | None,
+                        hidden: bool = True) -> list[dict[str, Any]]:
     conds = [_message_match(dialect, words), *_conversation_filters(channel, connector_id, visible)]
+    if not hidden:
+        conds.append(messages.c.hidden_at.is_(None))
     if since is not None:
         conds.append(messages.c.created_at >= since)
     if until is not None:

@@ -20,7 +20,8 @@ from atende.runtime import Runtime
 
 SESSION_COOKIE = "atende_session"
 CSRF_HEADER = "x-csrf-token"
-ROLE_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
+# dpo (LGPD officer) ranks with agents; its privacy powers come from auth/policy.
+ROLE_RANK = {"agent": 1, "dpo": 1, "supervisor": 2, "admin": 3}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

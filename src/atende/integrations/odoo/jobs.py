@@ -108,10 +108,36 @@ async def post_transcript(rt: Runtime, job: Any) -> None:
         await odoo_actions.transcript_posted(tx, attendance_id, message_id)
 
 
+async def post_erasure_note(rt: Runtime, job: Any) -> None:
+    """LGPD: tell the partner's chatter that the contact's data left atende, with no content at all
+    (Odoo's own copies, earlier transcripts included, are for the company to handle there)."""
+    partner_id = int(job.payload["partner_id"])
+    mark = transcripts.erasure_marker(int(job.payload["contact_id"]))
+    b = bridge(rt)
+    if await b.config() is None:
+        raise Retry("a integração com o Odoo não está configurada", delay=600)
+    try:
+        client = await b.client()
+        if job.attempts > 1:  # an earlier try may have posted it and died before saying so
+            earlier = await client.search_read("mail.message", [
+                ["model", "=", "res.partner"], ["res_id", "=", partner_id], ["body", "ilike", mark]], ["id"], limit=1)
+            if earlier:
+                return
+        await client.message_post("res.partner", partner_id, transcripts.erasure_note(
+            mark, timezone=rt.settings.timezone))
+    except OdooError as exc:
+        if exc.kind == "missing":  # the partner is gone in Odoo: nothing to tell
+            return
+        if exc.kind in ("auth", "database", "config"):
+            b.forget()
+        raise Retry(exc.detail) from None
+
+
 async def transcript_dead(rt: Runtime, job: Any, error: str) -> None:
     async with rt.write() as tx:
         await odoo_actions.transcript_failed(tx, int(job.payload["attendance_id"]), error)
 
 
-HANDLERS: dict[str, Handler] = {"odoo_link_partner": link_partner, "odoo_transcript": post_transcript}
+HANDLERS: dict[str, Handler] = {"odoo_link_partner": link_partner, "odoo_transcript": post_transcript,
+                                "odoo_erasure_note": post_erasure_note}
 DEAD_HOOKS: dict[str, DeadHook] = {"odoo_transcript": transcript_dead}

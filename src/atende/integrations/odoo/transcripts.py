@@ -25,6 +25,20 @@ def marker(attendance_id: int) -> str:
     return f"[atende:atendimento:{attendance_id}]"
 
 
+def erasure_marker(contact_id: int) -> str:
+    return f"[atende:remocao:{contact_id}]"
+
+
+def erasure_note(mark: str, *, timezone: str = "America/Sao_Paulo", now: datetime | None = None) -> str:
+    """The chatter note of an LGPD erasure: that it happened and when, nothing of the conversations."""
+    moment = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(timezone))
+    return ("<p><b>atende: dados do contato removidos (LGPD)</b></p>"
+            f"<p>Em {moment.strftime('%d/%m/%Y %H:%M')} o atende apagou as conversas, os números e os arquivos "
+            "deste contato, a pedido do titular. Transcrições antigas neste histórico são cópias do Odoo: "
+            "trate-as aqui, se o pedido também valer para o Odoo.</p>"
+            f"<p><small>{mark}</small></p>")
+
+
 @dataclass(slots=True)
 class Transcript:
     attendance_id: int

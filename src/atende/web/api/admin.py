@@ -21,12 +21,12 @@ class UserIn(BaseModel):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=8, max_length=200)
     name: str = Field(min_length=1, max_length=200)
-    role: Literal["agent", "supervisor", "admin"] = "agent"
+    role: Literal["agent", "supervisor", "admin", "dpo"] = "agent"
 
 
 class UserPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: Literal["agent", "supervisor", "admin"] | None = None
+    role: Literal["agent", "supervisor", "admin", "dpo"] | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
     capacity: int | None = Field(default=None, ge=0, le=1000, description="max open conversations; 0 = unlimited")

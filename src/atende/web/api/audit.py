@@ -1,15 +1,16 @@
-"""GET /api/v1/audit: who did what, when and from where (admin)."""
+"""GET /api/v1/audit: who did what, when and from where (admin, dpo)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
+from atende.auth import policy
 from atende.db import queries
 from atende.db.audit_queries import audit_page
-from atende.web.auth import Rt, require
+from atende.web.auth import CurrentUser, Rt, User
 
 router = APIRouter(tags=["audit"])
 
@@ -30,7 +31,13 @@ def _moment(value: str | None, *, end: bool) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@router.get("/audit", dependencies=[require("admin")])
+async def _auditor(user: User) -> CurrentUser:
+    if not policy.may_read_audit(user):
+        raise HTTPException(403, "permissão insuficiente")
+    return user
+
+
+@router.get("/audit", dependencies=[Depends(_auditor)])
 async def list_audit(
     rt: Rt,
     actor: Id = None,

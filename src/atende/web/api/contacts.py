@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from atende.actions import access_log, consents, optout
 from atende.actions import contacts as contact_actions
-from atende.actions import optout
 from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
-from atende.web.auth import Rt, Who
+from atende.web.auth import Rt, User, Who
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -41,21 +41,24 @@ async def _contact_or_404(rt: Rt, contact_id: RowId, viewer: Viewer | None = Non
 
 @router.get("/{contact_id}")
 async def get_contact(contact_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
-    """A contact, for whoever may read one of its conversations."""
-    return await _contact_or_404(rt, contact_id, user)
+    """A contact, for whoever may read one of its conversations (the open is in the access log)."""
+    contact = await _contact_or_404(rt, contact_id, user)
+    await access_log.record_view(rt, user.id, contact_id, via="api", ip=user.ip)
+    return contact
 
 
 @router.patch("/{contact_id}")
-async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: Who) -> dict[str, Any]:
+async def patch_contact(contact_id: RowId, body: ContactPatch, rt: Rt, user: Who, me: User) -> dict[str, Any]:
     """Name and opt-outs, by whoever works the contact; lifting an opt-out is for supervisors and admins."""
     await _contact_or_404(rt, contact_id, user)
     async with rt.write() as tx:
         if body.name is not None:
             await contact_actions.rename(tx, contact_id, body.name, by=user)
         if body.sms_opted_out is not None:
-            await optout.set_opt_out(tx, contact_id, body.sms_opted_out, by=user)
+            await optout.set_opt_out(tx, contact_id, body.sms_opted_out, by=user, source=consents.source_of(me.via))
         if body.whatsapp_opted_out is not None:
-            await optout.set_opt_out(tx, contact_id, body.whatsapp_opted_out, by=user, channel="whatsapp")
+            await optout.set_opt_out(tx, contact_id, body.whatsapp_opted_out, by=user, channel="whatsapp",
+                                     source=consents.source_of(me.via))
     return await _contact_or_404(rt, contact_id, user)
 
 
@@ -73,8 +76,10 @@ async def timeline(
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
+    await access_log.record_view(rt, user.id, contact_id, via="api", ip=user.ip)
     reader = policy.may_read_deleted(user)
-    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
+    return {"items": [policy.visible_message(queries.visible_message(m, may_read_deleted=reader), user)
+                      for m in items], "next_cursor": next_cursor}
 
 
 @router.post("/{contact_id}/merge")

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from atende.actions import access_log, outbound
 from atende.actions import conversations as conv_actions
-from atende.actions import outbound
 from atende.actions import tags as tag_actions
 from atende.actions.scheduled import check_send_at
 from atende.auth import policy
@@ -20,6 +20,7 @@ from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.jobs.handlers import sendable
 from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link
+from atende.privacy.previews import mask_conversation
 from atende.web.auth import Rt, Who
 from atende.web.params import BodyId, OptId, RowId
 
@@ -76,7 +77,7 @@ async def _conversation_or_404(rt: Rt, conversation_id: RowId, viewer: Viewer | 
             raise HTTPException(404, "conversa não encontrada")
         if viewer is not None:
             await policy.require_read(conn, viewer, conv)
-    return conv
+    return mask_conversation(conv, await rt.app_settings.mask_previews(rt))
 
 
 async def _tag_filter(rt: Rt, tag: str | None) -> int | None:
@@ -131,7 +132,8 @@ async def list_conversations(
                 team_id=team_id or None, no_team=team_id == 0, tag_id=tag_id, order=order)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    mask = await rt.app_settings.mask_previews(rt)
+    return {"items": [mask_conversation(c, mask) for c in items], "next_cursor": next_cursor}
 
 
 @router.get("/conversations/counts")
@@ -167,7 +169,10 @@ async def queue(rt: Rt, user: Who, team_id: int | None = TeamQ,
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
-    return await _conversation_or_404(rt, conversation_id, user)
+    conv = await _conversation_or_404(rt, conversation_id, user)
+    await access_log.record_view(rt, user.id, conv["contact"]["id"], via="api", conversation_id=conversation_id,
+                                 ip=user.ip)
+    return conv
 
 
 @router.get("/conversations/{conversation_id}/messages")
@@ -177,15 +182,18 @@ async def list_messages(
     cursor: str | None = Query(default=None, max_length=200),
     latest: bool = False,
 ) -> dict[str, Any]:
-    await _conversation_or_404(rt, conversation_id, user)
+    conv = await _conversation_or_404(rt, conversation_id, user)
     try:
         async with rt.read() as conn:
             items, next_cursor = await queries.list_messages(conn, conversation_id, limit=limit, cursor=cursor,
                                                              latest=latest)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
+    await access_log.record_view(rt, user.id, conv["contact"]["id"], via="api", conversation_id=conversation_id,
+                                 ip=user.ip)
     reader = policy.may_read_deleted(user)
-    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
+    return {"items": [policy.visible_message(queries.visible_message(m, may_read_deleted=reader), user)
+                      for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:

@@ -110,6 +110,8 @@ async def info(media_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
         if row is None:
             raise HTTPException(404, "mídia não encontrada")
         await policy.require_media(conn, user, media_id)
+        if await policy.media_withheld(conn, user, media_id):  # only hidden messages show it
+            raise HTTPException(404, "mídia não encontrada")
     return media_view(row)
 
 
@@ -123,6 +125,8 @@ async def download(media_id: RowId, request: Request, rt: Rt, user: Who) -> Resp
         if row is None:
             raise HTTPException(404, "mídia não encontrada")
         await policy.require_media(conn, user, media_id)
+        if await policy.media_withheld(conn, user, media_id):  # only hidden messages show it
+            raise HTTPException(404, "mídia não encontrada")
     etag = f'"{row.sha256}"'
     headers = {
         "ETag": etag,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Query
 
+from atende.auth import policy
 from atende.db.queries import BadCursor
 from atende.domain.ids import MAX_ID
 from atende.search import queries as search_queries
@@ -63,7 +64,7 @@ async def search(
         async with rt.read() as conn:
             items, next_cursor = await search_queries.search(
                 conn, q, channel=channel, connector_id=connector_id, since=since, until=until, limit=limit,
-                cursor=cursor, visible=visible)
+                cursor=cursor, visible=visible, hidden=policy.may_read_hidden(user))
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     return {"items": items, "next_cursor": next_cursor}

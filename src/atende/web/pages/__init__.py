@@ -23,6 +23,7 @@ from atende.web.pages import (
     csat_settings,
     message_templates,
     odoo,
+    privacy,
     reports,
     scheduled,
     search,
@@ -41,7 +42,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (account, board, chat, contacts, admin, audit, odoo, message_templates, scheduled, csat_settings,
-                   campaigns, search, teams, reports):
+                   campaigns, privacy, search, teams, reports):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

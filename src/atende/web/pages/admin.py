@@ -218,7 +218,8 @@ async def _users_page(request: Request, user: CurrentUser, *, error: str = "", s
 
 
 def role_labels() -> dict[str, str]:
-    return {"agent": _("Agente"), "supervisor": _("Supervisor"), "admin": _("Administrador")}
+    return {"agent": _("Agente"), "supervisor": _("Supervisor"), "admin": _("Administrador"),
+            "dpo": _("Encarregado de dados (DPO)")}
 
 
 @router.get("/settings/users")

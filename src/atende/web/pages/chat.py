@@ -10,8 +10,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from atende.actions import access_log, outbound
 from atende.actions import conversations as conv_actions
-from atende.actions import outbound
 from atende.actions.errors import NotFound
 from atende.actions.notes import add_note
 from atende.actions.scheduled import check_send_at
@@ -24,7 +24,7 @@ from atende.domain.ids import MAX_ID
 from atende.domain.window import send_allowance
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
-from atende.web.auth import CurrentUser, viewer_of
+from atende.web.auth import CurrentUser, client_ip, viewer_of
 from atende.web.pages.common import (
     PAGE_SIZE,
     ConvFilter,
@@ -94,7 +94,10 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
                 teams: dict[int, str] | None = None, reader: Viewer | None = None) -> list[dict[str, Any]]:
     items: list[tuple[datetime, int, dict[str, Any]]] = []
     may_read_deleted = reader is not None and policy.may_read_deleted(reader)
-    for m in (queries.visible_message(m, may_read_deleted=may_read_deleted) for m in msgs):
+    msgs = [queries.visible_message(m, may_read_deleted=may_read_deleted) for m in msgs]
+    if reader is not None:  # hidden messages: withheld from agents
+        msgs = [policy.visible_message(m, reader) for m in msgs]
+    for m in msgs:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
         items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
     for e in evts:
@@ -193,6 +196,8 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
     context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
                                "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
     if conv is not None:
+        await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
+                                     conversation_id=conv["id"], ip=client_ip(request))
         context.update(await pane_context(request, user, conv, around))
     return render(request, "inbox.html", context, ui=ui)
 
@@ -232,6 +237,8 @@ async def conversation_page(request: Request, conversation_id: RowId, user: Page
 @router.get("/conversations/{conversation_id}/pane")
 async def conversation_pane(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     conv = await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
+    await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
+                                 conversation_id=conversation_id, ip=client_ip(request))
     return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
 
 
@@ -278,7 +285,7 @@ async def bubble(request: Request, message_id: RowId, user: PageUser) -> Respons
             msg = None
     if msg is None:
         raise PageError(404, _("Mensagem não encontrada."))
-    msg = queries.visible_message(msg, may_read_deleted=policy.may_read_deleted(who))
+    msg = policy.visible_message(queries.visible_message(msg, may_read_deleted=policy.may_read_deleted(who)), who)
     msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, msg["conversation_id"])

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from atende.actions import access_log, optout
 from atende.actions import contacts as contact_actions
-from atende.actions import optout
 from atende.actions.errors import ActionError
 from atende.auth import policy
 from atende.db import queries
-from atende.web.auth import CurrentUser, viewer_of
+from atende.web.auth import CurrentUser, client_ip, viewer_of
 from atende.web.pages.common import status_labels
+from atende.web.pages.contact_privacy import contact_privacy
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import OptId, RowId
@@ -22,9 +23,14 @@ router = APIRouter(include_in_schema=False)
 TIMELINE_PAGE = 100
 
 
-def _names(items: list[dict[str, Any]], names: dict[int, str]) -> None:
-    for m in items:
+def _names(items: list[dict[str, Any]], names: dict[int, str], who: policy.Viewer) -> list[dict[str, Any]]:
+    """The messages as `who` may see them (deleted content and hidden messages withheld from agents),
+    with their authors' names."""
+    reader = policy.may_read_deleted(who)
+    shown = [policy.visible_message(queries.visible_message(m, may_read_deleted=reader), who) for m in items]
+    for m in shown:
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
+    return shown
 
 
 async def _contact(request: Request, user: CurrentUser, contact_id: RowId, *, timeline: bool = False) -> dict[str, Any]:
@@ -43,29 +49,32 @@ async def _contact(request: Request, user: CurrentUser, contact_id: RowId, *, ti
     return contact
 
 
-async def _panel(request: Request, user: CurrentUser, contact_id: RowId, conversation_id: int | None,
-                 *, saved: str = "") -> Response:
+async def render_panel(request: Request, user: CurrentUser, contact_id: int, conversation_id: int | None,
+                       *, saved: str = "") -> Response:
     contact = await _contact(request, user, contact_id)
     who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         timeline = await policy.may_read_timeline(conn, who, contact_id)
-    return render(request, "_contact_panel.html",
-                  {"contact": contact, "conversation_id": conversation_id, "statuses": status_labels(),
-                   "saved": saved, "may_timeline": timeline, "may_opt_in": who.is_staff}, ui=make_ui(request, user))
+    context: dict[str, Any] = {"contact": contact, "conversation_id": conversation_id, "statuses": status_labels(),
+                               "saved": saved, "may_timeline": timeline, "may_opt_in": who.is_staff}
+    if conversation_id is None:  # the contact page: consent history, access log, export and erasure
+        context["privacy"] = await contact_privacy(request, user, contact_id)
+    return render(request, "_contact_panel.html", context, ui=make_ui(request, user))
 
 
 @router.get("/contacts/{contact_id}")
 async def contact_page(request: Request, contact_id: RowId, user: PageUser) -> Response:
     contact = await _contact(request, user, contact_id, timeline=True)
     ui = await full_ui(request, user)
+    await access_log.record_view(rt_of(request), user.id, contact_id, via="contact", ip=client_ip(request))
     async with rt_of(request).read() as conn:
         items, cursor = await queries.timeline(conn, contact_id, limit=TIMELINE_PAGE)
         names = await queries.user_names(conn)
-    reader = policy.may_read_deleted(await viewer_of(request, user))
-    items = [queries.visible_message(m, may_read_deleted=reader) for m in items]
-    _names(items, names)
+    items = _names(items, names, await viewer_of(request, user))
+    privacy = await contact_privacy(request, user, contact_id)
     return render(request, "contact.html", {"contact": contact, "items": items, "cursor": cursor, "names": names,
-                                            "statuses": status_labels(), "page": "contact"}, ui=ui)
+                                            "statuses": status_labels(), "page": "contact", "privacy": privacy,
+                                            "erased": request.query_params.get("erased") == "1"}, ui=ui)
 
 
 @router.get("/contacts/{contact_id}/timeline")
@@ -78,9 +87,7 @@ async def timeline_page(request: Request, contact_id: RowId, user: PageUser,
             names = await queries.user_names(conn)
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
-    reader = policy.may_read_deleted(await viewer_of(request, user))
-    items = [queries.visible_message(m, may_read_deleted=reader) for m in items]
-    _names(items, names)
+    items = _names(items, names, await viewer_of(request, user))
     return render(request, "_timeline_items.html", {"contact": {"id": contact_id}, "items": items,
                                                     "cursor": next_cursor, "names": names},
                   ui=make_ui(request, user))
@@ -88,7 +95,7 @@ async def timeline_page(request: Request, contact_id: RowId, user: PageUser,
 
 @router.get("/contacts/{contact_id}/panel")
 async def panel(request: Request, contact_id: RowId, user: PageUser, conversation: OptId = None) -> Response:
-    return await _panel(request, user, contact_id, conversation)
+    return await render_panel(request, user, contact_id, conversation)
 
 
 @router.post("/contacts/{contact_id}/name")
@@ -99,7 +106,7 @@ async def rename(request: Request, contact_id: RowId, user: PageUser, name: Anno
     await _contact(request, user, contact_id)
     async with rt_of(request).write() as tx:
         await contact_actions.rename(tx, contact_id, name.strip(), by=await viewer_of(request, user))
-    return await _panel(request, user, contact_id, conversation, saved="name")
+    return await render_panel(request, user, contact_id, conversation, saved="name")
 
 
 @router.post("/contacts/{contact_id}/optout")
@@ -109,4 +116,4 @@ async def set_optout(request: Request, contact_id: RowId, user: PageUser,
     await _contact(request, user, contact_id)
     async with rt_of(request).write() as tx:
         await optout.set_opt_out(tx, contact_id, opted_out in ("1", "true", "on"), by=await viewer_of(request, user))
-    return await _panel(request, user, contact_id, conversation, saved="optout")
+    return await render_panel(request, user, contact_id, conversation, saved="optout")

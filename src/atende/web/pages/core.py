@@ -16,7 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
+from atende.auth import policy
 from atende.db.tables import users
+from atende.privacy.previews import masked
 from atende.realtime import events
 from atende.runtime import Runtime
 from atende.web.auth import CSRF_HEADER, CurrentUser, optional_user
@@ -91,6 +93,7 @@ async def page_user(request: Request, user: Annotated[CurrentUser | None, Depend
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     i18n.activate(user.language)
+    await rt_of(request).app_settings.mask_previews(rt_of(request))  # refresh the cached setting (templates)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         await check_page_csrf(request, user)
     return user
@@ -140,6 +143,11 @@ class Ui:
     waiting: int = 0  # conversations waiting in the viewer's queues (the presence reminder)
     last_event_id: int = 0
     vendor_missing: list[str] = field(default_factory=list)
+    mask_previews: bool = True
+
+    def preview(self, text: str | None) -> str:
+        """A conversation preview as cards and list items show it (CPF/CNPJ/cards masked)."""
+        return masked(text, self.mask_previews)
 
     @property
     def csrf(self) -> str:
@@ -152,6 +160,15 @@ class Ui:
     def is_staff(self) -> bool:
         return bool(self.user and self.user.at_least("supervisor"))
 
+    def may_read_hidden(self) -> bool:
+        return bool(self.user and policy.may_read_hidden(self.user))
+
+    def may_set_legal_hold(self) -> bool:
+        return bool(self.user and policy.may_set_legal_hold(self.user))
+
+    def may_handle_data_requests(self) -> bool:
+        return bool(self.user and policy.may_handle_data_requests(self.user))
+
     def url(self, path: str, **params: Any) -> str:
         query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v not in (None, ""))
         return f"{path}?{query}" if query else path
@@ -162,7 +179,8 @@ def make_ui(request: Request, user: CurrentUser | None, language: str | None = N
     lang = i18n.normalize_language(lang)
     i18n.activate(lang)
     fmt = i18n.Formatter(lang, user.timezone if user else i18n.DEFAULT_TIMEZONE)
-    return Ui(request=request, user=user, fmt=fmt, vendor_missing=request.app.state.vendor_missing)
+    return Ui(request=request, user=user, fmt=fmt, vendor_missing=request.app.state.vendor_missing,
+              mask_previews=rt_of(request).app_settings.peek_mask_previews())
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *,

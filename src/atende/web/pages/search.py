@@ -8,6 +8,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
+from atende.auth import policy
 from atende.db.queries import BadCursor
 from atende.search import queries as search_queries
 from atende.web.auth import viewer_of
@@ -27,7 +28,8 @@ async def search_page(request: Request, user: PageUser, q: Annotated[str, Query(
         visible = search_queries.visibility(await viewer_of(request, user))
         try:
             async with rt_of(request).read() as conn:
-                items, next_cursor = await search_queries.search(conn, q, limit=PAGE, cursor=cursor, visible=visible)
+                items, next_cursor = await search_queries.search(conn, q, limit=PAGE, cursor=cursor, visible=visible,
+                                                                 hidden=policy.may_read_hidden(user))
         except BadCursor:
             items, next_cursor = [], None
     context = {"q": q, "items": items, "next_cursor": next_cursor, "empty_query": empty_query and bool(q.strip()),

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atende import __version__
 from atende.actions.errors import ActionError
@@ -28,6 +29,7 @@ from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 from atende.web.api import admin, audit, connectors, contacts, conversations, integrations, media, tokens, whatsapp
 from atende.web.auth import require
+from atende.web.error_language import request_language, translate_detail, translate_errors
 from atende.web.hooks import install_hooks
 from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
@@ -91,8 +93,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(ActionError)
-    async def action_error(_: Request, exc: ActionError) -> JSONResponse:
-        body: dict[str, object] = {"detail": exc.detail}
+    async def action_error(request: Request, exc: ActionError) -> JSONResponse:
+        body: dict[str, object] = {"detail": translate_detail(exc.template, request_language(request), exc.params)}
         if exc.code:
             body["code"] = exc.code
         return JSONResponse(body, status_code=exc.status_code)
@@ -119,10 +121,16 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         app.add_exception_handler(kind, db_down)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Agents read these in the composer and forms: in their language, not pydantic's English.
+        return JSONResponse({"detail": translate_errors(exc.errors(), request_language(request))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        detail = translate_detail(exc.detail, request_language(request)) if isinstance(exc.detail, str) else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.add_middleware(SecurityHeaders)
 

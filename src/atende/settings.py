@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     webhook_max_items: int = 1000
     # Status reports for messages not known yet are kept this long for late matching.
     parked_status_ttl_s: int = 48 * 60 * 60
+    # The composer warns (and asks before sending) past this many SMS segments (0 = never).
+    sms_segment_warning: int = Field(default=4, ge=0)
     log_level: str = "INFO"
     run_migrations_on_start: bool = True
     extra_origins: list[str] = Field(default_factory=list)

@@ -21,12 +21,14 @@ from atende.db.types import utcnow
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template
+from atende.domain.text_limits import max_text
 from atende.domain.window import is_window_open
 from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 OPTED_OUT = "O contato pediu para não receber SMS (opt-out). Reative o contato antes de enviar."
 WINDOW_CLOSED = "janela de 24 h encerrada: envie um modelo"
+TEXT_TOO_LONG = "texto longo demais para este canal: %(n)s caracteres (máximo %(max)s)"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 
 
@@ -72,6 +74,8 @@ async def queue_message(
         raise Invalid("a conversa não pertence a este conector")
     if kind == "text" and not (text or "").strip():
         raise Invalid("mensagem vazia")
+    if kind != "template" and text and len(text) > (limit := max_text(connector.channel)):
+        raise Invalid(TEXT_TOO_LONG, code="text_too_long", params={"n": len(text), "max": limit})
     if media_url is not None:
         if kind not in MEDIA_KINDS:
             raise Invalid(f"link de mídia só vale para {', '.join(MEDIA_KINDS)}", code="media_url_kind")

@@ -13,13 +13,14 @@ from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbou
 from atende.db import queries
 from atende.domain.ids import parse_id
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
+from atende.domain.text_limits import API_MAX_TEXT
 from atende.jobs.handlers import sendable
 from atende.web.auth import CurrentUser, Rt, User
 from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["conversations"])
 
-MAX_TEXT = 4096
+MAX_TEXT = API_MAX_TEXT
 
 
 class TemplateIn(BaseModel):

@@ -16,6 +16,7 @@ from atende.actions.notes import add_note
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
+from atende.domain.text_limits import API_MAX_TEXT, max_text
 from atende.domain.window import is_window_open
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
@@ -40,7 +41,7 @@ from atende.web.params import OptId, RowId
 router = APIRouter(include_in_schema=False)
 
 THREAD_PAGE = 50
-MAX_TEXT = 4096
+MAX_TEXT = API_MAX_TEXT
 MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}
 
 
@@ -132,6 +133,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
         "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
+        "max_text": max_text(conv["channel"]), "segment_warning": rt.settings.sms_segment_warning,
         "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
     }
 

@@ -19,14 +19,34 @@ document.addEventListener("alpine:init", () => {
     preview: "",
     emojis: EMOJIS,
 
+    money(segments) {
+      const micro = Math.round(parseFloat(this.costPerSegment || "0") * 10000) * segments;
+      try {
+        return new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
+      } catch (_) { return `R$ ${(micro / 10000).toFixed(2)}`; }
+    },
+
     get counter() {
       const c = countSegments(this.text);
-      const micro = Math.round(parseFloat(this.costPerSegment || "0") * 10000) * c.segments;
-      let money = "";
-      try {
-        money = new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
-      } catch (_) { money = `R$ ${(micro / 10000).toFixed(2)}`; }
-      return `${c.segments} ${this.t.seg} | ${money} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+      return `${c.segments} ${this.t.seg} | ${this.money(c.segments)} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+    },
+
+    // SMS past the configured number of segments: a warning while typing, a question before sending.
+    get overSegments() {
+      return this.channel === "sms" && this.mode === "reply" && this.segmentWarning > 0 &&
+        countSegments(this.text).segments > this.segmentWarning;
+    },
+    fill(template) {
+      const n = countSegments(this.text).segments;
+      return template.replace("{n}", n).replace("{cost}", this.money(n)).replace("{max}", this.segmentWarning);
+    },
+    get longSmsText() { return this.fill(this.t.longSms); },
+
+    // Other channels: "3.900 / 4.096" once the text nears what the channel accepts (the textarea stops there).
+    get nearLimit() { return this.mode !== "template" && this.text.length >= this.maxText * 0.8; },
+    get lengthText() {
+      const f = new Intl.NumberFormat(this.lang);
+      return `${f.format(this.text.length)} / ${f.format(this.maxText)}`;
     },
 
     replyMode() {
@@ -112,6 +132,7 @@ document.addEventListener("alpine:init", () => {
         this.params.forEach((p) => body.append("params", p));
       } else {
         if (!this.text.trim()) return;
+        if (this.overSegments && !window.confirm(this.fill(this.t.confirmLong))) return;
         body.set("text", this.text);
       }
       if (await this.post(body)) {

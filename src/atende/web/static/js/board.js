@@ -74,8 +74,21 @@ if (board) {
     }
   }
 
+  // Closing a conversation with messages nobody read loses them from sight: ask first.
+  function confirmClose(card) {
+    const unread = Number(card.dataset.unread || 0);
+    if (!unread) return true;
+    const name = card.querySelector(".card-name")?.textContent.trim() || "";
+    const text = (board.dataset.confirmUnread || "").replace("{name}", name).replace("{n}", String(unread));
+    return window.confirm(text);
+  }
+
   async function moveCard(card, to) {
     const id = card.dataset.id;
+    if (to === "done" && card.dataset.status !== "done" && !confirmClose(card)) {
+      await refreshCard(id); // a dragged card goes back to its column
+      return;
+    }
     card.classList.add("busy");
     const body = new URLSearchParams(filterQS);
     body.set("conversation_id", id);

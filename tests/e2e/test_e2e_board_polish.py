@@ -1,0 +1,52 @@
+"""The board's everyday polish in chromium: closing unread work asks first, closed cards offer Reabrir."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+from tests.e2e.live import LiveStack
+from tests.e2e.test_e2e_workspace import drag, login, setup_sms, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dragging_an_unread_conversation_to_done_asks_first(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    assert live.fake is not None
+    fake = live.fake
+    live.call(lambda: fake.send_reply(ctx["kolmeya_id"], "Ainda não recebi o boleto",
+                                      received_at=datetime.now(UTC) + timedelta(seconds=1)))
+    login(page, live, "admin@example.com")
+    card = page.locator(f"#card-{cid}")
+    expect(page.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)
+    expect(card).to_have_attribute("data-unread", "1")
+
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    drag(page, f"#card-{cid} .card-top", "#column-done")
+    expect(page.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)  # back where it was
+    assert asked == ["+5548991910234 tem 1 mensagem(ns) não lida(s). Concluir mesmo assim?"]
+    conv = httpx.get(f"{live.url}/api/v1/conversations/{cid}", headers=ctx["headers"]).json()
+    assert conv["status"] == "new"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    drag(page, f"#card-{cid} .card-top", "#column-done")
+    wait_for(lambda: httpx.get(f"{live.url}/api/v1/conversations/{cid}",
+                               headers=ctx["headers"]).json()["status"] == "done")
+    expect(page.locator(f"#column-done #card-{cid}")).to_be_visible(timeout=5000)
+    done = page.locator(f"#column-done #card-{cid} .card-actions button")
+    expect(done).to_have_count(1)
+    expect(done).to_have_text("Reabrir")
+    page.screenshot(path=str(artifacts / "board-closed-card.png"))

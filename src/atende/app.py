@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
             if rt is None:
                 await runtime.close()
 
-    app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
+    # /docs is served by the workspace from npm's swagger-ui-dist (web/pages/api_docs.py), not from a CDN.
+    app = FastAPI(title="atende", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations):
         app.include_router(module.router, prefix="/api/v1")

@@ -32,3 +32,15 @@ async def test_login_page_shows_only_configured_channels(harness: Harness) -> No
     assert r.status_code == 200, r.text
     blurb = await login_blurb(harness)
     assert blurb == "Contact center omnichannel: WhatsApp." and "Instagram" not in blurb and "Messenger" not in blurb
+
+
+async def test_api_docs_page_is_self_hosted(harness: Harness) -> None:
+    r = await harness.client.get("/docs")
+    assert r.status_code == 200
+    html = r.text
+    assert "/static/vendor/swagger-ui-bundle.js" in html and "/static/vendor/swagger-ui.css" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert re.search(r"<script(?![^>]*\bsrc=)", html) is None  # no inline script: the CSP stays strict
+    for asset in ("/static/vendor/swagger-ui-bundle.js", "/static/vendor/swagger-ui.css", "/static/js/api-docs.js"):
+        assert (await harness.client.get(asset)).status_code == 200, asset
+    assert (await harness.client.get("/openapi.json")).json()["info"]["title"] == "atende"

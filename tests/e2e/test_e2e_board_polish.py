@@ -50,3 +50,26 @@ def test_dragging_an_unread_conversation_to_done_asks_first(live: LiveStack, pag
     expect(done).to_have_count(1)
     expect(done).to_have_text("Reabrir")
     page.screenshot(path=str(artifacts / "board-closed-card.png"))
+
+
+def test_sms_cost_tooltip_and_no_cost_yet(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    with httpx.Client(base_url=live.url, headers=ctx["headers"], timeout=10) as api:
+        r = api.post("/api/v1/connectors", json={"name": "SMS sandbox", "provider": "sandbox",
+                                                 "config": {"look_like": "sms", "cost_per_segment": "0.08"}})
+        assert r.status_code == 201, r.text
+        hook = r.json()["webhook_url"]
+        assert httpx.post(hook, json={"messages": [{"id": "in-1", "from": "+5511987650001",
+                                                    "text": "Oi, quero saber do meu pedido"}]}).status_code == 200
+        quiet = next(c["id"] for c in api.get("/api/v1/conversations").json()["items"]
+                     if c["contact"]["address"] == "+5511987650001")
+    login(page, live, "admin@example.com")
+    cost = page.locator(f"#card-{ctx['conversation_id']}").get_by_test_id("sms-cost")
+    wait_for(lambda: cost.count() == 1)
+    expect(cost).to_have_text("1 seg | R$ 0,10")
+    expect(cost).to_have_attribute("title", "1 segmento de SMS · R$ 0,10")
+    cost.hover()
+    expect(page.locator(f"#card-{quiet}")).to_be_visible()
+    expect(page.locator(f"#card-{quiet}").get_by_test_id("sms-cost")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "board-sms-cost.png"))

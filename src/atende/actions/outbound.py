@@ -18,6 +18,7 @@ from atende.channels.base import Capabilities, SendResult
 from atende.db.tables import attendances, connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template
@@ -132,22 +133,45 @@ async def queue_message(
     return message_id
 
 
+PHONE_CHANNELS = ("sms", "whatsapp")
+
+
+def recipient_address(channel: str, to: str) -> str:
+    """The address to send to, from what a person typed: a phone in any Brazilian spelling becomes
+    E.164 with the 9th digit (sms, whatsapp); a BSUID or another channel's id is kept."""
+    value = to.strip()
+    if channel not in PHONE_CHANNELS or is_bsuid(value):
+        return value
+    try:
+        return normalize_phone(value)
+    except InvalidPhone as exc:
+        raise Invalid(f"telefone inválido: {exc}", code="invalid_phone") from None
+
+
+async def existing_conversation(tx: Tx, connector_id: int, channel: str, address: str) -> int | None:
+    """The conversation this connector already has with `address`, in any of its spellings."""
+    key = contact_actions.address_key(address, channel)
+    found = await tx.conn.scalar(select(conversations.c.id).where(
+        conversations.c.connector_id == connector_id,
+        conversations.c.address_key.in_(contact_actions.address_variants(key))))
+    return int(found) if found is not None else None
+
+
 async def start_conversation(
     tx: Tx, connector: ConnectorLike, address: str, *, text: str | None, author_id: int | None,
-    template: dict[str, Any] | None = None,
+    template: dict[str, Any] | None = None, take: bool = False,
 ) -> tuple[int, int]:
     """Send to an address, reusing its conversation in any spelling (9th digit) or creating one,
-    closed until the customer answers. On WhatsApp a template is the way to open one."""
+    closed until the customer answers (or, with `take`, held by the author: "Nova conversa" in the
+    workspace). On WhatsApp a template is the way to open one."""
     key = contact_actions.address_key(address, connector.channel)
-    conv_id = await tx.conn.scalar(select(conversations.c.id).where(
-        conversations.c.connector_id == connector.id,
-        conversations.c.address_key.in_(contact_actions.address_variants(key))))
+    conv_id = await existing_conversation(tx, connector.id, connector.channel, address)
     if conv_id is None:
         contact_id = await contact_actions.resolve_contact(tx, address, connector.channel)
         conv_id = await conv_actions.create(
             tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
             address_key=key, at=utcnow(), status="done")
-    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=False,
+    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=take,
                                      kind="template" if template else "text", template=template)
     return int(conv_id), message_id
 

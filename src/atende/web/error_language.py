@@ -14,14 +14,19 @@ from typing import Any
 from babel.numbers import format_decimal
 from fastapi import Request
 
-from atende.web.pages import i18n
-from atende.web.pages.core import LANG_COOKIE
+# i18n is imported inside the functions: importing the pages package runs its __init__, which loads the
+# page modules, some of which import this one.
+
+# Read here, set by the pages (core.LANG_COOKIE); not imported from there: the pages import this module.
+LANG_COOKIE = "atende_lang"
 
 Gettext = Callable[[str], str]
 
 
 def request_language(request: Request) -> str:
     """The language errors are written in for this request."""
+    from atende.web.pages import i18n
+
     user = getattr(request.state, "user", None)
     if user is not None and getattr(user, "language", None):
         return i18n.normalize_language(user.language)
@@ -55,6 +60,8 @@ def _field(loc: Sequence[Any], _: Gettext) -> str:
 
 
 def _number(value: Any, language: str) -> str:
+    from atende.web.pages import i18n
+
     try:
         return format_decimal(value, locale=i18n.Formatter(language, i18n.DEFAULT_TIMEZONE).locale)
     except (TypeError, ValueError, ArithmeticError):
@@ -117,6 +124,8 @@ def _sentence(kind: str, ctx: Mapping[str, Any], size: int | None, msg: str, _: 
 
 def describe(error: Mapping[str, Any], language: str) -> str:
     """One pydantic error as a sentence in `language` (the field's name first, when it has one)."""
+    from atende.web.pages import i18n
+
     lang = i18n.normalize_language(language)
     _ = i18n.translations(lang).gettext
     value = error.get("input")
@@ -137,6 +146,8 @@ def translate_detail(detail: str, language: str, params: Mapping[str, object] | 
     has no entry: it stays pt-BR, the default). With `params`, `detail` is a template to fill."""
     if not detail:  # gettext("") is the catalog's header
         return detail
+    from atende.web.pages import i18n
+
     lang = i18n.normalize_language(language)
     text = i18n.translations(lang).gettext(detail)
     if not params:

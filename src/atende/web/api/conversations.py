@@ -12,7 +12,6 @@ from atende.actions import outbound
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.ids import parse_id
-from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.domain.text_limits import API_MAX_TEXT
 from atende.jobs.handlers import sendable
 from atende.web.auth import CurrentUser, Rt, User
@@ -186,11 +185,7 @@ async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any
         raise HTTPException(404, "conector não encontrado")
     if (body.text is None) == (body.template is None):
         raise HTTPException(422, "informe o texto ou o modelo (template), um dos dois")
-    to = body.to.strip()
-    try:
-        address = normalize_phone(to) if loaded.channel in ("sms", "whatsapp") and not is_bsuid(to) else to
-    except InvalidPhone as exc:
-        raise HTTPException(422, f"telefone inválido: {exc}") from None
+    address = outbound.recipient_address(loaded.channel, body.to)
     async with rt.write() as tx:
         _, message_id = await outbound.start_conversation(
             tx, sendable(loaded), address, text=body.text, author_id=user.id,

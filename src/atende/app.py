@@ -27,7 +27,18 @@ from atende.metrics import render
 from atende.realtime import sse
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
-from atende.web.api import admin, audit, connectors, contacts, conversations, integrations, media, tokens, whatsapp
+from atende.web.api import (
+    admin,
+    audit,
+    connectors,
+    contact_list,
+    contacts,
+    conversations,
+    integrations,
+    media,
+    tokens,
+    whatsapp,
+)
 from atende.web.auth import require
 from atende.web.error_language import request_language, translate_detail, translate_errors
 from atende.web.hooks import install_hooks
@@ -73,7 +84,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     # /docs is served by the workspace from npm's swagger-ui-dist (web/pages/api_docs.py), not from a CDN.
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations):
+    for module in (connectors, conversations, contact_list, contacts, admin, audit, sse, media, whatsapp, tokens,
+                   integrations):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

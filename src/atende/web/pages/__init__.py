@@ -12,7 +12,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from atende.web.pages import account, admin, api_docs, audit, board, chat, contacts, new_conversation, odoo
+from atende.web.pages import (
+    account,
+    admin,
+    api_docs,
+    audit,
+    board,
+    chat,
+    contact_list,
+    contacts,
+    new_conversation,
+    odoo,
+)
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
 from atende.web.pages.vendor import VendorFiles, find_node_modules, missing_files
 
@@ -25,7 +36,7 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, new_conversation, chat, contacts, admin, audit, odoo, api_docs):
+    for module in (account, board, new_conversation, chat, contact_list, contacts, admin, audit, odoo, api_docs):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -1,0 +1,52 @@
+"""Contacts in chromium: the list, its search and filters, and a contact's page with its identities."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.live import LiveStack
+from tests.e2e.test_e2e_workspace import login, setup_sms
+
+pytestmark = pytest.mark.e2e
+
+
+def test_contacts_list_search_filters_and_page(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id), extra=True)
+    with httpx.Client(base_url=live.url, headers=ctx["headers"], timeout=10) as api:
+        items = api.get("/api/v1/contacts").json()["items"]
+        assert len(items) == 4
+        by_phone = {c["identities"][0]["value"]: c["id"] for c in items}
+        for phone, name in (("+5548991910234", "Maria Oliveira"), ("+5511988887771", "João Santos"),
+                            ("+5521977776662", "Fernanda Costa"), ("+5531966665553", "Ricardo Almeida")):
+            assert api.patch(f"/api/v1/contacts/{by_phone[phone]}", json={"name": name}).status_code == 200
+        assert api.patch(f"/api/v1/contacts/{by_phone['+5511988887771']}",
+                         json={"sms_opted_out": True}).status_code == 200
+
+    login(page, live, "admin@example.com")
+    page.get_by_role("link", name="Contatos").click()
+    page.wait_for_url(re.compile(r"/contacts$"))
+    rows = page.locator(".contact-row")
+    expect(rows).to_have_count(4)
+    page.get_by_label("Opt-out de SMS").select_option("yes")  # submits by itself
+    page.wait_for_url(re.compile(r"optout=yes"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("João Santos")
+    expect(rows.first).to_contain_text("Opt-out SMS")
+    page.get_by_role("link", name="Limpar filtros").click()
+    page.get_by_placeholder("Nome, telefone ou identificador").fill("9191")
+    page.get_by_placeholder("Nome, telefone ou identificador").press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Maria Oliveira")
+    expect(rows.first).to_contain_text("+55 48 99191-0234")
+    page.screenshot(path=str(artifacts / "contacts-list.png"))
+    rows.first.get_by_role("link", name="Maria Oliveira").click()
+    page.wait_for_url(re.compile(r"/contacts/\d+$"))
+    expect(page.get_by_test_id("identities")).to_contain_text("+5548991910234")
+    expect(page.get_by_role("heading", name="Histórico de Maria Oliveira")).to_be_visible()
+    page.screenshot(path=str(artifacts / "contact-page.png"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import socket
@@ -47,11 +48,12 @@ async def create_connector_token(db_url: str, provider: str, config: dict[str, A
     rt = Runtime.create(Settings(database_url=db_url, secret_key="bench"), bus=MemoryBus())
     await upgrade(rt.engine)
     async with rt.write() as tx:
-        cid = await create_connector(tx, rt.secrets, name="bench", provider=provider, config=config)
+        cid = await create_connector(tx, rt.secrets, name="bench", provider=provider, config=config,
+                                     allow_http_loopback=True)
     async with rt.read() as conn:
-        token = await conn.scalar(select(connectors.c.webhook_token).where(connectors.c.id == cid))
+        sealed = await conn.scalar(select(connectors.c.webhook_token_encrypted).where(connectors.c.id == cid))
     await rt.close()
-    return str(token)
+    return rt.secrets.decrypt_text(str(sealed))
 
 
 def _load_process(make: MakeRequest, port: int, path: str, total: int, concurrency: int, phones: int,
@@ -82,42 +84,126 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
-        warmup: int) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
-    db = tmp / "bench.db"
-    url = f"sqlite+aiosqlite:///{db}"
-    path = "/webhooks/" + asyncio.run(create_connector_token(url, provider, config))
-    port = free_port()
-    env = {**os.environ, "ATENDE_DATABASE_URL": url, "ATENDE_SECRET_KEY": "bench", "ATENDE_LOG_LEVEL": "WARNING",
-           "ATENDE_AUTO_ASSIGN": "false", "ATENDE_MEDIA_DIR": str(tmp / "media")}
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from atende.cli import main; main()", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
+def _count_stored(url: str) -> int:
+    if url.startswith("sqlite"):
+        return int(sqlite3.connect(url.split("///", 1)[1]).execute("SELECT count(*) FROM messages").fetchone()[0])
+    import asyncpg
+
+    from atende.realtime.pg_bus import asyncpg_dsn
+
+    async def count() -> int:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM messages"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None:
                 break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("server did not start: " + (server.stderr.read().decode() if server.stderr else ""))
+            time.sleep(0.05)
+    raise RuntimeError("server did not start: " + (process.stderr.read().decode() if process.stderr else ""))
+
+
+def drop_search(url: str) -> None:
+    """Remove the search indexing (triggers / GIN indexes and column), to measure what it costs ingest."""
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import text
+
+    if url.startswith("sqlite"):
+        from atende.search.schema import SQLITE_TRIGGERS
+
+        engine = create_sync_engine(url.replace("+aiosqlite", ""))
+        with engine.begin() as conn:
+            for stmt in SQLITE_TRIGGERS:
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {stmt.split('IF NOT EXISTS ')[1].split()[0]}"))
+        engine.dispose()
+        return
+    import asyncpg
+
+    from atende.realtime.pg_bus import asyncpg_dsn
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            for name in ("ix_search_messages", "ix_search_contacts", "ix_search_numbers"):
+                await conn.execute(f"DROP INDEX IF EXISTS {name}")
+            await conn.execute("ALTER TABLE messages DROP COLUMN IF EXISTS search_vector")
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
+        warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True) -> dict[str, Any]:
+    """One measured run. `database="postgres"`: a throw-away PostgreSQL and Redis (the test suite's
+    helpers), `web_processes` web processes plus one worker process, as in production."""
+    tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
+    services: list[Any] = []
+    env_extra: dict[str, str] = {}
+    if database == "postgres":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.support.services import start_postgres, start_redis
+
+        pg = start_postgres()
+        services.append(pg)
+        redis = start_redis()
+        services.append(redis)
+        url = pg.fresh_database("bench_ingest")
+        env_extra["ATENDE_REDIS_URL"] = redis.url
+    else:
+        url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        path = "/webhooks/" + asyncio.run(create_connector_token(url, provider, config))
+        if not search:
+            drop_search(url)
+            env_extra["ATENDE_RUN_MIGRATIONS_ON_START"] = "false"  # a migration run would put them back
+        port = free_port()
+        env = {**os.environ, "ATENDE_DATABASE_URL": url, "ATENDE_SECRET_KEY": "bench", "ATENDE_LOG_LEVEL": "WARNING",
+               "ATENDE_AUTO_ASSIGN": "false", "ATENDE_MEDIA_DIR": str(tmp / "media"), **env_extra}
+        serve = [sys.executable, "-c", "from atende.cli import main; main()", "serve", "--port", str(port)]
+        if database == "postgres":
+            serve += ["--role", "web", "--workers", str(web_processes)]
+            procs.append(subprocess.Popen([sys.executable, "-c", "from atende.cli import main; main()", "serve",
+                                           "--role", "worker"], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append(server)
+        _wait_for_port(port, server)
         if warmup:
             _load(make, port, path, warmup, concurrency, phones, 0)
         # The warm-up used ids 0..warmup-1; the measured run must not repeat them.
         elapsed, latencies, statuses = _load(make, port, path, requests, concurrency, phones, warmup)
-        peak = rss_mb(server.pid)
+        peak = rss_mb(server.pid) if database == "sqlite" else float("nan")  # uvicorn's parent, with workers
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(20)
+        stored = _count_stored(url)
     finally:
-        server.terminate()
-        server.wait(10)
-    stored = sqlite3.connect(db).execute("SELECT count(*) FROM messages").fetchone()[0]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        for service in reversed(services):
+            service.stop() if hasattr(service, "data") else service.cleanup()
     acked = statuses.get(200, 0)
     lat = sorted(latencies)
     return {
-        "requests": requests, "concurrency": concurrency, "acked": acked, "stored": stored - warmup,
-        "throughput": acked / elapsed, "p50_ms": statistics.median(lat) * 1000,
-        "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak, "statuses": statuses,
+        "database": database, "web_processes": web_processes, "search": search, "requests": requests,
+        "concurrency": concurrency,
+        "acked": acked, "stored": stored - warmup, "throughput": acked / elapsed,
+        "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak,
+        "statuses": {str(k): v for k, v in statuses.items()},
     }
 
 
@@ -127,16 +213,30 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64])
     ap.add_argument("--phones", type=int, default=2000, help="distinct customers in the run")
     ap.add_argument("--warmup", type=int, default=1000)
+    ap.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
+                    help="postgres: a throw-away PostgreSQL + Redis, web processes and one worker process")
+    ap.add_argument("--web-processes", type=int, default=2, help="with --database postgres")
+    ap.add_argument("--json", action="store_true", help="print one JSON line per run (for bench/run_all.py)")
+    ap.add_argument("--search-cost", action="store_true",
+                    help="also run without the search indexing, alternating, to show what it costs ingest")
     args = ap.parse_args()
+    variants = [True, False, True, False] if args.search_cost else [True]
     rows = [run(provider, config, make, requests=args.requests, concurrency=c, phones=args.phones,
-                warmup=args.warmup) for c in args.concurrency]
-    print(f"\n{title} on SQLite, one `atende serve` process, {os.cpu_count()}-core machine, "
-          f"{args.phones} distinct customers")
-    print(f"{'conc':>5} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'RSS MB':>7}")
+                warmup=args.warmup, database=args.database, search=search,
+                web_processes=args.web_processes if args.database == "postgres" else 1)
+            for c in args.concurrency for search in variants]
+    if args.json:
+        for r in rows:
+            print(json.dumps(r))
+        return
+    where = ("SQLite, one `atende serve` process" if args.database == "sqlite" else
+             f"PostgreSQL + Redis, {args.web_processes} web processes + 1 worker")
+    print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers")
+    print(f"{'conc':>5} {'search':>6} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} "
+          f"{'p99 ms':>8} {'RSS MB':>7}")
     for r in rows:
-        print(f"{r['concurrency']:>5} {r['requests']:>9} {r['acked']:>7} {r['stored']:>7} {r['throughput']:>8.0f} "
-              f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f}")
+        print(f"{r['concurrency']:>5} {'on' if r['search'] else 'off':>6} {r['requests']:>9} {r['acked']:>7} "
+              f"{r['stored']:>7} {r['throughput']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f}")
         if r["acked"] != r["stored"]:
             print(f"  !! acknowledged {r['acked']} but stored {r['stored']}: {r['statuses']}")
     if any(r["acked"] > r["stored"] for r in rows):

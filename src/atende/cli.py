@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from atende.actions import users as user_actions
 from atende.actions.errors import ActionError
+from atende.backup import BackupError
 from atende.db.migrate import upgrade
 from atende.db.tables import api_tokens, users
 from atende.db.types import utcnow
@@ -65,7 +66,36 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--rate", type=float, default=0.2, help="simulated customer messages per second")
+
+    backup = sub.add_parser("backup", help="archive the database and the media folder (online, while serving)")
+    backup.add_argument("--output", "-o", default="backups", help="a directory (default: ./backups) or a file name")
+    restore = sub.add_parser("restore", help="restore an archive made by `atende backup`, then migrate")
+    restore.add_argument("archive")
+    restore.add_argument("--force", action="store_true", help="replace an existing database")
     return p
+
+
+def _backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from atende.backup import create_backup
+
+    output = Path(args.output)
+    if not output.suffix:
+        output.mkdir(parents=True, exist_ok=True)
+    info = create_backup(get_settings(), output)
+    print(f"backup criado: {info.path} ({info.database}, {info.media_files} arquivos de mídia)\n"
+          "guarde também a chave secreta (ATENDE_SECRET_KEY ou var/secret.key): ela não vai no backup")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from atende.backup import restore_backup
+
+    done = restore_backup(get_settings(), Path(args.archive), force=args.force)
+    asyncio.run(_with_runtime(lambda rt: asyncio.sleep(0)))  # bring an older archive up to this version
+    print(f"restaurado: {args.archive} (backup de {done['created_at']}, {done['media_restored']} arquivos de mídia)")
 
 
 async def _with_runtime(fn, settings: Settings | None = None):  # type: ignore[no-untyped-def]
@@ -153,7 +183,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.role != "worker":
         exit_if_port_taken(args.host, args.port, "scripts/run" if args.setup else "atende serve")
     if not settings.secret_key:
@@ -208,6 +238,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             code = asyncio.run(_with_runtime(lambda rt: run_import(rt, args)))
             if code:
                 sys.exit(code)
+        elif args.command == "backup":
+            _backup(args)
+        elif args.command == "restore":
+            _restore(args)
+    except BackupError as exc:
+        sys.exit(f"erro: {exc}")
     except ActionError as exc:
         sys.exit(f"erro: {exc.detail}")
 

@@ -52,12 +52,14 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
+    """`fmt="json"` (ATENDE_LOG_FORMAT): one JSON object per line, for log shippers."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactFilter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     structlog.configure(processors=[
         structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True), redact_event,
-        structlog.processors.format_exc_info, structlog.dev.ConsoleRenderer(colors=False),
-    ])
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False),
+    ], wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())))  # ATENDE_LOG_LEVEL

@@ -57,6 +57,7 @@ class Runtime:
     connector_ttl_s: float = 30.0
     _watcher: asyncio.Task[None] | None = None
     _committer: Any = None
+    _hub: Any = None
     # Optional channel behaviour, installed by web/hooks.py (e.g. WhatsApp media and templates).
     media_store: Any = None
     send_limiter: Any = None  # async acquire(connector, address): throughput and pair pacing
@@ -74,6 +75,15 @@ class Runtime:
             self._committer = GroupCommitter(self, max_batch=self.settings.ingest_batch_max,
                                              max_wait_ms=self.settings.ingest_batch_wait_ms)
         return self._committer
+
+    @property
+    def hub(self) -> Any:
+        """The live-update hub: one events reader fanned out to this process's SSE streams."""
+        if self._hub is None:
+            from atende.realtime.hub import Hub
+
+            self._hub = Hub(self)
+        return self._hub
 
     @classmethod
     def create(cls, settings: Settings, *, bus: EventBus | None = None,
@@ -106,12 +116,16 @@ class Runtime:
         await self.bus.publish(CONNECTORS_TOPIC, str(connector_id))
 
     async def close(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         if self._committer is not None:
             await self._committer.close()
+        if hasattr(self.send_limiter, "aclose"):
+            await self.send_limiter.aclose()
         await self.bus.close()
         await self.http.aclose()
         await self.engine.dispose()

@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     # The composer warns (and asks before sending) past this many SMS segments (0 = never).
     sms_segment_warning: int = Field(default=4, ge=0)
     log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"  # json: one object per line, for log shippers
     run_migrations_on_start: bool = True
     extra_origins: list[str] = Field(default_factory=list)
 

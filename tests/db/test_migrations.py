@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from atende.db.engine import create_engine
 from atende.db.migrate import upgrade
 from atende.db.tables import metadata
+from atende.search.schema import include_name
 
 
 async def _diff(url: str) -> list[object]:
@@ -16,7 +17,8 @@ async def _diff(url: str) -> list[object]:
         await upgrade(engine)
         async with engine.connect() as conn:
             return await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata))
+                lambda sync: compare_metadata(MigrationContext.configure(
+                    sync, opts={"compare_type": True, "include_name": include_name}), metadata))
     finally:
         await engine.dispose()
 

@@ -163,8 +163,11 @@ async def test_stream_rechecks_auth_when_it_wakes(harness: Harness) -> None:
     request = Request(scope, receive)
     import atende.realtime.sse as sse_module
 
-    original = sse_module.KEEPALIVE_S
-    sse_module.KEEPALIVE_S = 0.1
+    # The hub wakes every stream at each keepalive; a stream re-checks its session then (at most
+    # every SESSION_RECHECK_S): make both quick.
+    original = sse_module.SESSION_RECHECK_S
+    sse_module.SESSION_RECHECK_S = 0
+    h.rt.hub.keepalive_s = 0.1
     try:
         gen = stream(h.rt, request, after=0, user_id=h.user_ids["ana"], session_hash=None)
         assert (await gen.__anext__()).startswith("retry")
@@ -178,7 +181,7 @@ async def test_stream_rechecks_auth_when_it_wakes(harness: Harness) -> None:
             rest = [chunk async for chunk in gen]
         assert not any("keepalive" in c for c in rest[-1:])
     finally:
-        sse_module.KEEPALIVE_S = original
+        sse_module.SESSION_RECHECK_S = original
         await page.aclose()
 
 

@@ -24,11 +24,13 @@ async def _take(gen, n: int, limit_s: float = 5.0) -> list[dict]:  # type: ignor
     out: list[dict] = []
     async with asyncio.timeout(limit_s):
         async for chunk in gen:
-            if chunk.startswith("id:"):
-                lines = dict(line.split(": ", 1) for line in chunk.strip().split("\n"))
-                out.append({**json.loads(lines["data"]), "event_id": int(lines["id"]), "event": lines["event"]})
-                if len(out) == n:
-                    return out
+            for message in chunk.split("\n\n"):  # a chunk carries every event that piled up
+                if message.startswith("id:"):
+                    lines = dict(line.split(": ", 1) for line in message.strip().split("\n"))
+                    out.append({**json.loads(lines["data"]), "event_id": int(lines["id"]),
+                                "event": lines["event"]})
+            if len(out) >= n:
+                return out[:n]
     return out
 
 

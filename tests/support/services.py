@@ -127,17 +127,30 @@ class PostgresServer:
             raise ServiceUnavailable(f"initdb failed:\n{init.stdout}\n{init.stderr}")
         for _ in range(START_ATTEMPTS):  # another process may take the free port first
             self.port = free_port()
-            options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off"
-                " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
-            )
-            started = self._run(
-                str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data),
-                "-l", str(self.log), "-o", options,
-            )  # fmt: skip
+            started = self._pg_ctl_start()
             if started.returncode == 0:
                 return
         raise ServiceUnavailable(f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{_tail(self.log)}")
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off"
+            " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
+        )
+        return self._run(
+            str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data),
+            "-l", str(self.log), "-o", options,
+        )  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server (fast: sessions are cut) but keep its files, to `resume()` it (failure tests)."""
+        self._run(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w")
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port."""
+        started = self._pg_ctl_start()
+        if started.returncode != 0:
+            raise ServiceUnavailable(f"PostgreSQL did not restart:\n{started.stderr}\n{_tail(self.log)}")
 
     def stop(self) -> None:
         """Stop the server (if it runs, even half-started) and delete its files."""

@@ -54,8 +54,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
 
         return engine
     if parsed.get_backend_name() == "postgresql":
+        # A server that is restarting can accept a connection and then not answer: without a connect
+        # timeout (asyncpg's default is 60 s) such attempts hold every pool slot and requests queue for
+        # pool_timeout long after the server is back. Fail them fast (503) and let the next one retry.
         return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                                   hide_parameters=True)
+                                   pool_timeout=10, connect_args={"timeout": 5}, hide_parameters=True)
     return create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
 
 

@@ -164,14 +164,10 @@ async def list_conversations(
         stmt = stmt.where(conversations.c.assignee_id.is_(None))
     elif assignee is not None:
         stmt = stmt.where(conversations.c.assignee_id == assignee)
-    if q:
-        like = like_pattern(q.strip().lower())
-        digits = "".join(ch for ch in q if ch.isascii() and ch.isdigit())
-        conds = [func.lower(contacts.c.name).like(like, escape="\\"),
-                 func.lower(conversations.c.last_message_preview).like(like, escape="\\")]
-        if len(digits) >= 4:
-            conds.append(conversations.c.address.like(f"%{digits}%"))
-        stmt = stmt.where(or_(*conds))
+    if q:  # names, numbers and messages, through the search indexes (no LIKE scans)
+        from atende.search.queries import board_filter
+
+        stmt = stmt.where(await board_filter(conn, q))
     if cursor:
         at_s, id_s = decode_cursor(cursor, 2)
         at, cid = cursor_time(at_s), cursor_id(id_s)

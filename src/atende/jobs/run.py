@@ -16,7 +16,7 @@ from atende.web.hooks import install_hooks
 async def run_worker(settings: Settings) -> None:
     from atende.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     rt = Runtime.create(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -32,6 +32,7 @@ class MemoryBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
         self._queue_size = queue_size
+        self.connected = True  # in-process: never lost
 
     async def start(self) -> None:
         return None

@@ -32,3 +32,8 @@ async def since(conn: AsyncConnection, after_id: int, limit: int = 500) -> list[
 async def last_id(conn: AsyncConnection) -> int:
     value = await conn.scalar(select(events.c.id).order_by(events.c.id.desc()).limit(1))
     return int(value or 0)
+
+
+async def by_ids(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(events).where(events.c.id.in_(ids)).order_by(events.c.id))
+    return [dict(r._mapping) for r in rows]

@@ -54,6 +54,11 @@ class PostgresBus:
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
 
+    @property
+    def connected(self) -> bool:
+        """False while the connection is lost: the hub polls the events table meanwhile."""
+        return self._conn is not None and not self._lost.is_set() and not self._conn.is_closed()
+
     async def start(self) -> None:
         """Connect and LISTEN; raises if PostgreSQL cannot be reached now."""
         self._conn = await self._connect()

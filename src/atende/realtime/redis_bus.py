@@ -47,6 +47,9 @@ class RedisBus:
         self._client: redis.Redis | None = None
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
+        # False from a lost connection until the reader is subscribed again: the hub polls the
+        # events table meanwhile, and publishes are skipped instead of waiting on retries.
+        self.connected = False
 
     async def start(self) -> None:
         """Connect and subscribe; raises if Redis cannot be reached now."""
@@ -60,6 +63,7 @@ class RedisBus:
             health_check_interval=self._health_check_interval,
         )
         self._pubsub = await self._subscribe()
+        self.connected = True
         self._reader = asyncio.create_task(self._read_forever(), name="atende-redis-bus-reader")
 
     async def close(self) -> None:
@@ -79,9 +83,12 @@ class RedisBus:
         already, and subscribers re-read the database on their next wake-up."""
         if self._client is None:
             raise RuntimeError("RedisBus.publish() before start()")
+        if not self.connected:  # known down: don't hold the caller's request on connect retries
+            log.debug("bus.publish_skipped", bus="redis", topic=topic)
+            return
         try:
             await self._client.publish(self._prefix + topic, payload)
-        except RedisError as exc:  # the client has already retried with backoff
+        except CONNECTION_ERRORS as exc:  # the client has already retried with backoff
             log.warning("bus.publish_failed", bus="redis", topic=topic, error=repr(exc))
 
     async def subscribe(self, topic: str) -> AsyncIterator[str]:
@@ -116,11 +123,13 @@ class RedisBus:
             try:
                 if self._pubsub is None:
                     self._pubsub = await self._subscribe()
+                    self.connected = True
                     log.info("bus.reconnected", bus="redis")
                     backoff = self._min_backoff
                 # A timeout lets the health check (PING) run on an idle connection.
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
             except CONNECTION_ERRORS as exc:
+                self.connected = False
                 log.warning("bus.connection_lost", bus="redis", error=repr(exc), retry_in=round(backoff, 2))
                 await self._drop_pubsub()
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.0))

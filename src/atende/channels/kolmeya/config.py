@@ -28,6 +28,10 @@ class KolmeyaConfig(BaseModel):
     )
     cost_per_segment: Decimal = Field(default=Decimal("0.10"), ge=0, description="BRL per SMS segment.")
     poll_interval_s: int = Field(default=60, ge=0, description="Reply/status polling interval; 0 turns it off.")
+    # Kolmeya throttles per token (X-RateLimit-Limit: 500, window unknown). With a value here, sends
+    # are paced, shared by every worker process through Redis when ATENDE_REDIS_URL is set. Having the
+    # key at all also makes sends of one conversation go out in order after a provider outage.
+    rate_per_second: float = Field(default=0, ge=0, description="Sends per second per connector; 0 = unpaced.")
     opt_out_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_KEYWORDS))
     opt_in_keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_IN_KEYWORDS))
     opt_out_confirmation: str = DEFAULT_OPT_OUT_CONFIRMATION

@@ -53,7 +53,10 @@ def install(rt: Runtime) -> None:
     if rt.media_store is None:
         rt.media_store = LocalMediaStore(rt.settings.media_dir)
     if rt.send_limiter is None:
-        rt.send_limiter = SendLimiter()
+        from atende.jobs.shared_pacing import make_limiter
+
+        # Shared by every worker process through Redis when it is configured.
+        rt.send_limiter = make_limiter(SendLimiter(), rt.settings.redis_url)
 
     async def fetch_media_hook(connector_id: int, message_id: int) -> None:
         await fetch_media(rt, connector_id, message_id)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from atende.db.engine import create_engine
 from atende.db.tables import metadata
+from atende.search.schema import ensure_sqlite, include_name
 
 config = context.config
 
@@ -20,9 +21,12 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            ensure_sqlite(connection)  # search triggers a batch-mode table rebuild may have dropped
 
 
 async def _run_async(url: str) -> None:

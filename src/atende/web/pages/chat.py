@@ -16,6 +16,7 @@ from atende.actions.notes import add_note
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
+from atende.domain.ids import MAX_ID
 from atende.domain.text_limits import API_MAX_TEXT, max_text
 from atende.domain.window import is_window_open
 from atende.jobs.handlers import sendable
@@ -41,6 +42,8 @@ from atende.web.params import OptId, RowId
 router = APIRouter(include_in_schema=False)
 
 THREAD_PAGE = 50
+JUMP_CONTEXT = 10  # messages shown before a search hit
+JUMP_TAIL = 500  # and after it (with the hit), so the thread stays contiguous up to the newest
 MAX_TEXT = API_MAX_TEXT
 MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}
 
@@ -91,11 +94,21 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
 
 
 async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
-                       after_msg: OptId = None, after_event: OptId = None,
+                       after_msg: OptId = None, after_event: OptId = None, around: int | None = None,
                        ) -> tuple[list[dict[str, Any]], bool]:
-    """Messages plus system lines, oldest first; (items, has_older)."""
+    """Messages plus system lines, oldest first; (items, has_older). With `around` (a search hit),
+    the thread opens on that message: a little before it, and everything after it up to JUMP_TAIL."""
     async with rt_of(request).read() as conn:
         names = await queries.user_names(conn)
+        if around is not None:
+            tail = await queries.messages_page(conn, conversation_id, after_id=around - 1, limit=JUMP_TAIL)
+            if tail and tail[0]["id"] == around:
+                head = await queries.messages_page(conn, conversation_id, before_id=around, limit=JUMP_CONTEXT)
+                msgs = head + tail
+                has_older = len(head) == JUMP_CONTEXT
+                since = as_datetime(msgs[0]["created_at"]) if has_older else None
+                evts = await queries.conversation_events(conn, conversation_id, since=since, limit=500)
+                return merge_items(msgs, evts, names), has_older
         if after_msg is not None or after_event is not None:
             msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
             evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
@@ -118,10 +131,11 @@ def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[s
     return {"applies": True, "open": is_window_open(last_in, utcnow(), hours), "hours": hours}
 
 
-async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]) -> dict[str, Any]:
+async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any],
+                       around: int | None = None) -> dict[str, Any]:
     rt = rt_of(request)
     loaded = await rt.connector(conv["connector_id"])
-    items, has_older = await thread_items(request, conv["id"])
+    items, has_older = await thread_items(request, conv["id"], around=around)
     async with rt.read() as conn:
         contact = await queries.contact(conn, conv["contact"]["id"])
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
@@ -141,7 +155,8 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
 # ---- pages ------------------------------------------------------------------------------------
 
 
-async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: int | None) -> Response:
+async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: int | None,
+                 around: int | None = None) -> Response:
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
         items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(user))
@@ -149,7 +164,7 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
                                "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
     if conv_id is not None:
         conv = await load_conversation(rt_of(request), conv_id)
-        context.update(await pane_context(request, user, conv))
+        context.update(await pane_context(request, user, conv, around))
     return render(request, "inbox.html", context, ui=ui)
 
 
@@ -176,8 +191,10 @@ async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: Sea
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
-                            q: SearchQ = None) -> Response:
-    return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id)
+                            q: SearchQ = None, m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                            ) -> Response:
+    """`m`: open the thread on that message (a search result's jump)."""
+    return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id, around=m)
 
 
 @router.get("/conversations/{conversation_id}/pane")

@@ -389,6 +389,15 @@ document.body.addEventListener("htmx:afterSwap", (e) => {
   }
 });
 
-scrollToBottom();
+// A search result opens the thread on its message (/conversations/N?m=ID#msg-ID).
+function jumpToHit() {
+  const target = location.hash.startsWith("#msg-") ? document.getElementById(location.hash.slice(1)) : null;
+  if (!target || !thread()?.contains(target)) return false;
+  target.classList.add("hit");
+  target.scrollIntoView({ block: "center" });
+  return true;
+}
+
+if (!jumpToHit()) scrollToBottom();
 highlightActive();
 if (openId() && document.activeElement === document.body) document.getElementById("thread")?.focus({ preventScroll: true });

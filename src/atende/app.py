@@ -30,6 +30,7 @@ from atende.settings import Settings, get_settings
 from atende.web.api import (
     admin,
     audit,
+    close_reasons,
     connectors,
     contact_list,
     contacts,
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contact_list, contacts, admin, audit, sse, media, whatsapp, tokens,
-                   integrations, search):
+                   integrations, search, close_reasons):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

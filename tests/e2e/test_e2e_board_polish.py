@@ -73,3 +73,26 @@ def test_sms_cost_tooltip_and_no_cost_yet(live: LiveStack, page: Page, artifacts
     expect(page.locator(f"#card-{quiet}")).to_be_visible()
     expect(page.locator(f"#card-{quiet}").get_by_test_id("sms-cost")).to_have_count(0)
     page.screenshot(path=str(artifacts / "board-sms-cost.png"))
+
+
+def test_priority_and_close_reason_from_the_chat(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    login(page, live, "admin@example.com")
+    page.goto(f"{live.url}/conversations/{cid}")
+    header = page.locator("#chat-header")
+    header.get_by_role("button", name="Reabrir").click()
+    header.get_by_test_id("priority").select_option("urgent")
+    expect(header.get_by_test_id("chat-priority")).to_have_text("Urgente", timeout=5000)
+    expect(page.locator(f"#item-{cid} .prio-urgent")).to_have_text("Urgente", timeout=5000)  # the list follows live
+    header.get_by_test_id("close-reason").select_option(label="Resolvido")
+    page.screenshot(path=str(artifacts / "chat-priority-close-reason.png"))
+    header.get_by_test_id("close").click()
+    expect(page.get_by_test_id("chat-status")).to_have_text("Concluído", timeout=5000)
+    expect(header.get_by_test_id("closed-reason")).to_have_text("Resolvido")
+    expect(page.locator(".sysline", has_text="Concluída por Ana Admin · Resolvido")).to_be_visible(timeout=5000)
+    page.goto(f"{live.url}/board")
+    expect(page.locator(f"#card-{cid}").get_by_test_id("card-priority")).to_have_text("Urgente")
+    r = httpx.get(f"{live.url}/api/v1/close-reasons/summary", headers=ctx["headers"]).json()
+    assert [(i["name"], i["closed"]) for i in r["items"]] == [("Resolvido", 1)]

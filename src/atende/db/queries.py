@@ -23,6 +23,7 @@ from atende.db.tables import (
     users,
 )
 from atende.domain.ids import MAX_ID, parse_int
+from atende.domain.priority import name_of as priority_name
 
 MAX_LIMIT = 200
 MAX_CURSOR = 200
@@ -114,6 +115,7 @@ def conversation_dict(row: Any) -> dict[str, Any]:
         "segments_total": row.segments_total,
         "cost_total": money(row.cost_total),
         "created_at": iso(row.created_at),
+        "priority": priority_name(row.priority),
     }
 
 

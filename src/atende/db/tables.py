@@ -159,6 +159,8 @@ conversations = Table(
     Column("segments_total", BigId, nullable=False, server_default=text("0")),
     Column("cost_total", Money, nullable=False, server_default=text("0")),
     Column("created_at", UtcDateTime, nullable=False),
+    # 0 low, 1 normal, 2 high, 3 urgent (domain/priority.py): an integer, so lists can sort by it.
+    Column("priority", Integer, nullable=False, server_default=text("1")),
     UniqueConstraint("connector_id", "address_key", name="uq_conversations_connector_address"),
 )
 # Keyset pagination of the conversation list / board columns: newest activity first, id as tiebreak.
@@ -182,9 +184,22 @@ attendances = Table(
     Column("first_response_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
     _fk("closed_by", "users.id"),
+    _fk("close_reason_id", "close_reasons.id"),  # optional, chosen when closing (reports group by it)
 )
 Index("ix_attendances_conversation", attendances.c.conversation_id)
 Index("ix_attendances_closed", attendances.c.closed_at)
+
+# Why attendances end ("Resolvido", "Sem retorno", "Engano", ...): a list supervisors edit. Rows are
+# never deleted (attendances point at them); an inactive reason is no longer offered.
+close_reasons = Table(
+    "close_reasons",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
 
 # Live board counts per (channel, status, assignee): a handful of rows, summed per filter.
 conversation_counts = Table(

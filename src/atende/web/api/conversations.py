@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from atende.actions import close_reasons, outbound, priority
 from atende.actions import conversations as conv_actions
-from atende.actions import outbound
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.domain.ids import parse_id
@@ -211,12 +211,29 @@ async def assign(conversation_id: RowId, body: AssignIn, rt: Rt, user: User) -> 
     return await _conversation_or_404(rt, conversation_id)
 
 
+class CloseIn(BaseModel):
+    reason_id: BodyId | None = None  # optional: one of GET /close-reasons
+
+
+class PriorityIn(BaseModel):
+    priority: Literal["low", "normal", "high", "urgent"]
+
+
 @router.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
+async def close(conversation_id: RowId, rt: Rt, user: User, body: CloseIn | None = None) -> dict[str, Any]:
     conv = await _conversation_or_404(rt, conversation_id)
     _check_may_handle(conv, user)
     async with rt.write() as tx:
-        await conv_actions.close(tx, conversation_id, actor_id=user.id)
+        await close_reasons.close(tx, conversation_id, actor_id=user.id, reason_id=body.reason_id if body else None)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/priority")
+async def set_priority(conversation_id: RowId, body: PriorityIn, rt: Rt, user: User) -> dict[str, Any]:
+    conv = await _conversation_or_404(rt, conversation_id)
+    _check_may_handle(conv, user)
+    async with rt.write() as tx:
+        await priority.set_priority(tx, conversation_id, body.priority, actor_id=user.id)
     return await _conversation_or_404(rt, conversation_id)
 
 

@@ -21,9 +21,11 @@ from atende.web.pages import (
     chat,
     contact_list,
     contacts,
+    conversation_meta,
     new_conversation,
     odoo,
     search,
+    settings_close_reasons,
 )
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
 from atende.web.pages.vendor import VendorFiles, find_node_modules, missing_files
@@ -37,8 +39,8 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, new_conversation, chat, contact_list, contacts, admin, audit, odoo, api_docs,
-                   search):
+    for module in (account, board, new_conversation, chat, conversation_meta, contact_list, contacts, admin, audit,
+                   odoo, api_docs, search, settings_close_reasons):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -35,6 +35,7 @@ from atende.web.pages.common import (
     sort_key,
     status_labels,
 )
+from atende.web.pages.conversation_meta import header_extras
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
 from atende.web.params import OptId, RowId
@@ -75,7 +76,8 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
         return (_("%(actor)s devolveu a conversa para a fila") % {"actor": actor}) if actor \
             else _("Devolvida para a fila (sem resposta)")
     if kind == "conversation.closed":
-        return (_("Concluída por %(actor)s") % {"actor": actor}) if actor else _("Concluída automaticamente")
+        line = (_("Concluída por %(actor)s") % {"actor": actor}) if actor else _("Concluída automaticamente")
+        return f"{line} · {p['reason']}" if p.get("reason") else line
     if kind == "conversation.reopened":
         return (_("Reaberta por %(actor)s") % {"actor": actor}) if actor else _("Reaberta: nova mensagem do cliente")
     return kind
@@ -141,8 +143,9 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
+        extras = await header_extras(conn, conv)
     caps = loaded.provider.capabilities if loaded else None
-    return {
+    return {**extras,
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
@@ -213,8 +216,9 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
                   headers: dict[str, str] | None = None) -> Response:
     async with rt_of(request).read() as conn:
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
+        extras = await header_extras(conn, conv)
     ctx = {"c": conv, "agents": agent_list, "statuses": status_labels(),
-           "may_handle": user.may_handle(holder(conv))}
+           "may_handle": user.may_handle(holder(conv)), **extras}
     return render(request, "_chat_header.html", ctx, ui=make_ui(request, user), headers=headers)
 
 
@@ -322,8 +326,9 @@ async def take(request: Request, conversation_id: RowId, user: PageUser) -> Resp
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    await move(rt_of(request), user, conversation_id, "done")
+async def close(request: Request, conversation_id: RowId, user: PageUser,
+                reason_id: Annotated[int | None, Form(ge=1)] = None) -> Response:
+    await move(rt_of(request), user, conversation_id, "done", reason_id)
     return await _after_action(request, user, conversation_id)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
+from atende.actions import close_reasons
 from atende.actions import conversations as conv_actions
 from atende.db import queries
 from atende.runtime import Runtime
@@ -105,8 +106,10 @@ def ensure_may_handle(user: CurrentUser, conv: dict[str, Any]) -> None:
         raise PageError(403, _("Esta conversa está com outro agente."))
 
 
-async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str) -> dict[str, Any]:
-    """A card dropped on a column (or an action button): take, close, reopen or release."""
+async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str,
+               reason_id: int | None = None) -> dict[str, Any]:
+    """A card dropped on a column (or an action button): take, close (with an optional close reason),
+    reopen or release."""
     if to not in STATUSES:
         raise PageError(422, _("Coluna inválida."))
     conv = await load_conversation(rt, conversation_id)
@@ -118,7 +121,7 @@ async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str) 
             await conv_actions.assign(tx, conversation_id, user.id, actor_id=user.id)
         elif to == "done":
             ensure_may_handle(user, conv)
-            await conv_actions.close(tx, conversation_id, actor_id=user.id)
+            await close_reasons.close(tx, conversation_id, actor_id=user.id, reason_id=reason_id)
         elif conv["status"] == "done":
             await conv_actions.reopen(tx, conversation_id, actor_id=user.id)
         else:

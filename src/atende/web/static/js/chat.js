@@ -348,6 +348,13 @@ document.addEventListener("atende:event", (e) => {
 });
 document.addEventListener("atende:reconnected", () => { syncThread(); });
 document.body.addEventListener("atende:thread-sync", () => syncThread());
+// A change made from the header itself (priority): refresh it even though its select has the focus.
+document.body.addEventListener("atende:header-refresh", () => {
+  const id = openId();
+  if (id && document.getElementById("chat-header")) {
+    window.htmx.ajax("GET", `/conversations/${id}/header`, { target: "#chat-header", swap: "outerHTML" });
+  }
+});
 document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
 // The header decides who may answer: the composer follows it (take, transfer, another agent's move).

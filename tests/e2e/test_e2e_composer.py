@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.live import LiveStack
-from tests.e2e.test_e2e_workspace import login, setup_sms
+from tests.e2e.test_e2e_workspace import login, setup_sms, wait_for
 
 pytestmark = pytest.mark.e2e
 THREE_SEGMENTS = "Olá! " + "Sua fatura de novembro já está disponível para pagamento. " * 4  # UCS-2: 67 a part
@@ -76,3 +76,31 @@ def test_the_textarea_stops_at_what_the_channel_takes(warn_live: LiveStack, page
     composer = page.get_by_test_id("composer")
     composer.fill("a" * 5000)  # a paste longer than the channel takes is cut where the send would refuse
     assert len(composer.input_value()) == 4096
+
+
+def test_economizar_sms_in_the_composer(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    assert live.fake is not None
+    fake = live.fake
+    login(page, live, "admin@example.com")
+    page.goto(f"{live.url}/conversations/{cid}")
+    composer = page.get_by_test_id("composer")
+    text = "Olá! Sua fatura de março está disponível. Não esqueça: o vencimento é amanhã, às 18h. Obrigado!"
+    composer.fill(text)
+    counter, economy, toggle = (page.get_by_test_id("sms-counter"), page.get_by_test_id("sms-economy"),
+                                page.get_by_test_id("sms-economize"))
+    expect(counter).to_contain_text("2 seg | R$ 0,20")
+    expect(economy).to_have_text("Economizar SMS pouparia: 2 → 1 seg (R$ 0,20 → R$ 0,10)")
+    toggle.check()
+    expect(counter).to_contain_text("1 seg | R$ 0,10")
+    expect(counter).to_contain_text("GSM-7")
+    expect(economy).to_have_text("Economizar SMS: 2 → 1 seg (R$ 0,20 → R$ 0,10)")
+    page.screenshot(path=str(artifacts / "composer-economizar-sms.png"))
+    composer.press("Enter")
+    expect(page.locator(".msg.out", has_text="Sua fatura de marco esta disponivel")).to_be_visible(timeout=5000)
+    sent = wait_for(lambda: [m for m in fake.state.messages_to("5548991910234") if "fatura de marco" in m.text])
+    assert sent[0].text.startswith("Ola! Sua fatura de marco esta disponivel.")
+    composer.fill("Olá, tudo bem?")  # nothing to save: no line
+    expect(economy).to_be_hidden()

@@ -20,6 +20,7 @@ from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.domain.sms import count_segments, sms_cost
+from atende.domain.sms_economy import cheaper
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template
 from atende.domain.text_limits import max_text
@@ -42,6 +43,11 @@ class ConnectorLike(Protocol):
     def capabilities(self) -> Capabilities: ...
 
 
+def economize_by_default(config: Any) -> bool:
+    """The connector's "Economizar SMS" setting."""
+    return bool(getattr(config, "sms_economize", False))
+
+
 def cost_per_segment(config: Any) -> Decimal:
     return Decimal(str(getattr(config, "cost_per_segment", "0") or "0"))
 
@@ -61,13 +67,16 @@ async def queue_message(
     bypass_opt_out: bool = False,
     on_sent: dict[str, Any] | None = None,
     media_url: str | None = None,
+    economize: bool | None = None,
 ) -> int:
     """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it.
 
     A template is stored with the text the customer reads, rendered from the synced template and
     the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
     validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
-    `attributes.media_url`."""
+    `attributes.media_url`. On SMS, `economize` ("Economizar SMS"; None: the connector's setting) spells
+    the text in GSM-7 when that takes fewer segments; what the agent typed stays in
+    `attributes.original_text`."""
     conv = await conv_actions.load(tx, conversation_id)
     if author_id is not None:  # people have quotas; the system's own messages (opt-out replies) do not
         await charge_send(tx, author_id)
@@ -84,9 +93,14 @@ async def queue_message(
             raise Invalid("envie o arquivo (media_id) ou o link (media_url), não os dois", code="media_url_kind")
         if not connector.capabilities.media:
             raise Invalid("este canal não envia mídia por link", code="media_unsupported")
+    original_text = None
     if connector.channel == "sms":
         if kind != "text":
             raise Invalid("SMS só envia texto")
+        if text and (economize if economize is not None else economize_by_default(connector.config)):
+            spelled = cheaper(text)
+            if spelled != text:
+                original_text, text = text, spelled
         opted_out = await tx.conn.scalar(select(contacts.c.sms_opted_out).where(contacts.c.id == conv.contact_id))
         if opted_out and not bypass_opt_out:
             raise Conflict(OPTED_OUT, code="opted_out")
@@ -105,7 +119,8 @@ async def queue_message(
         kind=kind, text=text, status="queued", author_id=author_id, reply_to_id=reply_to_id,
         media_id=media_id, created_at=now, reference=new_reference(),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
-                    **({"media_url": media_url} if media_url is not None else {})},
+                    **({"media_url": media_url} if media_url is not None else {}),
+                    **({"original_text": original_text} if original_text is not None else {})},
         updated_at=now,
     )
     if connector.channel == "sms" and text is not None:
@@ -159,7 +174,7 @@ async def existing_conversation(tx: Tx, connector_id: int, channel: str, address
 
 async def start_conversation(
     tx: Tx, connector: ConnectorLike, address: str, *, text: str | None, author_id: int | None,
-    template: dict[str, Any] | None = None, take: bool = False,
+    template: dict[str, Any] | None = None, take: bool = False, economize: bool | None = None,
 ) -> tuple[int, int]:
     """Send to an address, reusing its conversation in any spelling (9th digit) or creating one,
     closed until the customer answers (or, with `take`, held by the author: "Nova conversa" in the
@@ -172,7 +187,8 @@ async def start_conversation(
             tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
             address_key=key, at=utcnow(), status="done")
     message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=take,
-                                     kind="template" if template else "text", template=template)
+                                     kind="template" if template else "text", template=template,
+                                     economize=economize)
     return int(conv_id), message_id
 
 

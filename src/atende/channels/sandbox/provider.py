@@ -33,6 +33,7 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     look_like: Literal["sms", "whatsapp", "sandbox"] = "sandbox"
     cost_per_segment: str = "0"
+    sms_economize: bool = False  # "Economizar SMS" on an SMS look-alike, as on Kolmeya
 
 
 class SandboxProvider:

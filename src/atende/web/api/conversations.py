@@ -36,6 +36,8 @@ class MessageIn(BaseModel):
     reply_to_id: BodyId | None = None
     # WhatsApp: send a media kind by public https link instead of an uploaded file (`text` = caption).
     media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
+    # SMS: "Economizar SMS" (GSM-7 spelling when it saves segments); unset: the connector's setting.
+    economize: bool | None = None
 
 
 class NewMessageIn(BaseModel):
@@ -43,6 +45,7 @@ class NewMessageIn(BaseModel):
     to: str = Field(min_length=3, max_length=140)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     template: TemplateIn | None = None  # WhatsApp: the way to open a conversation
+    economize: bool | None = None  # SMS: as in POST /conversations/{id}/messages
 
 
 class AssignIn(BaseModel):
@@ -158,7 +161,7 @@ async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: Us
             message_id = await outbound.queue_message(
                 tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
                 template=body.template.model_dump() if body.template else None, media_id=body.media_id,
-                reply_to_id=body.reply_to_id, media_url=body.media_url)
+                reply_to_id=body.reply_to_id, media_url=body.media_url, economize=body.economize)
     return await message_view(rt, message_id)
 
 
@@ -189,7 +192,7 @@ async def start_message(body: NewMessageIn, rt: Rt, user: User) -> dict[str, Any
     async with rt.write() as tx:
         _, message_id = await outbound.start_conversation(
             tx, sendable(loaded), address, text=body.text, author_id=user.id,
-            template=body.template.model_dump() if body.template else None)
+            template=body.template.model_dump() if body.template else None, economize=body.economize)
     return await message_view(rt, message_id)
 
 

@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 class ConfigField:
     name: str
     label: str
-    kind: str = "text"  # text | password | number | select
+    kind: str = "text"  # text | password | number | select | bool (a checkbox)
     required: bool = False
     placeholder: str = ""
     options: tuple[str, ...] = ()
@@ -46,6 +46,9 @@ def provider_fields() -> dict[str, list[ConfigField]]:
             ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0,10"),
             ConfigField("poll_interval_s", _("Consulta de respostas a cada (s, 0 = desligada)"), "number",
                         placeholder="60"),
+            ConfigField("sms_economize", _("Economizar SMS"), "bool", help=_(
+                "Escreve os SMS no alfabeto GSM-7 (á→a, ç→c, aspas curvas→retas) quando isso economiza segmentos: "
+                "160 caracteres por segmento em vez de 70. O agente ainda pode desligar no envio.")),
         ],
         "whatsapp_cloud": [
             ConfigField("access_token", _("Token de acesso"), "password", True),
@@ -59,6 +62,7 @@ def provider_fields() -> dict[str, list[ConfigField]]:
         "sandbox": [
             ConfigField("look_like", _("Simular canal"), "select", options=("sms", "whatsapp", "sandbox")),
             ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0"),
+            ConfigField("sms_economize", _("Economizar SMS"), "bool"),
         ],
     }
 
@@ -95,6 +99,9 @@ def config_from_form(provider: str, form: Any, *, creating: bool) -> dict[str, A
     config: dict[str, Any] = {}
     for field in provider_fields().get(provider, []):
         raw = form.get(f"cfg_{field.name}")
+        if field.kind == "bool":  # an unchecked box sends nothing: that is "off", not "keep"
+            config[field.name] = raw in ("1", "on", "true")
+            continue
         value = raw.strip() if isinstance(raw, str) else ""
         if not value:
             if creating and field.required:

@@ -151,6 +151,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
         "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
         "max_text": max_text(conv["channel"]), "segment_warning": rt.settings.sms_segment_warning,
+        "economize": bool(loaded and outbound.economize_by_default(loaded.config)),
         "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
     }
 
@@ -266,7 +267,8 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
                mode: Annotated[str, Form(max_length=10)] = "reply",
                template_id: Annotated[int | None, Form()] = None,
                media_id: Annotated[int | None, Form()] = None,
-               media_kind: Annotated[str, Form(max_length=20)] = "document") -> Response:
+               media_kind: Annotated[str, Form(max_length=20)] = "document",
+               economize: Annotated[str | None, Form(max_length=5)] = None) -> Response:
     rt = rt_of(request)
     conv = await load_conversation(rt, conversation_id)
     form = await request.form()
@@ -295,7 +297,8 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
         raise PageError(422, _("Escreva a mensagem antes de enviar."))
     async with rt.write() as tx:
         await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
-                                     author_id=user.id, template=template, media_id=media_id)
+                                     author_id=user.id, template=template, media_id=media_id,
+                                     economize=None if economize is None else economize in ("1", "true", "on"))
     return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
 
 

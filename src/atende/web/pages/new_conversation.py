@@ -50,6 +50,7 @@ async def startable_connectors(request: Request) -> list[dict[str, Any]]:
                 "id": int(r.id), "name": r.name, "channel": r.channel, "templates": templates,
                 "maxText": max_text(r.channel),
                 "costPerSegment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
+                "economize": bool(loaded and outbound.economize_by_default(loaded.config)),
             })
     return items
 
@@ -104,6 +105,7 @@ async def start(request: Request, user: PageUser,
                 mode: Annotated[str, Form(max_length=10)] = "text",
                 text: Annotated[str, Form(max_length=API_MAX_TEXT)] = "",
                 template_id: Annotated[int | None, Form()] = None,
+                economize: Annotated[str | None, Form(max_length=5)] = None,
                 contact: Annotated[int | None, Form()] = None) -> Response:
     rt = rt_of(request)
     form = await request.form()
@@ -128,8 +130,8 @@ async def start(request: Request, user: PageUser,
         address = outbound.recipient_address(loaded.channel, to)
         async with rt.write() as tx:
             conversation_id, _message = await outbound.start_conversation(
-                tx, sendable(loaded), address, text=text, author_id=user.id,
-                template=template, take=True)
+                tx, sendable(loaded), address, text=text, author_id=user.id, template=template, take=True,
+                economize=(economize in ("1", "true", "on")) if loaded.channel == "sms" and not template else None)
     except ActionError as exc:
         message = _("Número inválido: confira o DDD e os dígitos.") if exc.code == "invalid_phone" \
             else translate_detail(exc.template, user.language, exc.params)

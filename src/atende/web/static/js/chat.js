@@ -1,4 +1,5 @@
 // Inbox and chat: composer (SMS counter, quick replies, emoji, attachments, templates) and live thread.
+import { cheaper } from "./sms-economy.js";
 import { countSegments } from "./sms-segments.js";
 
 const Atende = window.Atende;
@@ -26,18 +27,30 @@ document.addEventListener("alpine:init", () => {
       } catch (_) { return `R$ ${(micro / 10000).toFixed(2)}`; }
     },
 
+    // SMS: what goes out (economized when the toggle is on and that saves segments).
+    get outgoing() { return this.channel === "sms" && this.economize ? cheaper(this.text) : this.text; },
+    get economized() { return cheaper(this.text); },
+    get saves() { return this.channel === "sms" && this.mode === "reply" && this.economized !== this.text; },
+    get economyText() {
+      const before = countSegments(this.text).segments;
+      const after = countSegments(this.economized).segments;
+      const fill = (t) => t.replace("{before}", before).replace("{after}", after)
+        .replace("{costBefore}", this.money(before)).replace("{costAfter}", this.money(after));
+      return fill(this.economize ? this.t.economy : this.t.economyOff);
+    },
+
     get counter() {
-      const c = countSegments(this.text);
+      const c = countSegments(this.outgoing);
       return `${c.segments} ${this.t.seg} | ${this.money(c.segments)} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
     },
 
     // SMS past the configured number of segments: a warning while typing, a question before sending.
     get overSegments() {
       return this.channel === "sms" && this.mode === "reply" && this.segmentWarning > 0 &&
-        countSegments(this.text).segments > this.segmentWarning;
+        countSegments(this.outgoing).segments > this.segmentWarning;
     },
     fill(template) {
-      const n = countSegments(this.text).segments;
+      const n = countSegments(this.outgoing).segments;
       return template.replace("{n}", n).replace("{cost}", this.money(n)).replace("{max}", this.segmentWarning);
     },
     get longSmsText() { return this.fill(this.t.longSms); },
@@ -134,6 +147,7 @@ document.addEventListener("alpine:init", () => {
         if (!this.text.trim()) return;
         if (this.overSegments && !window.confirm(this.fill(this.t.confirmLong))) return;
         body.set("text", this.text);
+        if (this.channel === "sms") body.set("economize", this.economize ? "1" : "0");
       }
       if (await this.post(body)) {
         this.text = "";

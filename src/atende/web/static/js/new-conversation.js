@@ -1,5 +1,6 @@
 // "Nova conversa": the connector decides what can be sent (text; on WhatsApp also an approved
 // template with its parameters) and, on SMS, the live segment count and cost.
+import { cheaper } from "./sms-economy.js";
 import { countSegments } from "./sms-segments.js";
 
 document.addEventListener("alpine:init", () => {
@@ -9,6 +10,7 @@ document.addEventListener("alpine:init", () => {
     params: [],
     body: "",
     preview: "",
+    economize: false,
 
     get connector() {
       return this.connectors.find((c) => String(c.id) === String(this.connectorId)) || this.connectors[0] || {};
@@ -24,6 +26,7 @@ document.addEventListener("alpine:init", () => {
 
     changed() {
       if (!this.hasTemplates) this.mode = "text";
+      this.economize = !!this.connector.economize;
       this.templateId = "";
       this.params = [];
       this.preview = "";
@@ -35,15 +38,16 @@ document.addEventListener("alpine:init", () => {
         return new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
       } catch (_) { return `R$ ${(micro / 10000).toFixed(2)}`; }
     },
+    get outgoing() { return this.isSms && this.economize ? cheaper(this.text) : this.text; },
     get counter() {
-      const c = countSegments(this.text);
+      const c = countSegments(this.outgoing);
       return `${c.segments} ${this.t.seg} | ${this.money(c.segments)} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"})`;
     },
     get overSegments() {
-      return this.isSms && this.segmentWarning > 0 && countSegments(this.text).segments > this.segmentWarning;
+      return this.isSms && this.segmentWarning > 0 && countSegments(this.outgoing).segments > this.segmentWarning;
     },
     get longSmsText() {
-      const n = countSegments(this.text).segments;
+      const n = countSegments(this.outgoing).segments;
       return this.t.longSms.replace("{n}", n).replace("{cost}", this.money(n)).replace("{max}", this.segmentWarning);
     },
 
@@ -57,6 +61,7 @@ document.addEventListener("alpine:init", () => {
       this.preview = body;
     },
     init() {
+      this.economize = !!this.connector.economize;
       this.$watch("params", () => {
         this.preview = (this.body || "").replace(/\{\{(\d+)\}\}/g, (m, n) => this.params[Number(n) - 1] || m);
       });

@@ -113,6 +113,9 @@ async def queue_message(
         definition = await require_approved(tx, connector.id, template or {})  # only approved ones go out
         text = render_template(definition, (template or {}).get("components")) or text
 
+    if author_id is not None and take and conv.status != "open":
+        # Taken before the message is written: the thread reads "Ana assumiu" and then Ana's answer.
+        await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
     now = utcnow()
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
@@ -134,11 +137,12 @@ async def queue_message(
         last_message_direction="out",
     ))
     if author_id is not None:
-        if take and conv.status != "open":
-            await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
-        if conv.current_attendance_id is not None:
+        # Taking a closed conversation starts a new attendance: its first response is this one.
+        attendance_id = await tx.conn.scalar(select(conversations.c.current_attendance_id)
+                                             .where(conversations.c.id == conv.id))
+        if attendance_id is not None:
             await tx.conn.execute(update(attendances).where(
-                attendances.c.id == conv.current_attendance_id, attendances.c.first_response_at.is_(None),
+                attendances.c.id == attendance_id, attendances.c.first_response_at.is_(None),
             ).values(first_response_at=now))
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": "out", "kind": kind,

@@ -96,3 +96,24 @@ def test_priority_and_close_reason_from_the_chat(live: LiveStack, page: Page, ar
     expect(page.locator(f"#card-{cid}").get_by_test_id("card-priority")).to_have_text("Urgente")
     r = httpx.get(f"{live.url}/api/v1/close-reasons/summary", headers=ctx["headers"]).json()
     assert [(i["name"], i["closed"]) for i in r["items"]] == [("Resolvido", 1)]
+
+
+def test_sorting_the_board_by_priority(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id), extra=True)
+    with httpx.Client(base_url=live.url, headers=ctx["headers"], timeout=10) as api:
+        done = [c["id"] for c in api.get("/api/v1/conversations", params={"status": "done"}).json()["items"]]
+        assert len(done) >= 3  # newest first
+        oldest, middle = done[-1], done[-2]
+        assert api.post(f"/api/v1/conversations/{oldest}/priority", json={"priority": "urgent"}).status_code == 200
+        login(page, live, "admin@example.com")
+        column = page.locator("#column-done")
+        expect(column.locator(".card").first).not_to_have_id(f"card-{oldest}")
+        page.get_by_test_id("sort").get_by_role("link", name="Prioridade").click()
+        expect(column.locator(".card").first).to_have_id(f"card-{oldest}")  # urgent leads, however old
+        expect(page.get_by_test_id("sort").locator(".chip.active")).to_have_text("Prioridade")
+        expect(page.locator("body[data-live='1']")).to_have_count(1)
+        # Raised elsewhere: the card climbs live to the place the server's order gives it.
+        assert api.post(f"/api/v1/conversations/{middle}/priority", json={"priority": "high"}).status_code == 200
+        expect(column.locator(".card").nth(1)).to_have_id(f"card-{middle}", timeout=5000)
+    page.screenshot(path=str(artifacts / "board-sorted-by-priority.png"))

@@ -139,3 +139,46 @@ async def test_priority_on_conversations_cards_and_lists(harness: Harness, pages
     # Another agent's conversation: not theirs to change.
     await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["bruno"]}, who="bruno")
     assert (await ana.post(f"/conversations/{conv['id']}/priority", {"priority": "high"})).status_code == 403
+
+
+async def test_priority_as_a_sort_option(harness: Harness, pages: Pages) -> None:
+    h = harness
+    c = await h.kolmeya_connector()
+    levels = ["high", "low", "urgent", "normal", "urgent", "high"]
+    ids: list[int] = []
+    for i, level in enumerate(levels):
+        conv = (await sms_conversation(h, to=f"+551198765{4300 + i}", connector=c, reply=None))["conversation"]
+        assert (await h.post(f"/api/v1/conversations/{conv['id']}/priority", {"priority": level})).status_code == 200
+        ids.append(conv["id"])
+    rank = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+    # Within a level the newest activity comes first: the later conversation of the pair.
+    expected = sorted(ids, key=lambda cid: (rank[levels[ids.index(cid)]], cid), reverse=True)
+    seen: list[int] = []
+    cursor = None
+    while True:  # two at a time: every page boundary falls inside or between levels
+        r = await h.get("/api/v1/conversations", params={"sort": "priority", "limit": 2,
+                                                          **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        seen += [i["id"] for i in r.json()["items"]]
+        if not (cursor := r.json()["next_cursor"]):
+            break
+    assert seen == expected
+    recent = (await h.get("/api/v1/conversations", params={"limit": 2})).json()
+    assert [i["id"] for i in recent["items"]] == ids[::-1][:2]  # the default order is untouched
+    bad = await h.get("/api/v1/conversations", params={"sort": "priority", "cursor": recent["next_cursor"]})
+    assert bad.status_code == 400  # a cursor belongs to its sort
+    assert (await h.get("/api/v1/conversations", params={"sort": "oldest"})).status_code == 422
+
+    ana = await pages("ana")
+    html = (await ana.get("/board?s=priority")).text
+    on_board = [int(x) for x in re.findall(r'id="card-(\d+)"', html)]
+    assert on_board == [cid for cid in expected if cid in on_board] and len(on_board) == len(ids)
+    assert re.search(r'class="chip active" data-sort-key="priority"', html)
+    assert 'name="s" value="priority"' in html  # a search keeps the sort
+    keys = [int(k) for k in re.findall(r'data-sort="(\d+)"', html)]  # one column holds them all
+    assert len(keys) == len(ids) and keys == sorted(keys, reverse=True)  # live cards insert by it
+    html = (await ana.get("/inbox?s=priority")).text
+    assert [int(x) for x in re.findall(r'id="item-(\d+)"', html)] == expected
+    assert f"/conversations/{expected[0]}?f=all&amp;s=priority" in html  # opening one keeps the sort
+    fragment = (await ana.get(f"/fragments/conversation/{ids[2]}?s=priority&view=card")).text
+    assert re.search(r'data-sort="3\d{13}"', fragment)  # urgent leads the key

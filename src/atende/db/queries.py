@@ -23,6 +23,7 @@ from atende.db.tables import (
     users,
 )
 from atende.domain.ids import MAX_ID, parse_int
+from atende.domain.priority import NAMES as PRIORITY_NAMES
 from atende.domain.priority import name_of as priority_name
 
 MAX_LIMIT = 200
@@ -153,8 +154,9 @@ async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str,
 async def list_conversations(
     conn: AsyncConnection, *, channel: str | None = None, status: str | None = None,
     assignee: int | None = None, unassigned: bool = False, q: str | None = None, limit: int = 50,
-    cursor: str | None = None, connector_id: int | None = None,
+    cursor: str | None = None, connector_id: int | None = None, sort: str = "recent",
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest activity first; `sort="priority"`: urgent first, then newest activity within a level."""
     stmt = _conversation_select()
     if channel:
         stmt = stmt.where(conversations.c.channel == channel)
@@ -170,17 +172,32 @@ async def list_conversations(
         from atende.search.queries import board_filter
 
         stmt = stmt.where(await board_filter(conn, q))
+    by_priority = sort == "priority"
     if cursor:
-        at_s, id_s = decode_cursor(cursor, 2)
+        if by_priority:
+            p_s, at_s, id_s = decode_cursor(cursor, 3)
+            level = parse_int(p_s, low=min(PRIORITY_NAMES), high=max(PRIORITY_NAMES))
+            if level is None:
+                raise BadCursor("cursor inválido")
+        else:
+            at_s, id_s = decode_cursor(cursor, 2)
         at, cid = cursor_time(at_s), cursor_id(id_s)
-        stmt = stmt.where(or_(conversations.c.last_activity_at < at,
-                              and_(conversations.c.last_activity_at == at, conversations.c.id < cid)))
+        later = or_(conversations.c.last_activity_at < at,
+                    and_(conversations.c.last_activity_at == at, conversations.c.id < cid))
+        stmt = stmt.where(or_(conversations.c.priority < level, and_(conversations.c.priority == level, later))
+                          if by_priority else later)
     limit = max(1, min(limit, MAX_LIMIT))
-    rows = list(await conn.execute(
-        stmt.order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc()).limit(limit + 1)))
+    order = [conversations.c.last_activity_at.desc(), conversations.c.id.desc()]
+    if by_priority:
+        order.insert(0, conversations.c.priority.desc())
+    rows = list(await conn.execute(stmt.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].last_activity_at, rows[-1].id) if more and rows else None
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = (encode_cursor(last.priority, last.last_activity_at, last.id) if by_priority
+                       else encode_cursor(last.last_activity_at, last.id))
     return [conversation_dict(r) for r in rows], next_cursor
 
 

@@ -172,6 +172,9 @@ Index("ix_conversations_assignee_activity", conversations.c.assignee_id, convers
 Index("ix_conversations_channel_activity", conversations.c.channel, conversations.c.status,
       conversations.c.last_activity_at, conversations.c.id)
 Index("ix_conversations_contact", conversations.c.contact_id)
+# A column sorted by priority (urgent first), newest activity within a level.
+Index("ix_conversations_status_priority", conversations.c.status, conversations.c.priority,
+      conversations.c.last_activity_at, conversations.c.id)
 
 attendances = Table(
     "attendances",

@@ -87,13 +87,15 @@ async def list_conversations(
     q: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
+    sort: Literal["recent", "priority"] = "recent",
 ) -> dict[str, Any]:
+    """`sort=priority`: urgent first, newest activity within a level (the cursor belongs to its sort)."""
     assignee_id, unassigned = _assignee_filter(assignee, user)
     try:
         async with rt.read() as conn:
             items, next_cursor = await queries.list_conversations(
                 conn, channel=channel, status=status, assignee=assignee_id, unassigned=unassigned, q=q,
-                limit=limit, cursor=cursor, connector_id=connector_id)
+                limit=limit, cursor=cursor, connector_id=connector_id, sort=sort)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     return {"items": items, "next_cursor": next_cursor}

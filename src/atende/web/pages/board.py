@@ -17,10 +17,11 @@ from atende.web.pages.common import (
     ConvFilter,
     FilterQ,
     SearchQ,
+    SortQ,
     filter_labels,
     load_conversation,
     move,
-    sort_key,
+    sort_labels,
     status_labels,
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
@@ -32,7 +33,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _view_context(flt: ConvFilter) -> dict[str, Any]:
-    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key}
+    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": flt.sort_key,
+            "sorts": sort_labels()}
 
 
 @router.get("/")
@@ -41,8 +43,8 @@ async def home(request: Request, user: PageUser) -> Response:
 
 
 @router.get("/board")
-async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
-    flt = ConvFilter.parse(f, q)
+async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, s: SortQ = None) -> Response:
+    flt = ConvFilter.parse(f, q, s)
     ui = await full_ui(request, user)
     columns: dict[str, dict[str, Any]] = {}
     async with rt_of(request).read() as conn:
@@ -62,11 +64,11 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
 
 @router.get("/board/column/{status}")
 async def column_page(request: Request, status: str, user: PageUser, f: FilterQ = None, q: SearchQ = None,
-                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+                      s: SortQ = None, cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     """The next keyset page of one column (endless scroll)."""
     if status not in STATUSES:
         raise PageError(404, _("Coluna inválida."))
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, s)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
@@ -79,9 +81,10 @@ async def column_page(request: Request, status: str, user: PageUser, f: FilterQ 
 
 @router.get("/fragments/conversation/{conversation_id}")
 async def conversation_fragment(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
-                                q: SearchQ = None, view: Annotated[str, Query(max_length=10)] = "card") -> Response:
+                                q: SearchQ = None, s: SortQ = None,
+                                view: Annotated[str, Query(max_length=10)] = "card") -> Response:
     """One card (board) or list item (inbox), for live updates; 204 + X-Atende-Hidden when filtered out."""
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, s)
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, conversation_id)
     if conv is None or not flt.matches(conv, user):
@@ -96,10 +99,11 @@ async def conversation_fragment(request: Request, conversation_id: RowId, user: 
 async def move_card(request: Request, user: PageUser, conversation_id: Annotated[int, Form()],
                     to: Annotated[str, Form(max_length=10)],
                     f: Annotated[str | None, Form(max_length=20)] = None,
-                    q: Annotated[str | None, Form(max_length=200)] = None) -> Response:
+                    q: Annotated[str | None, Form(max_length=200)] = None,
+                    s: Annotated[str | None, Form(max_length=20)] = None) -> Response:
     """Drag and drop between columns: take (→ Em atendimento), close (→ Concluído), reopen/release (→ Novo)."""
     conv = await move(rt_of(request), user, conversation_id, to)
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, s)
     return render(request, "_card.html", {**_view_context(flt), "c": conv}, ui=make_ui(request, user),
                   headers={"HX-Trigger": "atende:counts"})
 

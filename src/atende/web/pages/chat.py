@@ -27,12 +27,13 @@ from atende.web.pages.common import (
     ConvFilter,
     FilterQ,
     SearchQ,
+    SortQ,
     ensure_may_handle,
     filter_labels,
     holder,
     load_conversation,
     move,
-    sort_key,
+    sort_labels,
     status_labels,
 )
 from atende.web.pages.conversation_meta import header_extras
@@ -165,7 +166,8 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
     async with rt_of(request).read() as conn:
         items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(user))
     context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
-                               "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
+                               "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": flt.sort_key,
+                               "sorts": sort_labels()}
     if conv_id is not None:
         conv = await load_conversation(rt_of(request), conv_id)
         context.update(await pane_context(request, user, conv, around))
@@ -173,15 +175,15 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
 
 
 @router.get("/inbox")
-async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
-    return await _inbox(request, user, ConvFilter.parse(f, q), None)
+async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, s: SortQ = None) -> Response:
+    return await _inbox(request, user, ConvFilter.parse(f, q, s), None)
 
 
 @router.get("/inbox/list")
-async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
+async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, s: SortQ = None,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
                      active: OptId = None) -> Response:
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, s)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, cursor=cursor,
@@ -190,15 +192,15 @@ async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: Sea
         raise PageError(400, _("Cursor inválido.")) from None
     return render(request, "_list_page.html", {"flt": flt, "items": items, "cursor": next_cursor,
                                                "active_id": active, "statuses": status_labels(),
-                                               "sort_key": sort_key}, ui=make_ui(request, user))
+                                               "sort_key": flt.sort_key}, ui=make_ui(request, user))
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
-                            q: SearchQ = None, m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                            q: SearchQ = None, s: SortQ = None, m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                             ) -> Response:
     """`m`: open the thread on that message (a search result's jump)."""
-    return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id, around=m)
+    return await _inbox(request, user, ConvFilter.parse(f, q, s), conversation_id, around=m)
 
 
 @router.get("/conversations/{conversation_id}/pane")

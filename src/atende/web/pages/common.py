@@ -11,6 +11,7 @@ from fastapi import Query
 from atende.actions import close_reasons
 from atende.actions import conversations as conv_actions
 from atende.db import queries
+from atende.domain.priority import rank as priority_rank
 from atende.runtime import Runtime
 from atende.web.auth import CurrentUser
 from atende.web.pages.core import PageError
@@ -19,6 +20,7 @@ from atende.web.params import RowId
 
 FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
 STATUSES = ("new", "open", "done")
+SORTS = ("recent", "priority")
 PAGE_SIZE = 25
 
 
@@ -32,6 +34,10 @@ def filter_labels() -> dict[str, str]:
     }
 
 
+def sort_labels() -> dict[str, str]:
+    return {"recent": _("Mais recentes"), "priority": _("Prioridade")}
+
+
 def status_labels() -> dict[str, str]:
     return {"new": _("Novo"), "open": _("Em atendimento"), "done": _("Concluído")}
 
@@ -40,10 +46,11 @@ def status_labels() -> dict[str, str]:
 class ConvFilter:
     key: str = "all"
     q: str = ""
+    sort: str = "recent"
 
     @classmethod
-    def parse(cls, f: str | None, q: str | None) -> ConvFilter:
-        return cls(f if f in FILTERS else "all", (q or "").strip()[:200])
+    def parse(cls, f: str | None, q: str | None, s: str | None = None) -> ConvFilter:
+        return cls(f if f in FILTERS else "all", (q or "").strip()[:200], s if s in SORTS else "recent")
 
     def list_args(self, user: CurrentUser) -> dict[str, Any]:
         args: dict[str, Any] = {}
@@ -55,10 +62,12 @@ class ConvFilter:
             args["unassigned"] = True
         if self.q:
             args["q"] = self.q
+        if self.sort != "recent":
+            args["sort"] = self.sort
         return args
 
     def count_args(self, user: CurrentUser) -> dict[str, Any]:
-        return {k: v for k, v in self.list_args(user).items() if k != "q"}
+        return {k: v for k, v in self.list_args(user).items() if k not in ("q", "sort")}
 
     def api_query(self) -> str:
         """The same filter in /api/v1/conversations/counts terms."""
@@ -68,8 +77,12 @@ class ConvFilter:
             if self.key in ("mine", "unassigned") else ""
 
     def query(self, **extra: Any) -> str:
-        params = {"f": self.key, **({"q": self.q} if self.q else {}), **extra}
+        params = {"f": self.key, **({"q": self.q} if self.q else {}),
+                  **({"s": self.sort} if self.sort != "recent" else {}), **extra}
         return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+    def sort_key(self, conv: dict[str, Any]) -> str:
+        return sort_key(conv, self.sort)
 
     def matches(self, conv: dict[str, Any], user: CurrentUser) -> bool:
         assignee = conv["assignee"]["id"] if conv["assignee"] else None
@@ -130,13 +143,19 @@ async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str,
     return await load_conversation(rt, conversation_id)
 
 
-def sort_key(conv: dict[str, Any]) -> str:
+def sort_key(conv: dict[str, Any], sort: str = "recent") -> str:
+    """A card's place among the loaded ones (bigger comes first), as the server's order would put it.
+    By priority the level leads; milliseconds keep the number exact in JavaScript (below 2**53)."""
     from atende.web.pages.i18n import as_datetime
 
     moment = as_datetime(conv["last_message_at"])
+    if sort == "priority":
+        millis = int(moment.timestamp() * 1000) if moment else 0
+        return str(priority_rank(conv.get("priority") or "normal") * 10**13 + millis)
     return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
 
 
 # Query parameters shared by the board and the inbox.
 FilterQ = Annotated[str | None, Query(max_length=20)]
 SearchQ = Annotated[str | None, Query(max_length=200)]
+SortQ = Annotated[str | None, Query(max_length=20)]

@@ -44,9 +44,12 @@ def upgrade() -> None:
                                  ["close_reason_id"], ["id"])
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("priority", sa.Integer(), server_default=sa.text("1"), nullable=False))
+    op.create_index("ix_conversations_status_priority", "conversations",
+                    ["status", "priority", "last_activity_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversations_status_priority", table_name="conversations")
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("priority")
     with op.batch_alter_table("attendances") as batch:

@@ -65,6 +65,9 @@ class Runtime:
     provider_event_hook: Any = None  # async (connector, type, data) -> None
     media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
     odoo: Any = None  # integrations.odoo.bridge.OdooBridge, made on first use
+    # Waiting-time colours: each team's own thresholds (team id → domain.waiting.Thresholds); teams
+    # without their own use the settings' wait_warn_s / wait_late_s.
+    team_waits: dict[int, Any] = field(default_factory=dict)
 
     @property
     def committer(self) -> Any:

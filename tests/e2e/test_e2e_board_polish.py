@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +119,29 @@ def test_sorting_the_board_by_priority(live: LiveStack, page: Page, artifacts: P
         assert api.post(f"/api/v1/conversations/{middle}/priority", json={"priority": "high"}).status_code == 200
         expect(column.locator(".card").nth(1)).to_have_id(f"card-{middle}", timeout=5000)
     page.screenshot(path=str(artifacts / "board-sorted-by-priority.png"))
+
+
+def test_waiting_cards_turn_amber_live_and_the_column_counts_them(live: LiveStack, page: Page,
+                                                                   artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    ctx = setup_sms(live, live.api_token(admin_id))
+    cid = ctx["conversation_id"]
+    assert live.fake is not None
+    fake = live.fake
+    live.settings.wait_warn_s, live.settings.wait_late_s = 4, 3600  # amber after 4 s, for the test
+    try:
+        live.call(lambda: fake.send_reply(ctx["kolmeya_id"], "Alguém aí?", received_at=datetime.now(UTC)))
+        page.clock.install()  # the page's timers run on a clock the test can move
+        login(page, live, "admin@example.com")
+        card = page.locator(f"#column-new #card-{cid}")
+        expect(card).to_be_visible(timeout=5000)
+        expect(card).not_to_have_class(re.compile(r"wait-"))
+        expect(page.get_by_test_id("over-warn-new")).to_be_hidden()
+        time.sleep(4.5)  # the server's clock too: the customer has now waited past amber
+        page.clock.run_for(16_000)  # the page repaints every 15 s
+        expect(card).to_have_class(re.compile(r"\bwait-warn\b"), timeout=5000)
+        expect(page.get_by_test_id("over-warn-new")).to_have_text("1", timeout=5000)
+        expect(page.get_by_test_id("over-late-new")).to_be_hidden()
+        page.screenshot(path=str(artifacts / "board-waiting-amber.png"))
+    finally:
+        live.settings.wait_warn_s, live.settings.wait_late_s = 300, 900

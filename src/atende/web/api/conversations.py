@@ -11,8 +11,11 @@ from atende.actions import close_reasons, outbound, priority
 from atende.actions import conversations as conv_actions
 from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
+from atende.db.types import utcnow
+from atende.db.waiting_counts import over_counts
 from atende.domain.ids import parse_id
 from atende.domain.text_limits import API_MAX_TEXT
+from atende.domain.waiting import Thresholds
 from atende.jobs.handlers import sendable
 from atende.web.auth import CurrentUser, Rt, User
 from atende.web.params import BodyId, OptId, RowId
@@ -99,6 +102,21 @@ async def list_conversations(
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/conversations/over")
+async def conversations_over(
+    rt: Rt, user: User, channel: str | None = Query(default=None, max_length=20),
+    assignee: str | None = Query(default=None, max_length=30),
+) -> dict[str, Any]:
+    """Waiting-time colours per board column: how many customers wait past amber (`warn`) and red
+    (`late`), with the installation's thresholds in seconds."""
+    assignee_id, unassigned = _assignee_filter(assignee, user)
+    thresholds = Thresholds(rt.settings.wait_warn_s, rt.settings.wait_late_s)
+    async with rt.read() as conn:
+        counts = await over_counts(conn, now=utcnow(), thresholds=thresholds, channel=channel,
+                                   assignee=assignee_id, unassigned=unassigned)
+    return {**counts, "thresholds": {"warn_s": thresholds.warn_s, "late_s": thresholds.late_s}}
 
 
 @router.get("/conversations/counts")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from atende.db import queries
 from atende.db.tables import connectors
+from atende.db.waiting_counts import over_counts
 from atende.domain.ids import MAX_ID, parse_int
 from atende.web.pages.common import (
     PAGE_SIZE,
@@ -53,13 +54,15 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
             items, cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
                                                              **flt.list_args(user))
             columns[status] = {"items": items, "cursor": cursor}
+        over = await over_counts(conn, now=ui.waits.now, thresholds=ui.waits.defaults, **flt.count_args(user))
         # A new installation has no connector yet: the board says what to do instead of staying blank.
         no_channels = await conn.scalar(select(connectors.c.id).where(connectors.c.active.is_(True)).limit(1)) is None
     if flt.q:
         # The counters know nothing of the search: count what it found ("25+" when there is more).
         counts = {status: len(col["items"]) for status, col in columns.items()}
     return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
-                                          "page": "board", "no_channels": no_channels}, ui=ui)
+                                          "page": "board", "no_channels": no_channels,
+                                          "over": over}, ui=ui)
 
 
 @router.get("/board/column/{status}")

@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,11 +18,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from atende.db.tables import users
+from atende.domain.waiting import Thresholds
 from atende.realtime import events
 from atende.runtime import Runtime
 from atende.web.auth import CSRF_HEADER, CurrentUser, optional_user
 from atende.web.pages import i18n
 from atende.web.pages.i18n import _
+from atende.web.pages.waiting import WaitBook
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 LOGIN_CSRF_COOKIE = "atende_login_csrf"
@@ -150,6 +153,12 @@ class Ui:
 
     def is_staff(self) -> bool:
         return bool(self.user and self.user.at_least("supervisor"))
+
+    @cached_property
+    def waits(self) -> WaitBook:
+        """Waiting-time colours: the thresholds every card and list item of this response uses."""
+        rt = rt_of(self.request)
+        return WaitBook(Thresholds(rt.settings.wait_warn_s, rt.settings.wait_late_s), dict(rt.team_waits))
 
     def url(self, path: str, **params: Any) -> str:
         query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v not in (None, ""))

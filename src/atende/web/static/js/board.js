@@ -72,7 +72,31 @@ if (board) {
       const el = document.getElementById(`count-${status}`);
       if (el) el.textContent = nf.format(counts[status] || 0);
     }
+    await refreshOver();
   }
+
+  // Waiting-time colours: how many wait past amber and red in each column (the whole column, not
+  // only the cards loaded), refreshed with the counts and whenever a card on screen changes colour.
+  async function refreshOver() {
+    if (board.dataset.search || !document.getElementById("over-new")) return;
+    const r = await Atende.fetch(`/api/v1/conversations/over?${countsQS}`);
+    if (!r.ok) return;
+    const over = await r.json();
+    const nf = new Intl.NumberFormat(Atende.lang());
+    for (const status of ["new", "open"]) {
+      for (const kind of ["warn", "late"]) {
+        const el = document.querySelector(`#over-${status} .over-${kind}`);
+        const n = (over[status] || {})[kind] || 0;
+        if (el) { el.textContent = nf.format(n); el.hidden = !n; }
+      }
+    }
+  }
+  let overTimer = null;
+  board.addEventListener("atende:wait-level", () => {
+    clearTimeout(overTimer);
+    overTimer = setTimeout(() => refreshOver().catch(() => {}), 500);
+  });
+  setInterval(() => refreshOver().catch(() => {}), 60000);
 
   // Closing a conversation with messages nobody read loses them from sight: ask first.
   function confirmClose(card) {

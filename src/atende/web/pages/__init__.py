@@ -20,6 +20,7 @@ from atende.web.pages import (
     board,
     chat,
     contact_list,
+    contact_merge,
     contacts,
     conversation_meta,
     new_conversation,
@@ -39,7 +40,8 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, new_conversation, chat, conversation_meta, contact_list, contacts, admin, audit,
+    for module in (account, board, new_conversation, chat, conversation_meta, contact_list, contact_merge, contacts,
+                   admin, audit,
                    odoo, api_docs, search, settings_close_reasons):
         app.include_router(module.router)
 

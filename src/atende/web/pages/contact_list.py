@@ -54,7 +54,7 @@ class ListQuery:
         return bool(self.q or self.channel or self.optout or self.odoo)
 
 
-def _display(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def display_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for c in items:
         phones = [format_phone_display(i["value"]) for i in c["identities"] if i["kind"] == "phone"]
         c["phones"] = phones
@@ -68,7 +68,7 @@ async def _page(request: Request, lq: ListQuery, cursor: str | None) -> tuple[li
             items, next_cursor = await list_contacts(conn, lq.filter(), limit=PAGE, cursor=cursor)
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
-    return _display(items), next_cursor
+    return display_rows(items), next_cursor
 
 
 def labels() -> dict[str, Any]:

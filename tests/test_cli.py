@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from atende.cli import main, port_taken
+from atende.cli import main
 from atende.demo import DEMO_PASSWORD, DEMO_USERS, demo_banner
+from atende.ports import port_taken
 from tests.support.services import free_port
 
 

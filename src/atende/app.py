@@ -43,7 +43,6 @@ from atende.web.api import (
 )
 from atende.web.auth import require
 from atende.web.error_language import request_language, translate_detail, translate_errors
-from atende.web.hooks import install_hooks
 from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
@@ -66,7 +65,6 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         runtime.watch_connectors()
         stop = asyncio.Event()
         worker_task = None
-        install_hooks(runtime)  # web processes serve media too, not only workers
         if with_worker:
             worker = Worker(runtime, HANDLERS, dead_hooks=DEAD_HOOKS)
             app.state.worker = worker

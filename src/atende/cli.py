@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from atende.db.migrate import upgrade
 from atende.db.tables import api_tokens, users
 from atende.db.types import utcnow
 from atende.logs import configure_logging
+from atende.ports import exit_if_port_taken
 from atende.runtime import Runtime
 from atende.settings import Settings, get_settings
 
@@ -113,23 +113,6 @@ async def _create_user(rt: Runtime, args: argparse.Namespace) -> None:
         user_id = await user_actions.create_user(tx, email=args.email, password=args.password, name=args.name,
                                                  role=args.role)
     print(f"usuário {args.email} criado (id {user_id}, papel {args.role})")
-
-
-def port_taken(host: str, port: int) -> bool:
-    """True when something already listens on host:port (checked before printing any login hint)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def exit_if_port_taken(host: str, port: int, command: str) -> None:
-    if port_taken(host, port):
-        sys.exit(f"erro: a porta {port} em {host} já está em uso (outro atende ainda rodando?).\n"
-                 f"  Pare o outro processo ou escolha outra porta: {command} --port {port + 1}")
 
 
 async def _ensure_admin(rt: Runtime) -> None:

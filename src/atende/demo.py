@@ -37,6 +37,9 @@ CUSTOMERS = (
     ("Camila Ferreira", "+5561987650007"), ("Lucas Carvalho", "+5571987650008"), ("Beatriz Gomes", "+5581987650009"),
     ("Thiago Martins", "+5585987650010"), ("Larissa Rocha", "+5511987650011"), ("Gabriel Ribeiro", "+5519987650012"),
 )
+# Instagram-scoped ids of the same customers on the Instagram look-alike connector.
+IG_LOOK_ALIKE = frozenset({"instagram"})
+IGSIDS = tuple(f"17841{n:011d}" for n in range(1, len(CUSTOMERS) + 1))
 OPENERS = (
     "Olá, gostaria de saber o status do meu pedido", "Bom dia! Minha fatura veio com valor errado",
     "Oi, preciso da segunda via do boleto", "Vocês entregam no sábado?", "Quero cancelar minha assinatura",
@@ -68,7 +71,8 @@ async def prepare(rt: Runtime) -> dict[str, str]:
         for email, name, role in DEMO_USERS:
             if email not in existing:
                 await user_actions.create_user(tx, email=email, password=DEMO_PASSWORD, name=name, role=role)
-        for channel, name, cost in (("sms", "SMS (sandbox)", "0.08"), ("whatsapp", "WhatsApp (sandbox)", "0")):
+        for channel, name, cost in (("sms", "SMS (sandbox)", "0.08"), ("whatsapp", "WhatsApp (sandbox)", "0"),
+                                    ("instagram", "Instagram (sandbox)", "0")):
             if channel not in sandbox:
                 await create_connector(tx, rt.secrets, name=name, provider="sandbox",
                                        config={"look_like": channel, "cost_per_segment": cost})
@@ -89,8 +93,10 @@ async def simulate(http: httpx.AsyncClient, tokens: dict[str, str], rt: Runtime,
     while True:
         await asyncio.sleep(rng.expovariate(rate) if rate > 0 else 5)
         seq += 1
-        name, phone = rng.choice(CUSTOMERS)
         channel = rng.choice(sorted(tokens))
+        name, phone = rng.choice(CUSTOMERS)
+        if channel in IG_LOOK_ALIKE:  # Instagram customers have an Instagram-scoped id, not a phone
+            phone = IGSIDS[CUSTOMERS.index((name, phone)) % len(IGSIDS)]
         text = rng.choice(OPENERS if rng.random() < 0.6 else FOLLOW_UPS)
         with contextlib.suppress(httpx.HTTPError):
             await http.post(f"/webhooks/{tokens[channel]}", json={"messages": [
@@ -108,7 +114,7 @@ async def _advance_ticks(http: httpx.AsyncClient, rt: Runtime, tokens: dict[str,
                    messages.c.status.in_(("sent", "delivered")), messages.c.provider_message_id.is_not(None))
             .order_by(messages.c.id.desc()).limit(50)))
     for row in rows:
-        nxt = "delivered" if row.status == "sent" else ("read" if row.channel == "whatsapp" else None)
+        nxt = "delivered" if row.status == "sent" else ("read" if row.channel in ("whatsapp", "instagram") else None)
         if nxt is None or reported.get(row.provider_message_id) == nxt:
             continue
         reported[row.provider_message_id] = nxt
@@ -122,14 +128,14 @@ def demo_banner(host: str, port: int, rate: float) -> str:
     roles = {"admin": "administração", "supervisor": "supervisão", "agent": "agente"}
     lines = [f"atende demo em http://{host}:{port} (banco var/demo.db; senha de todos: {DEMO_PASSWORD})"]
     lines += [f"  {email:<22} {name} ({roles[role]})" for email, name, role in DEMO_USERS]
-    lines.append(f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS e WhatsApp (sandbox)")
+    lines.append(f"  clientes simulados escrevendo ~{rate:g} mensagem/s por SMS, WhatsApp e Instagram (sandbox)")
     return "\n".join(lines)
 
 
 def run_demo(*, host: str, port: int, rate: float, settings: Settings | None = None) -> None:
     import uvicorn
 
-    from atende.cli import exit_if_port_taken
+    from atende.ports import exit_if_port_taken
 
     exit_if_port_taken(host, port, "scripts/demo")
 

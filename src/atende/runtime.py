@@ -1,4 +1,5 @@
-"""Everything a process shares: engine, bus, secrets, HTTP client, provider instances.
+"""Everything a process shares: engine, bus, secrets, HTTP client, provider instances, and the
+engine's services (media store, send pacer, group committer).
 
 Built once by the app (or a test) and passed explicitly; no module-level globals.
 """
@@ -9,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +18,20 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
 from atende.auth.tokens import token_hash
 from atende.channels.base import Provider
 from atende.channels.registry import provider_type
 from atende.db.engine import create_engine, read_tx
+from atende.db.group_commit import GroupCommitter
 from atende.db.tables import connectors
-from atende.db.tx import transaction
+from atende.db.tx import Tx, transaction
+from atende.jobs.pacing import LocalPacer, SendPacer
+from atende.jobs.shared_pacing import make_limiter
+from atende.media.store import LocalMediaStore, MediaStore
 from atende.realtime.bus import EventBus, MemoryBus
+from atende.realtime.hub import Hub
 from atende.secrets import SecretBox
 from atende.settings import Settings
 
@@ -52,45 +59,40 @@ class Runtime:
     bus: EventBus
     secrets: SecretBox
     http: httpx.AsyncClient
+    media_store: MediaStore  # where files customers send and agents attach are kept
+    pacer: SendPacer  # how fast sends may go, per number and per recipient
     _connectors: dict[int, LoadedConnector] = field(default_factory=dict)
     _by_token: dict[str, int] = field(default_factory=dict)  # webhook token hash → connector id
     connector_ttl_s: float = 30.0
     _watcher: asyncio.Task[None] | None = None
-    _committer: Any = None
-    _hub: Any = None
-    # Optional channel behaviour, installed by web/hooks.py (e.g. WhatsApp media and templates).
-    media_store: Any = None
-    send_limiter: Any = None  # async acquire(connector, address): throughput and pair pacing
-    fetch_media_hook: Any = None  # async (connector_id, message_id) -> None
-    provider_event_hook: Any = None  # async (connector, type, data) -> None
-    media_ref_for_send: Any = None  # async (connector, media_id) -> MediaRef
-    odoo: Any = None  # integrations.odoo.bridge.OdooBridge, made on first use
+    _committer: GroupCommitter | None = None
+    _hub: Hub | None = None
+    # The Odoo bridge (`atende.integrations.odoo.bridge.OdooBridge`), made on first use there.
+    odoo: object | None = None
     # Waiting-time colours: each team's own thresholds (team id → domain.waiting.Thresholds); teams
     # without their own use the settings' wait_warn_s / wait_late_s.
     team_waits: dict[int, Any] = field(default_factory=dict)
 
     @property
-    def committer(self) -> Any:
+    def committer(self) -> GroupCommitter:
         """The group committer for webhook ingest (one per process)."""
         if self._committer is None:
-            from atende.db.group_commit import GroupCommitter
-
-            self._committer = GroupCommitter(self, max_batch=self.settings.ingest_batch_max,
-                                             max_wait_ms=self.settings.ingest_batch_wait_ms)
+            self._committer = GroupCommitter(
+                self.engine, self.bus, self.settings.database_url, max_batch=self.settings.ingest_batch_max,
+                max_wait_ms=self.settings.ingest_batch_wait_ms, transaction=self.write)
         return self._committer
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> Hub:
         """The live-update hub: one events reader fanned out to this process's SSE streams."""
         if self._hub is None:
-            from atende.realtime.hub import Hub
-
             self._hub = Hub(self)
         return self._hub
 
     @classmethod
     def create(cls, settings: Settings, *, bus: EventBus | None = None,
-               http: httpx.AsyncClient | None = None) -> Runtime:
+               http: httpx.AsyncClient | None = None, media_store: MediaStore | None = None,
+               pacer: SendPacer | None = None) -> Runtime:
         if bus is None:
             from atende.realtime.factory import make_bus
 
@@ -101,6 +103,9 @@ class Runtime:
             bus=bus or MemoryBus(),
             secrets=SecretBox(settings.resolved_secret_key()),
             http=http or httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=10.0)),
+            media_store=media_store or LocalMediaStore(settings.media_dir),
+            # Shared by every worker process through Redis when it is configured.
+            pacer=pacer or make_limiter(LocalPacer(), settings.redis_url),
         )
 
     def watch_connectors(self) -> None:
@@ -127,13 +132,12 @@ class Runtime:
                 await self._watcher
         if self._committer is not None:
             await self._committer.close()
-        if hasattr(self.send_limiter, "aclose"):
-            await self.send_limiter.aclose()
+        await self.pacer.aclose()
         await self.bus.close()
         await self.http.aclose()
         await self.engine.dispose()
 
-    def write(self) -> Any:
+    def write(self) -> AbstractAsyncContextManager[Tx]:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
         return transaction(self.engine, self.bus,
                            (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
@@ -175,7 +179,7 @@ class Runtime:
             self._by_token.pop(digest, None)  # rotated since: ask the database
         return await self._load(connectors.c.webhook_token_hash == digest, None)
 
-    async def _load(self, where: Any, conn: AsyncConnection | None) -> LoadedConnector | None:
+    async def _load(self, where: ColumnElement[bool], conn: AsyncConnection | None) -> LoadedConnector | None:
         if conn is None:
             async with self.read() as c:
                 row = (await c.execute(select(connectors).where(where))).first()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL
+from atende.media.links import MAX_MEDIA_URL
 from tests.support.harness import Harness
 from tests.support.whatsapp import WA, conversation, inbound, message, settle, thread
 

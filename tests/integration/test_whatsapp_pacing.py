@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from atende.channels.whatsapp_cloud.engine import SendLimiter
 from atende.db.tables import jobs
+from atende.jobs.pacing import LocalPacer
 from tests.support.harness import Harness
 from tests.support.whatsapp import WA, inbound, make_due, message, reply, settle
 
@@ -41,7 +41,7 @@ def _connector(cid: int = 1, rate: float = 80, pair: float = 6.0, burst: int = 1
 
 async def test_limiter_token_bucket_per_number() -> None:
     clock = FakeClock()
-    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalPacer(clock=clock, sleep=clock.sleep)
     c = _connector(rate=10, pair=0)
     start = clock.now
     for i in range(30):  # 30 different customers: only the number's throughput applies
@@ -56,7 +56,7 @@ async def test_limiter_token_bucket_per_number() -> None:
 
 async def test_limiter_pair_interval_per_recipient_without_burst() -> None:
     clock = FakeClock()
-    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalPacer(clock=clock, sleep=clock.sleep)
     c = _connector(rate=80, pair=6.0, burst=1)
     await limiter.acquire(c, "+5511987654321")
     assert limiter.delay_for(c, "+5511987654321") == 6.0
@@ -68,7 +68,7 @@ async def test_limiter_pair_interval_per_recipient_without_burst() -> None:
 
 async def test_limiter_pair_burst_goes_at_once_then_the_next_waits() -> None:
     clock = FakeClock()
-    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalPacer(clock=clock, sleep=clock.sleep)
     c = _connector(rate=80, pair=6.0, burst=3)
     maria = "+5511987654321"
     start = clock.now
@@ -93,7 +93,7 @@ async def test_limiter_pair_burst_goes_at_once_then_the_next_waits() -> None:
 
 async def test_limiter_131056_empties_the_pair_bucket() -> None:
     clock = FakeClock()
-    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalPacer(clock=clock, sleep=clock.sleep)
     c = _connector(rate=80, pair=6.0, burst=3)
     maria = "+5511987654321"
     await limiter.acquire(c, maria)  # two tokens left…
@@ -108,7 +108,7 @@ async def test_limiter_131056_empties_the_pair_bucket() -> None:
 
 async def test_limiter_backs_off_after_rate_limit_codes() -> None:
     clock = FakeClock()
-    limiter = SendLimiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalPacer(clock=clock, sleep=clock.sleep)
     c = _connector(rate=80, pair=0)
     limiter.penalize(c, "+5511987654321", "131056", None)  # pair rate: that customer only
     assert limiter.delay_for(c, "+5511987654321") >= 1.0
@@ -174,7 +174,7 @@ async def test_pair_rate_limit_131056_backs_off_that_customer(harness: Harness) 
     queued = await reply(harness, msg["conversation_id"], "tudo certo?")
     await harness.drain()
     assert harness.graph.sent == []
-    limiter = harness.rt.send_limiter
+    limiter = harness.rt.pacer
     loaded = await harness.rt.connector(wa["id"])
     assert limiter.delay_for(loaded, "+" + WA) > 0  # that customer is paused…
     assert limiter.delay_for(loaded, "+5521998765432") == 0  # …nobody else
@@ -234,6 +234,8 @@ async def test_after_131056_the_burst_is_gone_and_order_is_kept(harness: Harness
 
     await settle(harness, until=all_sent, within_s=20)
     assert [m.body["text"]["body"] for m in harness.graph.sent] == ["parte 1", "parte 2", "parte 3"]
-    sent_at = [_stamp((await message(harness, q["id"]))["sent_at"]) for q in queued]
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent_at)]
-    assert all(g >= 0.9 for g in gaps), gaps  # one per interval after the back-off, no burst
+    # Measured where Meta sees them (arrival at the fake), not by sent_at, which is stamped after the
+    # answer and so carries the loop's jitter on a loaded machine. A burst would show gaps near 0.
+    arrived = [m.arrived for m in harness.graph.sent]
+    gaps = [b - a for a, b in itertools.pairwise(arrived)]
+    assert all(g >= 0.8 for g in gaps), gaps  # one per interval after the back-off, no burst

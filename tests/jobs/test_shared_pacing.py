@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from atende.channels.whatsapp_cloud.engine import SendLimiter
+from atende.jobs.pacing import LocalPacer
 from atende.jobs.shared_pacing import SharedSendLimiter, make_limiter
 from tests.support.services import RedisServer, require, start_redis
 
@@ -33,7 +33,7 @@ async def send_all(limiters: list[SharedSendLimiter], total: int, conn: SimpleNa
 @pytest.mark.redis
 async def test_two_processes_share_one_rate(redis_url: str) -> None:
     rate, total = 40.0, 120
-    shared = [SharedSendLimiter(SendLimiter(), redis_url) for _ in range(2)]
+    shared = [SharedSendLimiter(LocalPacer(), redis_url) for _ in range(2)]
     try:
         t0 = time.monotonic()
         stamps = await send_all(shared, total, connector(rate=rate))
@@ -46,7 +46,7 @@ async def test_two_processes_share_one_rate(redis_url: str) -> None:
         for limiter in shared:
             await limiter.aclose()
     # Each process alone would have let both halves through at once (the reason for the shared bucket).
-    local = [SendLimiter(), SendLimiter()]
+    local = [LocalPacer(), LocalPacer()]
     t0 = time.monotonic()
     await send_all(local, 80, connector(rate=rate))  # type: ignore[arg-type]
     assert time.monotonic() - t0 < 0.5
@@ -54,7 +54,7 @@ async def test_two_processes_share_one_rate(redis_url: str) -> None:
 
 @pytest.mark.redis
 async def test_a_rate_limit_seen_by_one_process_pauses_the_other(redis_url: str) -> None:
-    first, second = (SharedSendLimiter(SendLimiter(), redis_url) for _ in range(2))
+    first, second = (SharedSendLimiter(LocalPacer(), redis_url) for _ in range(2))
     conn = connector(cid=7)
     try:
         first.penalize(conn, "+5511987654321", "130429", 1.0)
@@ -76,7 +76,7 @@ def own_redis() -> Iterator[RedisServer]:
 
 @pytest.mark.redis
 async def test_sends_go_on_when_redis_is_down(own_redis: RedisServer) -> None:
-    limiter = SharedSendLimiter(SendLimiter(), own_redis.url)
+    limiter = SharedSendLimiter(LocalPacer(), own_redis.url)
     try:
         await limiter.acquire(connector(), "+5511987654321")
         await asyncio.to_thread(own_redis.stop)
@@ -89,7 +89,7 @@ async def test_sends_go_on_when_redis_is_down(own_redis: RedisServer) -> None:
 
 
 def test_only_with_redis_configured() -> None:
-    local = SendLimiter()
+    local = LocalPacer()
     assert make_limiter(local, None) is local
     assert isinstance(make_limiter(local, "redis://127.0.0.1:1/0"), SharedSendLimiter)
 
@@ -98,12 +98,10 @@ async def test_wired_where_the_limiter_is_created(tmp_path, redis_url: str) -> N
     from atende.realtime.bus import MemoryBus
     from atende.runtime import Runtime
     from atende.settings import Settings
-    from atende.web.hooks import install_hooks
 
     rt = Runtime.create(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", secret_key="k",
                                  redis_url=redis_url, media_dir=tmp_path / "media"), bus=MemoryBus())
     try:
-        install_hooks(rt)
-        assert isinstance(rt.send_limiter, SharedSendLimiter)
+        assert isinstance(rt.pacer, SharedSendLimiter)
     finally:
         await rt.close()

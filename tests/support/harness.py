@@ -22,7 +22,6 @@ from atende.settings import Settings
 from atende.testing.fake_graph import FakeGraph, create_fake_graph
 from atende.testing.fake_kolmeya import FakeKolmeya, create_fake_kolmeya
 from atende.testing.transport import HostRouter
-from atende.web.hooks import install_hooks
 
 APP_HOST = "atende.test"
 KOLMEYA_BASE = "http://kolmeya.test/api/v1"
@@ -30,6 +29,8 @@ KOLMEYA_TOKEN = "test-token"
 GRAPH_HOST = "graph.test"
 GRAPH_BASE = f"http://{GRAPH_HOST}"
 WHATSAPP_VERIFY_TOKEN = "verify-me"
+MESSENGER_PAGE = "105264925201234"
+INSTAGRAM_ACCOUNT = "17841400123456789"
 
 
 @dataclass
@@ -82,6 +83,30 @@ class Harness:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def messenger_connector(self, page_id: str = MESSENGER_PAGE, **config: Any) -> dict[str, Any]:
+        """A Messenger connector for a page of the fake Graph API."""
+        self.graph.messaging.add_page(page_id, platform="page", name="Loja Exemplo",
+                                      human_agent=bool(config.get("human_agent_tag")))
+        return await self._meta_connector("Messenger", "messenger", {"page_id": page_id, **config})
+
+    async def instagram_connector(self, ig_user_id: str = INSTAGRAM_ACCOUNT, **config: Any) -> dict[str, Any]:
+        """An Instagram connector for an account of the fake Graph API (its linked page when `page_id`)."""
+        self.graph.messaging.add_page(ig_user_id, platform="instagram", name="Loja Exemplo", username="loja.exemplo",
+                                      human_agent=bool(config.get("human_agent_tag")))
+        if config.get("page_id"):
+            self.graph.messaging.add_page(str(config["page_id"]), platform="page", name="Loja Exemplo",
+                                          human_agent=bool(config.get("human_agent_tag")))
+        return await self._meta_connector("Instagram", "instagram", {"ig_user_id": ig_user_id, **config})
+
+    async def _meta_connector(self, name: str, provider: str, config: dict[str, Any]) -> dict[str, Any]:
+        body = {"name": name, "provider": provider, "config": {
+            "page_access_token": self.graph.access_token, "app_secret": self.graph.app_secret,
+            "verify_token": WHATSAPP_VERIFY_TOKEN, "base_url": GRAPH_BASE, "api_version": self.graph.api_version,
+            **config}}
+        response = await self.post("/api/v1/connectors", body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
     async def add_user(self, name: str, role: str) -> None:
         async with self.rt.write() as tx:
             uid = await user_actions.create_user(
@@ -108,7 +133,6 @@ async def make_harness(database_url: str, **settings: Any) -> Harness:
     http = httpx.AsyncClient(transport=router, timeout=10)
     rt = Runtime.create(config, bus=MemoryBus(), http=http)
     await upgrade(rt.engine)
-    install_hooks(rt)
     app = create_app(rt=rt, run_worker=False)
     app.state.rt = rt
     router.add(APP_HOST, app)

@@ -133,8 +133,8 @@ async def test_new_connector_form_can_show_every_providers_fields(sqlite_harness
     admin = await sqlite_pages("admin")
     page = (await admin.get("/settings/connectors")).text
     fieldsets = re.findall(r"<fieldset ([^>]*)>\s*<legend>([^<]+)</legend>", page)
-    assert [legend for _attrs, legend in fieldsets] == ["Kolmeya (SMS)", "Sandbox (demonstração)",
-                                                        "WhatsApp Cloud API"]
+    assert [legend for _attrs, legend in fieldsets] == ["Instagram", "Kolmeya (SMS)", "Messenger",
+                                                        "Sandbox (demonstração)", "WhatsApp Cloud API"]
     for attrs, _legend in fieldsets:
         # x-show only sets a style, and the CSS rule [hidden] { display: none !important } beats it:
         # the other providers' fields must be revealed by binding the attribute itself.

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from atende.actions import audit
 from atende.actions.errors import Invalid, NotFound
 from atende.auth.tokens import token_hash
-from atende.channels.registry import UnknownProvider, provider_type
+from atende.channels.registry import UnknownProvider, canonical_name, provider_type
 from atende.db.tables import connectors
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -63,13 +63,14 @@ async def create_connector(tx: Tx, box: SecretBox, *, name: str, provider: str, 
                            ip: str | None = None) -> int:
     if not name.strip():
         raise Invalid("o conector precisa de um nome")
+    provider = canonical_name(provider)
     cls, parsed = validate_config(provider, config)
     _check_url(parsed, allow_http_loopback)
     now = utcnow()
     connector_id = (await tx.conn.execute(insert(connectors).values(
         name=name.strip(), provider=provider, channel=channel_of(cls, parsed),
         config_encrypted=box.encrypt_json(parsed.model_dump(mode="json")),
-        **new_webhook_token(box), account_id=getattr(parsed, "phone_number_id", None),
+        **new_webhook_token(box), account_id=getattr(parsed, "account_id", None),
         state={}, created_at=now, updated_at=now,
     ).returning(connectors.c.id))).scalar_one()
     await events.append(tx, "connector.created", {"id": connector_id, "provider": provider})
@@ -115,7 +116,7 @@ async def update_connector(
         if base_url_changed:
             _check_url(parsed, allow_http_loopback)
         values.update(config_encrypted=box.encrypt_json(parsed.model_dump(mode="json")),
-                      account_id=getattr(parsed, "phone_number_id", None), channel=channel_of(cls, parsed))
+                      account_id=getattr(parsed, "account_id", None), channel=channel_of(cls, parsed))
         changed.extend(sorted(f"config.{k}" for k in given))
     await tx.conn.execute(update(connectors).where(connectors.c.id == connector_id).values(**values))
     await events.append(tx, "connector.updated", {"id": connector_id})

@@ -14,11 +14,15 @@ from atende.db.types import utcnow
 from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
 from atende.realtime import events
 
+GROUP_PREFIX = "group:"
+
 
 def identity_of(address: str, channel: str) -> tuple[str, str]:
     """(kind, canonical value) of an address on a channel."""
     if address.startswith("+"):
         return "phone", canonical_phone(address)
+    if address.startswith(GROUP_PREFIX):
+        return "group", address  # a WhatsApp group: its own contact, never a participant's
     if is_bsuid(address):
         return "bsuid", address
     return {"messenger": "psid", "instagram": "igsid"}.get(channel, channel), address
@@ -72,6 +76,81 @@ async def resolve_contact(
 
         await request_partner_link(tx, contact_id)
     return contact_id
+
+
+async def contact_of_identity(tx: Tx, address: str, channel: str) -> int | None:
+    """The contact holding this address: as an identity of its own, or (a BSUID) as an attribute of
+    the phone identity it arrived with."""
+    kind, value = identity_of(address, channel)
+    values = address_variants(value) if kind == "phone" else (value,)
+    found = await tx.conn.scalar(select(contact_identities.c.contact_id).where(
+        contact_identities.c.kind == kind, contact_identities.c.value.in_(values)).limit(1))
+    if found is None and kind == "bsuid":
+        found = await tx.conn.scalar(select(contact_identities.c.contact_id).where(
+            contact_identities.c.attributes["bsuid"].as_string() == value).limit(1))
+    return int(found) if found is not None else None
+
+
+async def profile_known(tx: Tx, address: str, channel: str) -> bool:
+    kind, value = identity_of(address, channel)
+    attributes = await tx.conn.scalar(select(contact_identities.c.attributes).where(
+        contact_identities.c.kind == kind, contact_identities.c.value == value))
+    return bool(attributes and attributes.get("profile_fetched_at"))
+
+
+async def apply_profile(tx: Tx, address: str, channel: str, profile: Mapping[str, str]) -> int | None:
+    """What the provider says about a customer (`name`, `username`, `picture`): kept on the identity
+    (with when it was fetched, so it is fetched once), and the name on the contact when it has none."""
+    kind, value = identity_of(address, channel)
+    row = (await tx.conn.execute(select(contact_identities.c.contact_id, contact_identities.c.attributes).where(
+        contact_identities.c.kind == kind, contact_identities.c.value == value))).first()
+    if row is None:
+        return None
+    now = utcnow()
+    known = {k: str(v)[:500] for k, v in profile.items() if k in ("name", "username", "picture") and v}
+    await tx.conn.execute(update(contact_identities).where(
+        contact_identities.c.kind == kind, contact_identities.c.value == value,
+    ).values(attributes={**(row.attributes or {}), **known, "profile_fetched_at": now.isoformat()}))
+    name = known.get("name") or known.get("username")
+    if name:
+        await tx.conn.execute(update(contacts).where(contacts.c.id == row.contact_id, contacts.c.name == "")
+                              .values(name=name[:200], updated_at=now))
+    await events.append(tx, "contact.updated", {"id": int(row.contact_id)})
+    return int(row.contact_id)
+
+
+async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None, ip: str | None = None) -> None:
+    """One person found under two contacts (an Instagram IGSID and a WhatsApp phone, say): every
+    identity, conversation and message of `merged_id` moves to `keep_id`, which then shows one
+    history across channels; `merged_id` is deleted. Its name and Odoo partner fill gaps only."""
+    from sqlalchemy import delete
+
+    from atende.actions import audit
+    from atende.actions.errors import Invalid
+    from atende.db.tables import conversations, messages
+
+    if keep_id == merged_id:
+        raise Invalid("escolha dois contatos diferentes")
+    rows = {r.id: r for r in await tx.conn.execute(select(contacts).where(contacts.c.id.in_((keep_id, merged_id)))
+                                                   .with_for_update())}
+    if keep_id not in rows or merged_id not in rows:
+        raise NotFound("contato não encontrado")
+    keep, gone = rows[keep_id], rows[merged_id]
+    now = utcnow()
+    values: dict[str, Any] = {"updated_at": now}
+    if not keep.name and gone.name:
+        values["name"] = gone.name
+    if keep.odoo_partner_id is None and gone.odoo_partner_id is not None:
+        values["odoo_partner_id"] = gone.odoo_partner_id
+    if gone.sms_opted_out and not keep.sms_opted_out:  # a refusal is never lost in a merge
+        values.update(sms_opted_out=True, sms_opted_out_at=gone.sms_opted_out_at)
+    for table in (contact_identities, conversations, messages):
+        await tx.conn.execute(update(table).where(table.c.contact_id == merged_id).values(contact_id=keep_id))
+    await tx.conn.execute(update(contacts).where(contacts.c.id == keep_id).values(**values))
+    await tx.conn.execute(delete(contacts).where(contacts.c.id == merged_id))
+    await events.append(tx, "contact.merged", {"id": keep_id, "merged_id": merged_id})
+    await audit.record(tx, "contact.merge", actor_id=actor_id, target_type="contact", target_id=keep_id,
+                       contact_id=keep_id, ip=ip, detail={"merged_id": merged_id})
 
 
 async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:

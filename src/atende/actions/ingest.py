@@ -16,34 +16,25 @@ from sqlalchemy import bindparam, select, update
 
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
+from atende.actions.address_changes import move_address
+from atende.actions.reactions import apply_reaction
 from atende.actions.references import matches
+from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
 from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
 from atende.db.tables import connectors, conversations, messages, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.previews import preview_of
 from atende.domain.sms import count_segments
 from atende.jobs.queue import enqueue
 from atende.realtime import events
 
-PREVIEW_CHARS = 120
 SAME_SECOND = timedelta(seconds=1)
 # Provider clocks may run a little ahead; beyond this a timestamp is a lie (or a forgery that would
 # pin a conversation to the top of every list) and is replaced by the time of receipt.
 MAX_CLOCK_AHEAD = timedelta(minutes=5)
-KIND_PREVIEW = {
-    "image": "📷 Imagem", "audio": "🎤 Áudio", "video": "🎬 Vídeo", "document": "📄 Documento",
-    "sticker": "Figurinha", "location": "📍 Localização", "contacts": "👤 Contato",
-    "reaction": "Reação", "unsupported": "Mensagem não suportada", "template": "Modelo",
-}
-
-
-def preview_of(kind: str, text: str | None) -> str:
-    base = (text or "").strip().replace("\n", " ")
-    if not base:
-        base = KIND_PREVIEW.get(kind, kind)
-    return base[:PREVIEW_CHARS]
 
 
 @dataclass(slots=True)
@@ -62,6 +53,7 @@ class IngestResult:
         return self._agents_online
     duplicates: int = 0
     statuses_applied: int = 0
+    revisions_applied: int = 0
     conversations: set[int] = field(default_factory=set)
 
 
@@ -75,6 +67,8 @@ class ConnectorInfo:
     opt_out_keywords: tuple[str, ...] = ()
     opt_in_keywords: tuple[str, ...] = ()
     auto_assign: bool = True
+    signed: bool = False  # the provider signs its webhooks: its word may move an address (rule 10)
+    profiles: bool = False  # the customer's name and picture are fetched from the provider (PSID/IGSID)
 
 
 _KNOWN_IDS = select(messages.c.provider_message_id).where(
@@ -124,6 +118,9 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
         conv = next(c for c in candidates if c.id == answered.conversation_id)
     elif candidates:
         conv = candidates[0]
+    if conv is None and msg.address_change is not None and connector.signed:
+        # A BSUID change names only the old BSUID; the thread may be addressed by the phone.
+        conv = await _conversation_of_identity(tx, connector, msg)
     if conv is None:
         contact_id = await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
@@ -132,10 +129,22 @@ async def _conversation_for(tx: Tx, connector: ConnectorInfo, msg: InboundMessag
             address=msg.address, address_key=key, at=msg.timestamp,
             status="new" if msg.direction == "in" else "done")
         conv = (await tx.conn.execute(_CONV_BY_ID, {"id": conv_id})).first()
+        if connector.profiles:  # a new thread: learn who this is (once; the job skips known profiles)
+            await enqueue(tx, "fetch_profile", {"connector_id": connector.id, "address": msg.address},
+                          dedup_key=f"profile:{connector.id}:{key}")
     elif msg.contact_name or msg.identity:
         await contact_actions.resolve_contact(
             tx, msg.address, connector.channel, name=msg.contact_name, attributes=msg.identity)
     return conv, int(answered.id) if answered is not None else None
+
+
+async def _conversation_of_identity(tx: Tx, connector: ConnectorInfo, msg: InboundMessage) -> Any:
+    contact_id = await contact_actions.contact_of_identity(tx, msg.address, connector.channel)
+    if contact_id is None:
+        return None
+    return (await tx.conn.execute(select(conversations).where(
+        conversations.c.connector_id == connector.id, conversations.c.contact_id == contact_id)
+        .order_by(conversations.c.last_activity_at.desc()).limit(1))).first()
 
 
 async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, result: IngestResult) -> None:
@@ -162,6 +171,9 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     result.conversations.add(int(conv.id))
 
     preview = preview_of(msg.kind, msg.text)
+    # A system line (the customer changed number, say) is not the customer writing: it neither opens
+    # the 24 h window nor counts as unread, reopens or routes.
+    from_customer = msg.direction == "in" and msg.kind != "event"
     conv_values: dict[str, Any] = {}
     increments: frozenset[str] = frozenset()
     # Providers stamp whole seconds (Kolmeya, WhatsApp): a reply in the same second as our send
@@ -170,7 +182,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if newest:  # a late-arriving older message joins the thread but does not become "the last one"
         conv_values.update(last_activity_at=max(msg.timestamp, conv.last_activity_at), last_message_preview=preview,
                            last_message_direction=msg.direction)
-    if msg.direction == "in":
+    if from_customer:
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         increments = frozenset({"unread"})
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
@@ -181,11 +193,12 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
                 and contact_actions.address_key(msg.address, connector.channel) in \
                 contact_actions.address_variants(conv.address_key):
             conv_values["address"] = msg.address
-    else:
+    elif msg.direction == "out":
         conv_values["last_outbound_at"] = max(conv.last_outbound_at or msg.timestamp, msg.timestamp)
-    await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
-                          by_id_params(conv.id, conv_values))
-    if msg.direction == "in" and conv.status == "done":
+    if conv_values or increments:
+        await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
+                              by_id_params(conv.id, conv_values))
+    if from_customer and conv.status == "done":
         await conv_actions.reopen_for_inbound(tx, conv)
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
@@ -193,18 +206,21 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     }, conv.id)
 
     if msg.kind == "reaction" and reply_to_id is not None:  # shown on the message reacted to
-        from atende.actions.reactions import apply_reaction
-
         await apply_reaction(tx, reply_to_id, side="customer" if msg.direction == "in" else "agent",
                              emoji=msg.text, at=msg.timestamp, reaction_id=message_id)
+    if msg.address_change is not None and connector.signed:
+        await move_address(tx, conv, connector.channel, msg.address_change)
     if msg.media is not None:
-        await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id},
+        ref = {k: v for k, v in (("provider_media_id", msg.media.provider_media_id), ("url", msg.media.url),
+                                 ("mime_type", msg.media.mime_type), ("filename", msg.media.filename),
+                                 ("voice", msg.media.voice or None)) if v}
+        await enqueue(tx, "fetch_media", {"message_id": message_id, "connector_id": connector.id, "media": ref},
                       dedup_key=f"media:{message_id}")
     if msg.direction == "in" and connector.channel == "sms" and msg.text:
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if msg.direction == "in" and conv.status != "open" and await result.can_route(tx, connector):
+    if from_customer and conv.status != "open" and await result.can_route(tx, connector):
         await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
 
 
@@ -243,6 +259,12 @@ async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) ->
         if msg.provider_message_id in known:
             result.duplicates += 1
             continue
+        if msg.revision is not None and msg.revises:
+            thread = frozenset(contact_actions.address_variants(
+                contact_actions.address_key(msg.address, connector.channel)))
+            if await apply_revision(tx, connector.id, msg, thread):
+                result.revisions_applied += 1
+                continue
         await ingest_message(tx, connector, msg, result)
     for status in sorted((_clamped_status(s, now) for s in batch.statuses), key=lambda s: s.timestamp):
         if await apply_status(tx, connector.id, status):

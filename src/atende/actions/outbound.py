@@ -10,7 +10,6 @@ from sqlalchemy import insert, select, update
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
-from atende.actions.ingest import preview_of
 from atende.actions.quotas import charge_send
 from atende.actions.references import new_reference
 from atende.actions.statuses import match_parked
@@ -19,18 +18,21 @@ from atende.db.tables import attendances, connectors, contact_identities, contac
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
+from atende.domain.previews import preview_of
 from atende.domain.sms import count_segments, sms_cost
 from atende.domain.sms_economy import cheaper
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template
 from atende.domain.text_limits import max_text
-from atende.domain.window import is_window_open
+from atende.domain.window import send_allowance
 from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 OPTED_OUT = "O contato pediu para não receber SMS (opt-out). Reative o contato antes de enviar."
 WINDOW_CLOSED = "janela de 24 h encerrada: envie um modelo"
 TEXT_TOO_LONG = "texto longo demais para este canal: %(n)s caracteres (máximo %(max)s)"
+WINDOW_CLOSED_NO_TEMPLATES = "janela de 24 h encerrada: o cliente precisa escrever primeiro"
+HUMAN_AGENT_WINDOW_CLOSED = "janela de atendimento humano (7 dias) encerrada: o cliente precisa escrever primeiro"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 
 
@@ -104,9 +106,18 @@ async def queue_message(
         opted_out = await tx.conn.scalar(select(contacts.c.sms_opted_out).where(contacts.c.id == conv.contact_id))
         if opted_out and not bypass_opt_out:
             raise Conflict(OPTED_OUT, code="opted_out")
-    hours = connector.capabilities.service_window_hours
-    if hours and kind != "template" and not is_window_open(conv.last_inbound_at, utcnow(), hours):
-        raise Conflict(WINDOW_CLOSED, code="window_closed")
+    caps = connector.capabilities
+    message_tag: str | None = None
+    if kind != "template":
+        human_agent = author_id is not None and bool(getattr(connector.config, "human_agent_tag", False))
+        allowed, message_tag = send_allowance(conv.last_inbound_at, utcnow(), hours=caps.service_window_hours,
+                                              human_agent_hours=caps.human_agent_window_hours,
+                                              human_agent=human_agent)
+        if not allowed:
+            reason = WINDOW_CLOSED if caps.templates else (
+                HUMAN_AGENT_WINDOW_CLOSED if human_agent and caps.human_agent_window_hours
+                else WINDOW_CLOSED_NO_TEMPLATES)
+            raise Conflict(reason, code="window_closed")
     if kind == "template" and connector.capabilities.templates:
         from atende.actions.templates import require_approved
 
@@ -123,7 +134,8 @@ async def queue_message(
         media_id=media_id, created_at=now, reference=new_reference(),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
                     **({"media_url": media_url} if media_url is not None else {}),
-                    **({"original_text": original_text} if original_text is not None else {})},
+                    **({"original_text": original_text} if original_text is not None else {}),
+                    **({"message_tag": message_tag} if message_tag else {})},
         updated_at=now,
     )
     if connector.channel == "sms" and text is not None:

@@ -1,22 +1,27 @@
-"""Read receipts: when an agent reads a conversation, tell the channel (WhatsApp blue ticks)."""
+"""Read receipts: when an agent reads a conversation, tell the channel (WhatsApp blue ticks,
+Messenger and Instagram "seen") where the connector's provider can (`capabilities.read_receipts`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from atende.db.tables import conversations
+from atende.channels.registry import UnknownProvider, provider_type
+from atende.db.tables import connectors, conversations
 from atende.db.tx import Tx
 from atende.jobs.queue import enqueue
-
-#: Channels whose provider accepts read receipts (capabilities.read_receipts).
-READ_RECEIPT_CHANNELS = frozenset({"whatsapp"})
 
 
 async def queue_read_receipt(tx: Tx, conversation_id: int) -> bool:
     """Enqueue a `mark_read` job for the conversation (one pending per conversation; the job marks
     the newest inbound message when it runs)."""
-    channel = await tx.conn.scalar(select(conversations.c.channel).where(conversations.c.id == conversation_id))
-    if channel not in READ_RECEIPT_CHANNELS:
+    provider = await tx.conn.scalar(select(connectors.c.provider).select_from(
+        conversations.join(connectors, connectors.c.id == conversations.c.connector_id))
+        .where(conversations.c.id == conversation_id))
+    try:
+        receipts = provider is not None and provider_type(provider).capabilities.read_receipts
+    except UnknownProvider:
+        receipts = False
+    if not receipts:
         return False
     await enqueue(tx, "mark_read", {"conversation_id": conversation_id}, dedup_key=f"read:{conversation_id}",
                   max_attempts=4)

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
+from atende.actions.contacts import address_variants
 from atende.actions.references import matches
 from atende.channels.base import StatusUpdate
-from atende.db.tables import messages, parked_statuses
+from atende.db.tables import conversations, messages, parked_statuses
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.status import should_apply
@@ -22,6 +23,7 @@ from atende.realtime import events
 
 _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
 PARK_LIMIT = 200  # ids and references are bounded, so is what one answer can match
+WATERMARK_LIMIT = 500
 
 
 async def find_message(tx: Tx, connector_id: int, provider_message_id: str | None,
@@ -64,12 +66,38 @@ async def park(tx: Tx, connector_id: int, status: StatusUpdate) -> None:
 
 async def apply_status(tx: Tx, connector_id: int, status: StatusUpdate, *, attempt: int = 0) -> bool:
     """Apply one report; an unknown message's report is parked for late matching."""
+    if status.up_to is not None and status.recipient:
+        return await _apply_watermark(tx, connector_id, status)
     row = await find_message(tx, connector_id, status.provider_message_id, status.reference)
     if row is None:
         if status.provider_message_id or status.reference:
             await park(tx, connector_id, status)
         return False
+    if row.status in ("queued", "sending") and status.status != "failed":
+        # The report beat the send's own answer (a Messenger echo, a fast WhatsApp "sent"): parked
+        # until that answer is recorded, so the send is counted and billed once, then this applies.
+        await park(tx, connector_id, status)
+        return False
     return await _apply(tx, row, status)
+
+
+async def _apply_watermark(tx: Tx, connector_id: int, status: StatusUpdate) -> bool:
+    """Messenger / Instagram report "delivered" or "read" up to an instant: every message we sent to
+    that customer until then gets it (the newest WATERMARK_LIMIT still waiting for it)."""
+    assert status.up_to is not None and status.recipient is not None
+    keys = address_variants(status.recipient)
+    threads = select(conversations.c.id).where(conversations.c.connector_id == connector_id,
+                                               conversations.c.address_key.in_(keys)).scalar_subquery()
+    waiting = ("sent",) if status.status == "delivered" else ("sent", "delivered")
+    rows = list(await tx.conn.execute(select(
+        messages.c.id, messages.c.status, messages.c.conversation_id, messages.c.provider_message_id).where(
+        messages.c.conversation_id.in_(threads), messages.c.direction == "out", messages.c.status.in_(waiting),
+        messages.c.created_at <= status.up_to).order_by(messages.c.id.desc()).limit(WATERMARK_LIMIT)))
+    applied = False
+    for row in reversed(rows):
+        applied = await _apply(tx, row, StatusUpdate(status=status.status, timestamp=status.timestamp,
+                                                     raw=status.raw)) or applied
+    return applied
 
 
 async def _apply(tx: Tx, row: Any, status: StatusUpdate) -> bool:

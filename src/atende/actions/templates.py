@@ -19,6 +19,7 @@ from atende.actions.errors import Conflict, Invalid
 from atende.db.tables import templates
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.templates import template_parameters
 from atende.realtime import events
 
 APPROVED = "APPROVED"
@@ -56,12 +57,18 @@ async def sync_templates(tx: Tx, connector_id: int, items: Iterable[Mapping[str,
         if key in seen:
             continue
         seen.add(key)
-        values = {
+        values: dict[str, Any] = {
             "category": str(item.get("category") or "").upper(),
             "status": str(item.get("status") or "").upper(),
             "components": list(item.get("components") or []),
         }
         old = existing.get(key)
+        # The list names the rejection code; a status webhook may have told us more: keep that.
+        reason = str(item.get("status_reason") or "") or None
+        if values["status"] == APPROVED:
+            values["status_reason"] = None
+        elif reason and not (old is not None and (old.status_reason or "").startswith(reason)):
+            values["status_reason"] = reason
         if old is None:
             created += 1
         elif (old.category, old.status, old.components) != (values["category"], values["status"],
@@ -106,6 +113,13 @@ async def apply_template_event(tx: Tx, connector_ids: int | Iterable[int], data:
             values["category"] = str(data["new_category"]).upper()
     if not values:
         return []
+    if "status" in values:
+        # Why Meta rejected, paused or disabled it ("INVALID_FORMAT: … — recommendation"); cleared
+        # when it is approved again.
+        code = str(data.get("reason") or "").strip()
+        explained = str(data.get("reason_detail") or "").strip()
+        reason = ": ".join(p for p in (code if code.upper() != "NONE" else "", explained) if p)
+        values["status_reason"] = None if values["status"] == APPROVED else (reason or None)
     ids = [connector_ids] if isinstance(connector_ids, int) else sorted(set(connector_ids))
     changed: list[int] = []
     for connector_id in ids:
@@ -123,7 +137,8 @@ async def _apply_template_values(tx: Tx, connector_id: int, name: str, language:
     if row is None:
         await tx.conn.execute(_upsert(tx).values(
             connector_id=connector_id, name=name, language=language, category=values.get("category", ""),
-            status=values.get("status", ""), components=[], updated_at=now,
+            status=values.get("status", ""), status_reason=values.get("status_reason"), components=[],
+            updated_at=now,
         ).on_conflict_do_nothing())
         previous: dict[str, Any] = {}
     else:
@@ -155,8 +170,6 @@ async def require_approved(tx: Tx, connector_id: int, template: Mapping[str, Any
     wrong number of header / body parameters (Meta would answer 132001 / 132015 / 132000).
 
     Returns the approved template's components as synced (empty when known only from a webhook)."""
-    from atende.channels.whatsapp_cloud.provider import template_parameters
-
     name = str(template.get("name") or "")
     language = template.get("language") or ""
     if isinstance(language, Mapping):

@@ -7,11 +7,11 @@ database; the engine's actions store what it returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel
@@ -21,9 +21,11 @@ Direction = Literal["in", "out"]
 # Message kinds of design.md; providers map theirs onto these and use "unsupported" otherwise.
 KINDS = (
     "text", "image", "audio", "video", "document", "sticker", "location", "contacts",
-    "interactive", "reaction", "template", "note", "event", "unsupported",
+    "interactive", "reaction", "template", "note", "event", "order", "share", "story_mention", "unsupported",
 )
 DeliveryStatus = Literal["queued", "sending", "sent", "delivered", "read", "failed"]
+# What an inbound item does to a message already stored (by `revises`, the provider id).
+Revision = Literal["edit", "delete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,16 @@ class MediaRef:
     sha256: str | None = None
     caption: str | None = None
     voice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddressChange:
+    """The customer now answers at another address (WhatsApp `user_changed_number` and
+    `user_changed_user_id`): the conversation moves there and the contact gains the identity.
+    Only signed providers may report one (design.md rule 10)."""
+
+    new_address: str
+    identity: Mapping[str, str] = field(default_factory=dict)  # {"wa_id": ...} / {"bsuid": ...}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +73,11 @@ class InboundMessage:
     identity: Mapping[str, str] = field(default_factory=dict)
     # The provider account the message arrived on (e.g. WhatsApp phone_number_id), for routing.
     account_id: str | None = None
+    # An edit or deletion of the message whose provider id is `revises` (kind/text/media: the new
+    # content of an edit). It changes that message instead of adding one.
+    revision: Revision | None = None
+    revises: str | None = None
+    address_change: AddressChange | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,9 @@ class StatusUpdate:
     error: str | None = None  # agent-facing reason, in pt-BR
     recipient: str | None = None
     account_id: str | None = None
+    # A watermark (Messenger `delivery`/`read`, Instagram `messaging_seen`): every message sent to
+    # `recipient` up to this instant reached this status too.
+    up_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +134,8 @@ class OutboundMessage:
     reply_to_provider_id: str | None = None
     reaction: Mapping[str, str] | None = None  # {"message_id", "emoji"}
     webhook_url: str | None = None
+    # Sent outside the standard window under a message tag the engine allowed (Meta: "HUMAN_AGENT").
+    message_tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +195,34 @@ class Capabilities:
     reactions: bool = False
     read_receipts: bool = False
     service_window_hours: int | None = None  # WhatsApp: 24
+    # Messenger / Instagram: human agents may answer this long after the customer's last message,
+    # with the HUMAN_AGENT tag, when the connector says its app has it (`config.human_agent_tag`).
+    human_agent_window_hours: int | None = None
+    profiles: bool = False  # the customer's name and picture can be fetched (`ProfileFetcher`)
+    fetch_media: bool = False  # files customers send are downloaded by the engine (`MediaFetcher`)
+    upload_media: bool = False  # our stored files can be uploaded for sending (`MediaUploader`)
     segments: bool = False  # SMS: segment counting and cost
     polling: bool = False  # provider can be polled for replies and statuses
     signed_webhooks: bool = False
+
+
+def N_(text: str) -> str:
+    """Marks a pt-BR UI string for translation where it is declared (the page translates it when
+    shown; `pybabel extract -k N_`)."""
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigField:
+    """One field of a provider's connector form (settings page): the config key, its pt-BR label."""
+
+    name: str
+    label: str
+    kind: Literal["text", "password", "number", "select", "bool"] = "text"  # bool: a checkbox
+    required: bool = False
+    placeholder: str = ""
+    options: tuple[str, ...] = ()
+    help: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +239,12 @@ class Provider(Protocol):
     """One provider. Instances are built per connector by the registry: `Provider(config, http)`."""
 
     name: ClassVar[str]  # "kolmeya", "whatsapp_cloud", ...
+    label: ClassVar[str]  # how people know it: "WhatsApp Cloud API", "Instagram"
     channel: ClassVar[Channel]
     capabilities: ClassVar[Capabilities]
     config_model: ClassVar[type[BaseModel]]
     secret_fields: ClassVar[frozenset[str]]  # config keys never echoed back
+    form_fields: ClassVar[tuple[ConfigField, ...]]  # the connector form of the settings page
 
     def __init__(self, config: BaseModel, http: httpx.AsyncClient) -> None: ...
 
@@ -213,6 +262,97 @@ class Provider(Protocol):
         ...
 
     async def test_connection(self) -> ConnectionTest: ...
+
+
+# Optional abilities. A provider that has one implements its protocol below and says so in its
+# `Capabilities`; the engine asks through the functions after them (`media_fetcher(provider)`…),
+# never guessing with hasattr.
+
+
+@runtime_checkable
+class MediaFetcher(Protocol):
+    async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
+        """Download a file a customer sent: (content, MIME type). ProviderError (transient or not)."""
+        ...
+
+
+@runtime_checkable
+class MediaUploader(Protocol):
+    async def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload our file for sending; the provider's id for it (reused while it lives)."""
+        ...
+
+
+@runtime_checkable
+class ProfileFetcher(Protocol):
+    async def fetch_profile(self, user_id: str) -> dict[str, str]:
+        """`{"name", "username"?, "picture"?}` of a customer by the provider's id for them."""
+        ...
+
+
+@runtime_checkable
+class ReadMarker(Protocol):
+    async def mark_read(self, provider_message_id: str, address: str) -> None:
+        """Tell the customer we read up to this message of theirs (WhatsApp blue ticks)."""
+        ...
+
+
+@runtime_checkable
+class SentFinder(Protocol):
+    async def find_sent(self, reference: str) -> SendResult | None:
+        """Was a message with this reference already accepted? (asked after a crash mid-send)"""
+        ...
+
+
+@runtime_checkable
+class Poller(Protocol):
+    async def poll_replies(self, period_hours: int) -> WebhookBatch: ...
+
+    async def poll_statuses(self, request_ids: Sequence[str]) -> WebhookBatch: ...
+
+
+@runtime_checkable
+class Blocklist(Protocol):
+    async def blacklist_add(self, phones: Sequence[str]) -> None: ...
+
+    async def blacklist_remove(self, phones: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class TemplateLister(Protocol):
+    async def list_templates(self) -> list[dict[str, Any]]: ...
+
+
+def _declares(provider: object, flag: str) -> bool:
+    return bool(getattr(getattr(provider, "capabilities", None), flag, False))
+
+
+def media_fetcher(provider: object) -> MediaFetcher | None:
+    return provider if isinstance(provider, MediaFetcher) and _declares(provider, "fetch_media") else None
+
+
+def media_uploader(provider: object) -> MediaUploader | None:
+    return provider if isinstance(provider, MediaUploader) and _declares(provider, "upload_media") else None
+
+
+def profile_fetcher(provider: object) -> ProfileFetcher | None:
+    return provider if isinstance(provider, ProfileFetcher) and _declares(provider, "profiles") else None
+
+
+def read_marker(provider: object) -> ReadMarker | None:
+    return provider if isinstance(provider, ReadMarker) and _declares(provider, "read_receipts") else None
+
+
+def poller(provider: object) -> Poller | None:
+    return provider if isinstance(provider, Poller) and _declares(provider, "polling") else None
+
+
+def template_lister(provider: object) -> TemplateLister | None:
+    return provider if isinstance(provider, TemplateLister) and _declares(provider, "templates") else None
+
+
+def sent_finder(provider: object) -> SentFinder | None:
+    return provider if isinstance(provider, SentFinder) else None
 
 
 _REASONS = {

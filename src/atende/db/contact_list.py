@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from atende.db.queries import MAX_LIMIT, cursor_id, decode_cursor, encode_cursor, iso, like_pattern
+from atende.db.paging import cursor_id, decode_cursor, encode_cursor, iso, like_pattern
+from atende.db.queries import MAX_LIMIT
 from atende.db.tables import contact_identities, contacts, conversations
 
 

@@ -11,17 +11,17 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tx import Tx
 from atende.metrics import GROUP_COMMIT
-
-if TYPE_CHECKING:
-    from atende.runtime import Runtime
+from atende.realtime.bus import EventBus
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -35,8 +35,14 @@ class _Item:
 
 
 class GroupCommitter:
-    def __init__(self, rt: Runtime, *, max_batch: int = 500, max_wait_ms: float = 2.0) -> None:
-        self.rt = rt
+    """`transaction` opens one write transaction (the runtime's `write`); on SQLite the batch runs
+    on a writer thread instead, and this class announces the commit on `bus` itself."""
+
+    def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
+                 transaction: Callable[[], AbstractAsyncContextManager[Tx]], max_batch: int = 500,
+                 max_wait_ms: float = 2.0) -> None:
+        self.bus = bus
+        self._transaction = transaction
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -46,8 +52,8 @@ class GroupCommitter:
         # SQLite: one writer thread with a synchronous connection (see sync_bridge).
         self._sync_engine = None
         self._executor: ThreadPoolExecutor | None = None
-        if rt.engine.dialect.name == "sqlite":
-            self._sync_engine = create_sqlite_sync_engine(rt.settings.database_url)
+        if engine.dialect.name == "sqlite":
+            self._sync_engine = create_sqlite_sync_engine(database_url)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atende-commit")
 
     async def run(self, work: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
@@ -111,15 +117,15 @@ class GroupCommitter:
 
     async def _commit(self, works: list[Work]) -> list[Any]:
         if self._executor is None:
-            async with self.rt.write() as tx:
+            async with self._transaction() as tx:
                 return [await work(tx) for work in works]
         loop = asyncio.get_running_loop()
         results, tx = await loop.run_in_executor(self._executor, self._run_batch_sync, works)
         # Committed on the writer thread: announce it from here, as rt.write() would.
         if tx.last_event_id:
-            await self.rt.bus.publish("events", str(tx.last_event_id))
+            await self.bus.publish("events", str(tx.last_event_id))
         if tx.jobs_enqueued:
-            await self.rt.bus.publish("jobs", "")
+            await self.bus.publish("jobs", "")
         return results
 
     async def _commit_together(self, items: list[_Item]) -> list[Any]:

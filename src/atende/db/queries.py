@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from atende.db.paging import BadCursor as BadCursor  # re-exported: callers catch queries.BadCursor
+from atende.db.paging import cursor_id, cursor_time, decode_cursor, encode_cursor, iso, money
 from atende.db.tables import (
     connectors,
     contact_identities,
@@ -22,66 +21,11 @@ from atende.db.tables import (
     messages,
     users,
 )
-from atende.domain.ids import MAX_ID, parse_int
+from atende.domain.ids import parse_int
 from atende.domain.priority import NAMES as PRIORITY_NAMES
 from atende.domain.priority import name_of as priority_name
 
 MAX_LIMIT = 200
-MAX_CURSOR = 200
-
-
-def cursor_id(text: str) -> int:
-    """A 64-bit id inside a cursor (ASCII digits only: "²".isdigit() is True)."""
-    value = parse_int(text, low=0, high=MAX_ID)
-    if value is None:
-        raise BadCursor("cursor inválido")
-    return value
-
-
-def cursor_time(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadCursor("cursor inválido") from None
-    if value.tzinfo is None:
-        raise BadCursor("cursor inválido")
-    return value
-
-
-def like_pattern(q: str) -> str:
-    """`%q%` for LIKE … ESCAPE '\\': the user's own % and _ match themselves, not anything."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(*parts: Any) -> str:
-    raw = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, n: int) -> list[str]:
-    if len(cursor) > MAX_CURSOR:
-        raise BadCursor("cursor inválido")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadCursor("cursor inválido") from None
-    parts = raw.split("|")
-    if len(parts) != n:
-        raise BadCursor("cursor inválido")
-    return parts
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.quantize(Decimal("0.0001")).normalize(), "f")
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 assignees = users.alias("assignee")
@@ -143,7 +87,23 @@ def message_dict(row: Any) -> dict[str, Any]:
         "sent_at": iso(row.sent_at),
         "delivered_at": iso(row.delivered_at),
         "read_at": iso(row.read_at),
+        "edited_at": iso(row.edited_at),
+        "deleted_at": iso(row.deleted_at),
     }
+
+
+# What an agent still sees of a message the customer deleted: that it existed, and who deleted it.
+_KEPT_WHEN_DELETED = ("type", "deleted_by", "group_participant", "reactions")
+
+
+def visible_message(msg: dict[str, Any], *, may_read_deleted: bool) -> dict[str, Any]:
+    """A message as this reader may see it. Deleted content stays for those allowed to read it (the
+    audit); for the others text, media and earlier versions are withheld."""
+    if msg.get("deleted_at") is None or may_read_deleted:
+        return msg
+    attributes = msg.get("attributes") or {}
+    return {**msg, "text": None, "media_id": None, "content_withheld": True,
+            "attributes": {k: attributes[k] for k in _KEPT_WHEN_DELETED if k in attributes}}
 
 
 async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str, Any] | None:
@@ -261,7 +221,9 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
 def connector_dict(row: Any, webhook_url: str | None) -> dict[str, Any]:
     """`webhook_url` is a secret: None (left out) for anyone but admins."""
     data = {"id": row.id, "name": row.name, "provider": row.provider, "channel": row.channel,
-            "active": row.active}
+            "active": row.active,
+            "alerts": [{k: a.get(k) for k in ("type", "detail", "at", "severity")}
+                       for a in (row.alerts or []) if isinstance(a, dict)]}
     if webhook_url is not None:
         data["webhook_url"] = webhook_url
     return data
@@ -370,4 +332,4 @@ async def connector_templates(conn: AsyncConnection, connector_id: int) -> list[
     rows = await conn.execute(select(templates).where(templates.c.connector_id == connector_id)
                               .order_by(templates.c.name, templates.c.language))
     return [{"id": r.id, "name": r.name, "language": r.language, "category": r.category, "status": r.status,
-             "components": r.components or []} for r in rows]
+             "status_reason": r.status_reason, "components": r.components or []} for r in rows]

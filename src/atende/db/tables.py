@@ -99,6 +99,8 @@ connectors = Table(
     Column("account_id", String(100)),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("state", Json, nullable=False, server_default="{}"),  # polling cursors and the like
+    # What the provider said about the account (restriction, quality, review): newest first, bounded.
+    Column("alerts", Json, nullable=False, server_default="[]"),
     # Counters kept by the actions, so stats never COUNT(*) the messages table.
     Column("sent_count", BigId, nullable=False, server_default=text("0")),
     Column("received_count", BigId, nullable=False, server_default=text("0")),
@@ -254,6 +256,8 @@ messages = Table(
     Column("sent_at", UtcDateTime),
     Column("delivered_at", UtcDateTime),
     Column("read_at", UtcDateTime),
+    Column("edited_at", UtcDateTime),  # the customer edited it; earlier versions in attributes.edits
+    Column("deleted_at", UtcDateTime),  # deleted for everyone; the content stays for supervisors
     # The opaque reference handed to providers (random); null on messages sent before 0004, which
     # went out with their numeric id as reference.
     Column("reference", String(64)),
@@ -306,6 +310,7 @@ templates = Table(
     Column("language", String(20), nullable=False),
     Column("category", String(40), nullable=False, server_default=""),
     Column("status", String(40), nullable=False, server_default=""),
+    Column("status_reason", Text),  # why Meta rejected / paused it (reason and recommendation)
     Column("components", Json, nullable=False, server_default="[]"),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("connector_id", "name", "language", name="uq_templates_connector_name_lang"),

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["MAX_RENDERED_CHARS", "PLACEHOLDER_RE", "fill_placeholders", "parameter_text", "render_template"]
+__all__ = ["MAX_RENDERED_CHARS", "PLACEHOLDER_RE", "fill_placeholders", "parameter_text", "render_template",
+           "template_parameters"]
 
 #: Placeholders of template texts: `{{1}}`, `{{ 2 }}`, `{{first_name}}`.
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -153,3 +154,56 @@ def render_template(definition: Any, send_components: Any = None) -> str | None:
     if len(rendered) > MAX_RENDERED_CHARS:
         rendered = rendered[: MAX_RENDERED_CHARS - 1] + "…"
     return rendered
+
+
+def template_parameters(components: Any) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Parameters a template needs, per component: ({"header": 1, "body": 2, "button_0": 1}, names).
+
+    Text placeholders are `{{1}}` (positional) or `{{first_name}}` (named); a media/location header
+    takes one parameter; URL buttons with a placeholder and copy-code / OTP buttons take one each.
+    """
+    counts: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
+    if not isinstance(components, list):
+        return counts, names
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        ctype = str(component.get("type", "")).lower()
+        if ctype == "header":
+            fmt = str(component.get("format", "TEXT")).upper()
+            if fmt == "TEXT":
+                found = _placeholders(component.get("text"))
+                counts["header"] = len(found)
+                if found:
+                    names["header"] = found
+            else:  # IMAGE, VIDEO, DOCUMENT, LOCATION
+                counts["header"] = 1
+        elif ctype == "body":
+            found = _placeholders(component.get("text"))
+            counts["body"] = len(found)
+            if found:
+                names["body"] = found
+        elif ctype == "buttons":
+            buttons = component.get("buttons")
+            for index, button in enumerate(buttons if isinstance(buttons, list) else []):
+                if not isinstance(button, dict):
+                    continue
+                btype = str(button.get("type", "")).upper()
+                if btype == "URL":
+                    found = _placeholders(button.get("url"))
+                    if found:
+                        counts[f"button_{index}"] = len(found)
+                elif btype in ("COPY_CODE", "OTP"):
+                    counts[f"button_{index}"] = 1
+    return counts, names
+
+
+def _placeholders(text: Any) -> list[str]:
+    if not isinstance(text, str):
+        return []
+    seen: list[str] = []
+    for name in PLACEHOLDER_RE.findall(text):
+        if name not in seen:
+            seen.append(name)
+    return seen

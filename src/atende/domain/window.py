@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["DEFAULT_MARGIN", "DEFAULT_WINDOW_HOURS", "is_window_open", "window_closes_at"]
+__all__ = ["DEFAULT_MARGIN", "DEFAULT_WINDOW_HOURS", "HUMAN_AGENT_TAG", "is_window_open", "send_allowance",
+           "window_closes_at"]
 
 DEFAULT_WINDOW_HOURS = 24
 DEFAULT_MARGIN = timedelta(minutes=1)
@@ -49,3 +50,27 @@ def is_window_open(
     if closes_at is None:
         return False
     return now < closes_at - margin
+
+
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
+
+
+def send_allowance(
+    last_inbound_at: datetime | None,
+    now: datetime,
+    *,
+    hours: int | None,
+    human_agent_hours: int | None = None,
+    human_agent: bool = False,
+) -> tuple[bool, str | None]:
+    """(may a free-form message go now, message tag to send it under).
+
+    No window (`hours` None): always, untagged. Inside the standard window: untagged. After it,
+    Messenger and Instagram let a person (`human_agent`: an agent wrote it and the app has the tag)
+    answer with the HUMAN_AGENT tag until `human_agent_hours` (7 days) have passed.
+    """
+    if not hours or is_window_open(last_inbound_at, now, hours):
+        return True, None
+    if human_agent and human_agent_hours and is_window_open(last_inbound_at, now, human_agent_hours):
+        return True, HUMAN_AGENT_TAG
+    return False, None

@@ -10,7 +10,6 @@ from atende.jobs.handlers import DEAD_HOOKS, HANDLERS, ensure_periodic
 from atende.jobs.worker import Worker
 from atende.runtime import Runtime
 from atende.settings import Settings
-from atende.web.hooks import install_hooks
 
 
 async def run_worker(settings: Settings) -> None:
@@ -27,7 +26,6 @@ async def run_worker(settings: Settings) -> None:
             await upgrade(rt.engine, secret_key=settings.resolved_secret_key())
         await rt.bus.start()
         rt.watch_connectors()
-        install_hooks(rt)
         await ensure_periodic(rt)
         await Worker(rt, HANDLERS, dead_hooks=DEAD_HOOKS).run_forever(stop)
     finally:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as redis
 import structlog
 from redis.exceptions import RedisError
+
+from atende.jobs.pacing import SendPacer
 
 log = structlog.get_logger(__name__)
 
@@ -60,20 +62,12 @@ return 1
 """
 
 
-class LocalLimiter(Protocol):
-    async def acquire(self, connector: Any, address: str) -> None: ...
-
-    def delay_for(self, connector: Any, address: str) -> float: ...
-
-    def penalize(self, connector: Any, address: str, code: str | None, retry_after: float | None) -> None: ...
-
-
 def rate_of(connector: Any) -> float:
     return float(getattr(getattr(connector, "config", None), "rate_per_second", 0) or 0)
 
 
 class SharedSendLimiter:
-    def __init__(self, local: LocalLimiter, url: str, *, client: redis.Redis | None = None) -> None:
+    def __init__(self, local: SendPacer, url: str, *, client: redis.Redis | None = None) -> None:
         self.local = local
         self._client = client or redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         self._reserve = self._client.register_script(_RESERVE)
@@ -126,11 +120,12 @@ class SharedSendLimiter:
             self._redis_failed(exc)
 
     async def aclose(self) -> None:
+        await self.local.aclose()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._client.aclose()
 
 
-def make_limiter(local: LocalLimiter, redis_url: str | None) -> LocalLimiter | SharedSendLimiter:
+def make_limiter(local: SendPacer, redis_url: str | None) -> SendPacer:
     """The limiter for this process: shared through Redis when it is configured."""
     return SharedSendLimiter(local, redis_url) if redis_url else local

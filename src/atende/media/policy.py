@@ -1,21 +1,41 @@
-"""What agents may upload and what we serve back: MIME allow-list and size limits per kind.
+"""What we store and serve back, and what agents may upload: MIME allow-list and size limits per kind.
 
-The list follows what WhatsApp accepts (shared/providers/whatsapp-meta.md §2.6), the strictest of
-our media channels; anything else (HTML, SVG, executables…) is refused because it would be served
-back to agents' browsers.
+One table for every channel: the types WhatsApp, Messenger and Instagram carry (images, video,
+audio, office documents). Anything else (HTML, SVG, executables…) is refused because it would be
+served back to agents' browsers. Agents' uploads are held to WhatsApp's sizes, the strictest of the
+media channels; each provider checks its own limits again when it uploads.
 """
 
 from __future__ import annotations
 
 import mimetypes
 
-from atende.channels.whatsapp_cloud.provider import ALLOWED_MIME_TYPES, MEDIA_LIMITS
+KB = 1024
+MB = 1024 * 1024
 
-#: Largest file per media kind, and allowed MIME types (without parameters) → message kind:
-#: WhatsApp's own rules, kept in its provider package.
-SIZE_LIMITS: dict[str, int] = MEDIA_LIMITS
+#: Largest upload per media kind (WhatsApp's table, shared/providers/whatsapp-meta.md §2.6).
+SIZE_LIMITS: dict[str, int] = {"image": 5 * MB, "video": 16 * MB, "audio": 16 * MB, "document": 100 * MB,
+                               "sticker": 500 * KB}
 MAX_UPLOAD_BYTES = max(SIZE_LIMITS.values())
-MIME_KINDS: dict[str, str] = ALLOWED_MIME_TYPES
+#: Allowed MIME types (without parameters) → message kind.
+MIME_KINDS: dict[str, str] = {
+    "image/jpeg": "image", "image/png": "image", "image/gif": "image", "image/webp": "sticker",
+    "video/mp4": "video", "video/3gpp": "video", "video/quicktime": "video", "video/webm": "video",
+    "audio/aac": "audio", "audio/amr": "audio", "audio/mpeg": "audio", "audio/mp4": "audio", "audio/ogg": "audio",
+    "audio/wav": "audio", "audio/x-wav": "audio", "audio/x-m4a": "audio",
+    "text/plain": "document", "text/csv": "document", "application/pdf": "document",
+    "application/msword": "document", "application/vnd.ms-excel": "document",
+    "application/vnd.ms-powerpoint": "document",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "document",
+    "application/vnd.oasis.opendocument.text": "document",
+    "application/vnd.oasis.opendocument.spreadsheet": "document",
+    "application/vnd.oasis.opendocument.presentation": "document",
+}
+#: Default file names by kind, for files sent without one.
+DEFAULT_NAMES = {"image": "imagem", "video": "video", "audio": "audio", "document": "documento",
+                 "sticker": "figurinha"}
 
 #: Types a browser may show inline (everything else is served as an attachment).
 INLINE_KINDS = frozenset({"image", "sticker", "audio", "video"})

@@ -26,15 +26,24 @@ import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.realtime import events
+from atende.realtime.bus import EventBus
 
-if TYPE_CHECKING:
-    from atende.runtime import Runtime
+
+class HubHost(Protocol):
+    """What the hub needs of the runtime: read transactions and the bus (kept narrow, so the runtime
+    can own a hub without an import cycle)."""
+
+    bus: EventBus
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +120,7 @@ class Subscription:
 
 
 class Hub:
-    def __init__(self, rt: Runtime, *, poll_s: float = 2.0, fallback_poll_s: float = 0.5,
+    def __init__(self, rt: HubHost, *, poll_s: float = 2.0, fallback_poll_s: float = 0.5,
                  max_queue: int = 1000, gap_ttl_s: float = 10.0, keepalive_s: float = 15.0) -> None:
         self.rt = rt
         self.keepalive_s = keepalive_s
@@ -299,7 +308,7 @@ class Hub:
                 self.cut_offs += 1
 
 
-async def replay(rt: Runtime, after: int, accept: EventFilter, limit: int) -> AsyncIterator[dict[str, Any]]:
+async def replay(rt: HubHost, after: int, accept: EventFilter, limit: int) -> AsyncIterator[dict[str, Any]]:
     """The events after `after` that `accept` lets through, from the table, oldest first."""
     while True:
         async with rt.read() as conn:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, column, false, func, literal, literal_column, or_, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
-from atende.db.queries import BadCursor, decode_cursor, encode_cursor, iso
+from atende.db.paging import BadCursor, decode_cursor, encode_cursor, iso
 from atende.db.tables import contact_identities, contacts, conversations, messages
 from atende.search import terms
 

@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from atende.channels.meta.signature import sign
+from atende.testing.fake_messaging import MessagingFake
 
 DEFAULT_ACCESS_TOKEN = "test-token"
 DEFAULT_APP_SECRET = "test-secret"
@@ -414,6 +415,7 @@ class SentMessage:
     body: dict[str, Any]
     reference: str | None
     timestamp: int
+    arrived: float = 0.0  # time.monotonic() when the request reached the fake: what a pacing test measures
 
 
 @dataclass
@@ -468,8 +470,10 @@ class FakeGraph:
     _downloads: dict[str, tuple[str, float]] = field(default_factory=dict, init=False, repr=False)
     _last_send_to: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     app: FastAPI = field(init=False, repr=False)
+    messaging: MessagingFake = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.messaging = MessagingFake(clock=self.now)
         self.app = _build_app(self)
 
     # ------------------------------------------------------------------------------ driving
@@ -855,6 +859,12 @@ def _build_app(fake: FakeGraph) -> FastAPI:
         problem = check(request, ver, "messages")
         if problem:
             return problem
+        if object_id in fake.messaging.pages:  # Messenger / Instagram Send API
+            try:
+                payload = json.loads(await request.body())
+            except ValueError:
+                return graph_error(100, 400, "(#100) Invalid JSON in request body")
+            return fake.messaging.send(object_id, payload)
         if object_id != fake.phone_number_id:
             return _unknown_object(object_id, "POST")
         try:
@@ -864,6 +874,29 @@ def _build_app(fake: FakeGraph) -> FastAPI:
         if not isinstance(body, dict):
             return graph_error(100, 400, "(#100) Invalid JSON in request body")
         return _send(fake, body)
+
+    @app.post("/{ver}/{object_id}/message_attachments")
+    async def message_attachments(ver: str, object_id: str, request: Request) -> Response:
+        problem = check(request, ver, "upload")
+        if problem:
+            return problem
+        if object_id not in fake.messaging.pages:
+            return _unknown_object(object_id, "POST")
+        async with request.form() as form:
+            upload_file = form.get("filedata")
+            data = await upload_file.read() if isinstance(upload_file, UploadFile) else None
+            mime = upload_file.content_type if isinstance(upload_file, UploadFile) else None
+            filename = upload_file.filename if isinstance(upload_file, UploadFile) else None
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        return fake.messaging.upload(object_id, fields, data, mime, filename)
+
+    @app.get("/cdn/{token}")
+    async def cdn(token: str, request: Request) -> Response:
+        fake.calls.append((request.method, request.url.path))
+        found = fake.messaging.cdn.get(token)
+        if found is None:
+            return Response("URL signature expired", status_code=403, media_type="text/plain")
+        return Response(found[0], media_type=found[1])
 
     @app.post("/{ver}/{object_id}/media")
     async def upload(ver: str, object_id: str, request: Request) -> Response:
@@ -937,6 +970,10 @@ def _build_app(fake: FakeGraph) -> FastAPI:
         problem = check(request, ver, route)
         if problem:
             return problem
+        if object_id in fake.messaging.users:
+            return fake.messaging.profile(object_id, request.query_params.get("fields", ""))
+        if object_id in fake.messaging.pages:
+            return fake.messaging.page_info(object_id)
         if object_id == fake.phone_number_id:
             info = {
                 "display_phone_number": fake.display_phone_number,
@@ -1002,7 +1039,11 @@ def _send(fake: FakeGraph, body: dict[str, Any]) -> JSONResponse:
 
     recipient = body.get("recipient")
     to = body.get("to")
-    if isinstance(recipient, str) and recipient:
+    if body.get("recipient_type") == "group":
+        if not isinstance(to, str) or not to:
+            return graph_error(131008, 400, details="The parameter to (group id) is required.")
+        given, wa_id = to, to
+    elif isinstance(recipient, str) and recipient:
         given, wa_id = recipient, recipient
     elif isinstance(to, str | int) and str(to):
         given = str(to)
@@ -1042,12 +1083,18 @@ def _send(fake: FakeGraph, body: dict[str, Any]) -> JSONResponse:
         body=body,
         reference=reference if isinstance(reference, str) else None,
         timestamp=int(now),
+        arrived=time.monotonic(),
     )
     fake.sent.append(sent)
     fake._last_send_to[wa_id] = now
     if window_mode == "webhook" and mtype != "template":
         fake.pending_webhooks.append(fake.status_for(sent.wamid, "failed", errors=[error_item(131047)]))
-    contact = {"input": given, "user_id": wa_id} if "." in wa_id else {"input": given, "wa_id": wa_id}
+    if body.get("recipient_type") == "group":
+        contact: dict[str, str] = {"input": given}
+    elif "." in wa_id:
+        contact = {"input": given, "user_id": wa_id}
+    else:
+        contact = {"input": given, "wa_id": wa_id}
     message: dict[str, Any] = {"id": sent.wamid}
     if mtype == "template":
         message["message_status"] = "accepted"

@@ -41,6 +41,11 @@ class CurrentUser:
         """Agents act on unassigned conversations and their own; supervisors on any."""
         return self.at_least("supervisor") or holder_id in (None, self.id)
 
+    def may_read_deleted(self) -> bool:
+        """What a customer deleted stays readable by supervisors and admins (audit); agents see
+        "mensagem apagada pelo cliente"."""
+        return self.at_least("supervisor")
+
 
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.rt

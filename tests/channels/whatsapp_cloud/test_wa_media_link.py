@@ -7,13 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atende.channels.base import MediaRef, OutboundMessage
-from atende.channels.whatsapp_cloud.provider import (
-    MAX_MEDIA_URL,
-    InvalidOutbound,
-    WhatsAppCloudProvider,
-    check_media_link,
-    link_filename,
-)
+from atende.channels.whatsapp_cloud.provider import WhatsAppCloudProvider
+from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link, link_filename
 from atende.testing.fake_graph import FakeGraph
 
 
@@ -59,7 +54,7 @@ def test_public_https_links_are_accepted(url: str) -> None:
     ("https://cdn.example.com/" + "a" * MAX_MEDIA_URL, "longo"),
 ])
 def test_unsafe_or_malformed_links_are_refused(url: str, why: str) -> None:
-    with pytest.raises(InvalidOutbound, match=why):
+    with pytest.raises(InvalidLink, match=why):
         check_media_link(url)
 
 
@@ -67,7 +62,7 @@ def test_unsafe_or_malformed_links_are_refused(url: str, why: str) -> None:
 def test_link_check_only_ever_raises_invalid_outbound(url: str) -> None:
     try:
         accepted = check_media_link(url)
-    except InvalidOutbound:
+    except InvalidLink:
         return
     assert accepted == url and url.startswith("https://")
 

@@ -15,8 +15,8 @@ from atende.channels.whatsapp_cloud.provider import (
     WhatsAppCloudProvider,
     media_kind_for_mime,
     normalize_template,
-    template_parameters,
 )
+from atende.domain.templates import template_parameters
 from atende.testing.fake_graph import FakeGraph
 
 PDF = b"%PDF-1.4\n" + b"0" * 2048

@@ -237,7 +237,8 @@ def test_unknown_type_is_never_dropped() -> None:
 def test_bsuid_user_without_phone() -> None:
     m = only_message("bsuid_text")
     assert m.address == BSUID
-    assert m.identity == {"bsuid": BSUID}
+    # The parent BSUID (shared across portfolios) is kept on the identity, not just the message.
+    assert m.identity == {"bsuid": BSUID, "parent_bsuid": "BR.ENT.11815799212886844830"}
     assert m.contact_name == "Ana Lima"
     assert m.attributes["parent_bsuid"] == "BR.ENT.11815799212886844830"
 
@@ -431,14 +432,15 @@ def test_unknown_field_is_an_event() -> None:
             {
                 "id": "9",
                 "changes": [
-                    {"field": "phone_number_quality_update", "value": {"event": "FLAGGED", "current_limit": "TIER_1K"}}
+                    {"field": "payment_configuration_update",
+                     "value": {"configuration_name": "pix", "status": "Active"}}
                 ],
             }
         ],
     }
     (event,) = parse_payload(payload).events
     assert event.type == "unhandled"
-    assert event.data["field"] == "phone_number_quality_update"
+    assert event.data["field"] == "payment_configuration_update"
 
 
 def test_missing_timestamp_falls_back_to_now() -> None:

@@ -326,10 +326,11 @@ async def test_is_transient_makes_unknown_code_retryable(provider: WhatsAppCloud
 
 
 async def test_unknown_code_is_permanent_by_default(provider: WhatsAppCloudProvider, fake: FakeGraph) -> None:
-    fake.fail_next(424242, 400, details="something odd")
+    fake.fail_next(424242, 400, details="something odd", message="(#424242) Odd new failure")
     result = await provider.send(out())
     assert result.status == "failed"
-    assert result.error == "erro do WhatsApp (código 424242): something odd"
+    # An unmapped code keeps Meta's title and details: the only words the agent has about it.
+    assert result.error == "erro do WhatsApp (código 424242): Odd new failure — something odd"
 
 
 async def test_network_error_is_transient(fake: FakeGraph) -> None:

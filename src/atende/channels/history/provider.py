@@ -13,8 +13,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from atende.channels.base import (
+    N_,
     Capabilities,
     Channel,
+    ConfigField,
     ConnectionTest,
     OutboundMessage,
     ProviderError,
@@ -35,10 +37,12 @@ class HistoryConfig(BaseModel):
 
 class HistoryProvider:
     name: ClassVar[str] = "history"
+    label: ClassVar[str] = N_("Histórico importado")
     channel: ClassVar[Channel] = "sandbox"  # per connector: config.channel (see connectors.channel_of)
     capabilities: ClassVar[Capabilities] = Capabilities()
     config_model: ClassVar[type[BaseModel]] = HistoryConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset()
+    form_fields: ClassVar[tuple[ConfigField, ...]] = ()  # made by the ChatRoom import, not in the settings
 
     def __init__(self, config: BaseModel, http: httpx.AsyncClient) -> None:
         assert isinstance(config, HistoryConfig)

@@ -55,17 +55,15 @@ def error_text(response: httpx.Response, limit: int = 300) -> str | None:
         errors = data.get("errors")
         if isinstance(errors, list):
             parts.extend(str(item) for item in errors if item not in (None, ""))
-        elif isinstance(errors, dict):
-            for value in errors.values():
-                if isinstance(value, list):
-                    parts.extend(str(item) for item in value)
-                else:
-                    parts.append(str(value))
+        elif isinstance(errors, dict):  # Laravel's validation map: keep which field each one is about
+            for field_name, value in errors.items():
+                said = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+                parts.append(said if str(field_name) in said else f"{field_name}: {said}")
         elif isinstance(errors, str):
             parts.append(errors)
         message = data.get("message")
-        if not parts and isinstance(message, str) and message:
-            parts.append(message)
+        if isinstance(message, str) and message and (not parts or isinstance(errors, dict)):
+            parts.insert(0, message)
     elif isinstance(data, str) and data:
         parts.append(data)
     if not parts:
@@ -74,6 +72,8 @@ def error_text(response: httpx.Response, limit: int = 300) -> str | None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait: `Retry-After` (seconds or a date), `X-RateLimit-Reset`, or a `retry_after`
+    in the JSON body (Laravel throttle answers carry one)."""
     value = response.headers.get("retry-after")
     if value:
         try:
@@ -90,6 +90,17 @@ def _retry_after(response: httpx.Response) -> float | None:
     reset = response.headers.get("x-ratelimit-reset")
     if reset and reset.isdigit():
         return max(0.0, float(reset) - time.time())
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    body_value = data.get("retry_after") if isinstance(data, dict) else None
+    if isinstance(body_value, int | float | str) and not isinstance(body_value, bool):
+        try:
+            seconds = float(body_value)
+        except ValueError:
+            return None
+        return max(0.0, seconds) if seconds == seconds and seconds < 86400 else None
     return None
 
 
@@ -274,7 +285,7 @@ class KolmeyaClient:
             )
         if status == 422:
             return ProviderError(
-                f"A Kolmeya recusou a requisição (HTTP 422): {detail or 'dados inválidos'}.",
+                f"A Kolmeya recusou a requisição (HTTP 422): {detail or 'dados inválidos'}",
                 transient=False,
                 code="validation",
                 status_code=status,

@@ -375,6 +375,11 @@ def _reply(
     job = _ident(item.get("job"))
     if job is not None:
         attributes["job"] = job
+    # The flat shape (kolmeya.md §2.6, SR-15) names the original by `original_message_id` and its
+    # request ("Job ID": the request uuid) by `job_id`.
+    flat_job = _ident(item.get("job_id"))
+    if flat_job is not None:
+        attributes.setdefault("request_id", flat_job)
     parameters = item.get("parameters")
     if isinstance(parameters, dict):
         attributes["parameters"] = parameters
@@ -388,7 +393,7 @@ def _reply(
         text=text,
         timestamp=when or ctx.now,
         raw=raw,
-        reply_to_provider_id=_ident(original.get("id")),
+        reply_to_provider_id=_ident(original.get("id")) or _ident(item.get("original_message_id")),
         reply_to_reference=reference,
         attributes=attributes,
     )
@@ -519,6 +524,9 @@ def _page(doc: Any, source: str, *, now: datetime | None, web: bool) -> ReplysPa
         try:
             if web:
                 batch.messages.append(_reply(item, ctx, raw=item, text_key="reply", prefix=WEB_REPLY_ID_PREFIX))
+            elif "reply" not in item and "phone" in item and _text(item.get("message")) is not None:
+                # A flat item ({phone, message, original_message_id, job_id}) in a /sms/replys page.
+                batch.messages.append(_reply(item, ctx, raw=item, text_key="message"))
             else:
                 batch.messages.append(_reply(item, ctx, raw=item, text_key="reply"))
         except _Malformed as exc:

@@ -18,8 +18,10 @@ import httpx
 from pydantic import BaseModel
 
 from atende.channels.base import (
+    N_,
     Capabilities,
     Channel,
+    ConfigField,
     ConnectionTest,
     InboundMessage,
     OutboundMessage,
@@ -103,10 +105,22 @@ class KolmeyaProvider:
     """Kolmeya SMS (kolmeya.com.br). Built by the registry as `KolmeyaProvider(config, http)`."""
 
     name: ClassVar[str] = "kolmeya"
+    label: ClassVar[str] = "Kolmeya (SMS)"
     channel: ClassVar[Channel] = "sms"
     capabilities: ClassVar[Capabilities] = Capabilities(segments=True, polling=True)
     config_model: ClassVar[type[BaseModel]] = KolmeyaConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"api_token"})
+    form_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("api_token", N_("Token da API"), "password", True, help=N_("Token Bearer do painel Kolmeya.")),
+        ConfigField("base_url", N_("URL da API"), placeholder="https://kolmeya.com.br/api/v1"),
+        ConfigField("tenant_segment_id", N_("Centro de custo (segment id)"), "number"),
+        ConfigField("cost_per_segment", N_("Custo por segmento (R$)"), placeholder="0,10"),
+        ConfigField("poll_interval_s", N_("Consulta de respostas a cada (s, 0 = desligada)"), "number",
+                    placeholder="60"),
+        ConfigField("sms_economize", N_("Economizar SMS"), "bool", help=N_(
+            "Escreve os SMS no alfabeto GSM-7 (á→a, ç→c, aspas curvas→retas) quando isso economiza segmentos: "
+            "160 caracteres por segmento em vez de 70. O agente ainda pode desligar no envio.")),
+    )
 
     def __init__(self, config: BaseModel | Mapping[str, Any], http: httpx.AsyncClient) -> None:
         if isinstance(config, KolmeyaConfig):
@@ -276,8 +290,10 @@ class KolmeyaProvider:
                     raw=raw,
                 )
                 return
-            if code == "invalid" and isinstance(entry.get("error"), str) and entry["error"].strip():
-                error = entry["error"].strip()
+            said = next((entry[k].strip() for k in ("error", "reason", "message_error")
+                         if isinstance(entry.get(k), str) and entry[k].strip()), None)
+            if code == "invalid" and said:
+                error = said  # Kolmeya's own words ("error", or "reason" in some answers)
             results[position] = _failed(message, code, error or "", provider_request_id=request_id, raw=raw)
 
         for key, code, error in _OUTCOMES:

@@ -121,11 +121,14 @@ def classify(
     details: str | None = None,
     http_status: int | None = None,
     is_transient: bool | None = None,
+    *,
+    title: str | None = None,
 ) -> ErrorInfo:
     """Map a Graph error to (reason, retry, kind).
 
     Known codes follow the table. Permission codes 200-299 are permanent. Unknown codes are
-    permanent unless Graph says `is_transient` or the HTTP status is 5xx / 429.
+    permanent unless Graph says `is_transient` or the HTTP status is 5xx / 429; their reason keeps
+    Meta's `title` (and `details`), the only words the agent has about them.
     """
     number: int | None
     if isinstance(code, bool):
@@ -147,6 +150,9 @@ def classify(
         reason = f"erro do WhatsApp ({label})"
     else:
         reason = f"erro do WhatsApp (código {number})"
-    if details:
-        reason = f"{reason}: {details}"
+    said = [part for part in (title, details) if part]
+    if len(said) == 2 and said[0].strip().rstrip(".").lower() == said[1].strip().rstrip(".").lower():
+        said = said[1:]
+    if said:
+        reason = f"{reason}: {' — '.join(said)}"
     return ErrorInfo(number, reason, retry, "service" if retry else "unknown", details)

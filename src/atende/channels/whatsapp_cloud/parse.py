@@ -12,25 +12,33 @@ shared/providers/whatsapp-meta.md §1. Rules:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from atende.channels.base import (
+    AddressChange,
     DeliveryStatus,
     InboundMessage,
     MediaRef,
     ProviderEvent,
+    Revision,
     StatusUpdate,
     WebhookBatch,
-    WebhookRejected,
 )
+from atende.channels.meta.envelope import as_list as _list
+from atende.channels.meta.envelope import as_obj as _obj
+from atende.channels.meta.envelope import as_text as _text
+from atende.channels.meta.envelope import entries, parse_body
+from atende.channels.whatsapp_cloud.alerts import ALERT_FIELDS, alert_event
 from atende.channels.whatsapp_cloud.errors import classify
+from atende.channels.whatsapp_cloud.orders import order_summary
 from atende.domain.phones import is_bsuid
 
 WABA_OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+GROUP_PREFIX = "group:"  # a WhatsApp group's own conversation address: "group:<group_id>"
+GROUP_NAME = "Grupo do WhatsApp"
 TEMPLATE_FIELDS = frozenset(
     {
         "message_template_status_update",
@@ -50,38 +58,13 @@ _STATUS_MAP: dict[str, DeliveryStatus] = {
 
 def parse_webhook_body(raw: bytes) -> WebhookBatch:
     """Parse a (signature-checked) webhook body. Raises only WebhookRejected(400)."""
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "corpo do webhook não é JSON válido") from exc
-    try:
-        return parse_payload(payload)
-    except WebhookRejected:
-        raise
-    except (
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-    ) as exc:
-        # Defensive net: the walkers below check types themselves; nothing else may escape.
-        raise WebhookRejected(400, f"webhook do WhatsApp malformado ({type(exc).__name__})") from exc
+    return parse_body(raw, parse_payload, "do WhatsApp")
 
 
 def parse_payload(payload: Any) -> WebhookBatch:
     """Parse an already-decoded webhook payload."""
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "webhook deve ser um objeto JSON")
-    if payload.get("object") != WABA_OBJECT:
-        raise WebhookRejected(400, f"objeto inesperado: {str(payload.get('object'))[:80]!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise WebhookRejected(400, "webhook sem lista entry[]")
     batch = WebhookBatch()
-    for entry in entries:
+    for entry in entries(payload, WABA_OBJECT):
         if not isinstance(entry, dict):
             batch.events.append(_malformed("entry", "entry não é um objeto", entry))
             continue
@@ -91,14 +74,14 @@ def parse_payload(payload: Any) -> WebhookBatch:
             batch.events.append(_malformed("entry", "entry sem lista changes[]", entry))
             continue
         for change in changes:
-            batch.extend(_parse_change(change, waba_id))
+            batch.extend(_parse_change(change, waba_id, entry.get("time")))
     return batch
 
 
 # --------------------------------------------------------------------------------------- changes
 
 
-def _parse_change(change: Any, waba_id: str | None) -> WebhookBatch:
+def _parse_change(change: Any, waba_id: str | None, entry_time: Any = None) -> WebhookBatch:
     batch = WebhookBatch()
     if not isinstance(change, dict):
         batch.events.append(_malformed("change", "change não é um objeto", change))
@@ -110,6 +93,8 @@ def _parse_change(change: Any, waba_id: str | None) -> WebhookBatch:
         return batch
     if field in TEMPLATE_FIELDS:
         batch.events.append(_template_event(field, value, waba_id))
+    elif field in ALERT_FIELDS:
+        batch.events.append(alert_event(field, value, waba_id, entry_time))
     elif field == "smb_message_echoes":
         _parse_messages_value(value, waba_id, batch, field=field, key="message_echoes", direction="out")
     elif field == "messages" or any(k in value for k in ("messages", "statuses")):
@@ -182,6 +167,8 @@ def _parse_message(
     message_id = _text(msg.get("id"))
     if not message_id:
         return _malformed("messages", "mensagem sem id", msg)
+    wa_type = _text(msg.get("type")) or "unknown"
+    system = _obj(msg.get("system")) if wa_type == "system" else {}
     if direction == "out":
         # smb_message_echoes: sent from the WhatsApp Business app; the customer is `to`.
         party = _text(msg.get("to"))
@@ -189,7 +176,7 @@ def _parse_message(
         party_parent = _text(msg.get("to_parent_user_id"))
     else:
         party = _text(msg.get("from"))
-        party_user_id = _text(msg.get("from_user_id"))
+        party_user_id = _text(msg.get("from_user_id")) or _text(system.get("previous_user_id"))
         party_parent = _text(msg.get("from_parent_user_id"))
     if party and party.startswith("+") and _is_wa_digits(party[1:]):
         party = party[1:]
@@ -212,15 +199,28 @@ def _parse_message(
     else:
         return _malformed("messages", "mensagem sem remetente/destinatário", msg)
 
+    profile = _obj(contact.get("profile"))
     identity: dict[str, str] = {}
     if wa_id:
         identity["wa_id"] = wa_id
     if bsuid:
         identity["bsuid"] = bsuid
+    parent = party_parent or _text(contact.get("parent_user_id"))
+    if parent:
+        identity["parent_bsuid"] = parent
+    username = _text(profile.get("username"))
+    if username:
+        identity["username"] = username
 
-    wa_type = _text(msg.get("type")) or "unknown"
     kind, text, media, attributes = _content(wa_type, msg)
     attributes["type"] = wa_type
+    revision: Revision | None = None
+    revises: str | None = None
+    if wa_type in ("edit", "revoke"):
+        revises = _text(_obj(msg.get(wa_type)).get("original_message_id"))
+        if revises:
+            revision = "edit" if wa_type == "edit" else "delete"
+            attributes["revises"] = revises
 
     context = _obj(msg.get("context"))
     reply_to = _text(context.get("id"))
@@ -239,14 +239,26 @@ def _parse_message(
         attributes["referral"] = msg["referral"]
     errors = [e for e in _list(msg.get("errors")) if isinstance(e, dict)] + list(extra_errors)
     if errors:
-        attributes["errors"] = [_error_dict(e) for e in errors]
-    parent = party_parent or _text(contact.get("parent_user_id"))
+        # Errors about a message we received: nothing of ours retries them.
+        attributes["errors"] = [_error_dict(e, inbound=True) for e in errors]
     if parent:
         attributes["parent_bsuid"] = parent
+    if username:
+        attributes["username"] = username
     if direction == "out" and _text(msg.get("from")):
         attributes["business_number"] = _text(msg.get("from"))
 
-    profile = _obj(contact.get("profile"))
+    contact_name = _text(profile.get("name"))
+    address_change = _address_change(system) if direction == "in" else None
+    group_id = _text(msg.get("group_id"))
+    if group_id:
+        # A group has its own conversation (never the participant's one-to-one thread); who wrote
+        # is kept on the message.
+        participant = {k: v for k, v in (("address", address), ("name", contact_name), *identity.items()) if v}
+        attributes["group_id"] = group_id
+        attributes["group_participant"] = participant
+        address, identity, address_change = GROUP_PREFIX + group_id, {}, None
+        contact_name = GROUP_NAME  # the group's contact, renamed by agents at will
     return InboundMessage(
         provider_message_id=message_id,
         address=address,
@@ -255,13 +267,32 @@ def _parse_message(
         timestamp=_timestamp(msg.get("timestamp")),
         raw=msg,
         direction="out" if direction == "out" else "in",
-        contact_name=_text(profile.get("name")),
-        reply_to_provider_id=reply_to,
+        contact_name=contact_name,
+        reply_to_provider_id=reply_to if revision is None else None,
         media=media,
         attributes=attributes,
         identity=identity,
         account_id=account_id,
+        revision=revision,
+        revises=revises,
+        address_change=address_change,
     )
+
+
+def _address_change(system: Mapping[str, Any]) -> AddressChange | None:
+    """`user_changed_number` (new phone in `wa_id`, or `new_wa_id` in older payloads) and
+    `user_changed_user_id` (new BSUID in `user_id`)."""
+    stype = _text(system.get("type"))
+    if stype == "user_changed_number":
+        new = _text(system.get("wa_id")) or _text(system.get("new_wa_id"))
+        if new and _is_wa_digits(new.lstrip("+")):
+            digits = new.lstrip("+")
+            return AddressChange("+" + digits, {"wa_id": digits})
+    if stype == "user_changed_user_id":
+        new = _text(system.get("user_id"))
+        if new and _is_user_id(new):
+            return AddressChange(new, {"bsuid": new})
+    return None
 
 
 def _content(wa_type: str, msg: dict[str, Any]) -> tuple[str, str | None, MediaRef | None, dict[str, Any]]:
@@ -270,6 +301,10 @@ def _content(wa_type: str, msg: dict[str, Any]) -> tuple[str, str | None, MediaR
     attrs: dict[str, Any] = {}
     if wa_type == "text" and isinstance(body, dict) and isinstance(body.get("body"), str):
         return "text", body["body"], None, attrs
+    if wa_type == "voice" and isinstance(body, dict):
+        # The legacy `voice` type: a voice note, stored as audio like `audio` with voice=true.
+        kind, text, media, attrs = _content("audio", {"type": "audio", "audio": {**body, "voice": True}})
+        return kind, text, media, attrs
     if wa_type in MEDIA_TYPES and isinstance(body, dict):
         caption = _text(body.get("caption"))
         media = MediaRef(
@@ -304,12 +339,32 @@ def _content(wa_type: str, msg: dict[str, Any]) -> tuple[str, str | None, MediaR
         attrs["emoji"] = emoji
         attrs["removed"] = not emoji
         return "reaction", emoji or None, None, attrs
+    if wa_type == "order" and isinstance(body, dict):
+        text, order = order_summary(body)
+        attrs["order"] = order
+        return "order", text, None, attrs
+    if wa_type == "edit" and isinstance(body, dict):
+        # The new version of an edited message: a text, or a media whose caption changed.
+        inner = _obj(body.get("message"))
+        inner_type = _text(inner.get("type")) or "unknown"
+        kind, text, media, attrs = _content(inner_type, inner)
+        attrs["edited_type"] = inner_type
+        return kind, text, media, attrs
+    if wa_type == "revoke":
+        return "unsupported", None, None, attrs
     if wa_type == "system" and isinstance(body, dict):
         # e.g. "user changed number": kept as a system line of the conversation.
-        for key in ("type", "wa_id", "customer", "identity"):
+        for key in ("type", "wa_id", "new_wa_id", "user_id", "previous_user_id", "customer", "identity"):
             if _text(body.get(key)):
                 attrs[f"system_{key}"] = _text(body.get(key))
+        identity = msg.get("identity")
+        if isinstance(identity, dict):
+            attrs["identity"] = {k: v for k, v in identity.items() if isinstance(v, str | bool | int)}
         return "event", _text(body.get("body")), None, attrs
+    if wa_type == "unsupported":
+        subtype = _text(_obj(msg.get("unsupported")).get("type"))
+        if subtype:
+            attrs["unsupported_type"] = subtype  # what the customer sent: poll, edit, video_note…
     return "unsupported", None, None, attrs
 
 
@@ -323,6 +378,15 @@ def _interactive(body: dict[str, Any]) -> tuple[str, str | None, MediaRef | None
         if _text(reply.get("description")) is not None:
             attrs["description"] = _text(reply.get("description"))
         return "interactive", _text(reply.get("title")), None, attrs
+    if itype == "call_permission_reply":  # the customer answered our request to call them
+        response = _text(reply.get("response"))
+        if response is not None:
+            attrs["response"] = response
+        for key in ("expiration_timestamp", "response_source", "is_permanent"):
+            if isinstance(reply.get(key), str | int | bool):
+                attrs[key] = reply[key]
+        label = {"accept": "aceitou", "reject": "recusou"}.get(response or "", response or "respondeu")
+        return "interactive", f"📞 Permissão para ligar: o cliente {label}", None, attrs
     if itype == "nfm_reply":  # WhatsApp Flow completed
         for key in ("name", "response_json"):
             if _text(reply.get(key)) is not None:
@@ -393,7 +457,9 @@ def _parse_status(item: Any, account_id: str | None) -> StatusUpdate | ProviderE
         error = info["reason"]
     recipient_id = _text(item.get("recipient_id"))
     recipient: str | None
-    if recipient_id and _is_wa_digits(recipient_id):
+    if recipient_id and _text(item.get("recipient_type")) == "group":
+        recipient = GROUP_PREFIX + recipient_id
+    elif recipient_id and _is_wa_digits(recipient_id):
         recipient = "+" + recipient_id
     else:
         recipient = recipient_id or _text(item.get("recipient_user_id"))
@@ -434,6 +500,14 @@ def _template_event(field: str, value: dict[str, Any], waba_id: str | None) -> P
     for name, key in optional.items():
         if _text(value.get(key)) is not None:
             data[name] = _text(value.get(key))
+    rejection = _obj(value.get("rejection_info"))
+    other = _obj(value.get("other_info"))
+    explained = [t for t in (_text(rejection.get("reason")), _text(rejection.get("recommendation")),
+                             _text(other.get("title")), _text(other.get("description"))) if t]
+    if explained:
+        data["reason_detail"] = " — ".join(explained)
+    if rejection:
+        data["rejection_info"] = {k: v for k, v in rejection.items() if isinstance(v, str)}
     return ProviderEvent("template_status", data)
 
 
@@ -441,44 +515,49 @@ def _malformed(field: str, reason: str, item: Any) -> ProviderEvent:
     return ProviderEvent("malformed", {"field": field, "reason": reason, "item": item})
 
 
-def _error_dict(error: Mapping[str, Any]) -> dict[str, Any]:
+def _error_dict(error: Mapping[str, Any], *, inbound: bool = False) -> dict[str, Any]:
+    """One Graph `errors[]` item. `details` sits in `error_data` (dict or string) or, in some
+    payloads, at the top level. `inbound`: an error about a message we received, which nothing of
+    ours retries, so its reason never promises a new attempt."""
     error_data = error.get("error_data")
     details: str | None = None
     if isinstance(error_data, dict):
         details = _text(error_data.get("details"))
     elif isinstance(error_data, str):
         details = error_data or None
+    if details is None:
+        details = _text(error.get("details"))
     code = error.get("code")
-    info = classify(code if isinstance(code, int | str) and not isinstance(code, bool) else None, details)
+    title = _text(error.get("title")) or _text(error.get("message"))
+    info = classify(code if isinstance(code, int | str) and not isinstance(code, bool) else None, details,
+                    title=title)
+    reason, retry = info.reason, info.retry
+    if inbound:
+        reason, retry = inbound_reason(info.code, title, details), False
     return {
         "code": info.error_code if info.code is not None else _text(code),
         "title": _text(error.get("title")),
         "message": _text(error.get("message")),
         "details": details,
-        "reason": info.reason,
-        "retry": info.retry,
+        "reason": reason,
+        "retry": retry,
         "kind": info.kind,
     }
 
 
+def inbound_reason(code: int | None, title: str | None, details: str | None) -> str:
+    """What went wrong with a message the customer sent, as the agent reads it (no "we will retry":
+    nothing retries an inbound message)."""
+    if code == 131051:
+        return "tipo de mensagem não suportado pelo WhatsApp"
+    if code == 131052:
+        return "não foi possível baixar a mídia do cliente"
+    base = "o WhatsApp não entregou o conteúdo desta mensagem" + (f" (código {code})" if code is not None else "")
+    extra = details or title
+    return f"{base}: {extra}" if extra else base
+
+
 # -------------------------------------------------------------------------------------- helpers
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    """Non-empty string (ids may arrive as JSON numbers: they become strings)."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _is_wa_digits(value: str) -> bool:

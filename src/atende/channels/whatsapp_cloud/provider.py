@@ -7,19 +7,20 @@ engine does those with `capabilities.service_window_hours`, `config.rate_per_sec
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote, urlsplit
 
 import httpx
 from pydantic import BaseModel
 
 from atende.channels.base import (
+    N_,
     Capabilities,
     Channel,
+    ConfigField,
     ConnectionTest,
+    MediaRef,
     OutboundMessage,
     Provider,
     ProviderError,
@@ -33,9 +34,10 @@ from atende.channels.meta.graph import GraphClient, GraphError
 from atende.channels.meta.signature import SIGNATURE_HEADER, valid_signature, verify_handshake
 from atende.channels.whatsapp_cloud.config import WhatsAppCloudConfig
 from atende.channels.whatsapp_cloud.errors import ERRORS, ErrorInfo, classify
-from atende.channels.whatsapp_cloud.parse import parse_webhook_body
+from atende.channels.whatsapp_cloud.parse import GROUP_PREFIX, parse_webhook_body
 from atende.domain.phones import format_phone_display, is_bsuid
-from atende.domain.templates import PLACEHOLDER_RE as _PLACEHOLDER_RE
+from atende.domain.templates import template_parameters
+from atende.media.links import InvalidLink, check_media_link, link_filename
 
 KB = 1024
 MB = 1024 * 1024
@@ -96,49 +98,6 @@ def media_kind_for_mime(mime_type: str | None) -> str | None:
     return ALLOWED_MIME_TYPES.get(base_mime(mime_type))
 
 
-def template_parameters(components: Any) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Parameters a template needs, per component: ({"header": 1, "body": 2, "button_0": 1}, names).
-
-    Text placeholders are `{{1}}` (positional) or `{{first_name}}` (named); a media/location header
-    takes one parameter; URL buttons with a placeholder and copy-code / OTP buttons take one each.
-    """
-    counts: dict[str, int] = {}
-    names: dict[str, list[str]] = {}
-    if not isinstance(components, list):
-        return counts, names
-    for component in components:
-        if not isinstance(component, dict):
-            continue
-        ctype = str(component.get("type", "")).lower()
-        if ctype == "header":
-            fmt = str(component.get("format", "TEXT")).upper()
-            if fmt == "TEXT":
-                found = _placeholders(component.get("text"))
-                counts["header"] = len(found)
-                if found:
-                    names["header"] = found
-            else:  # IMAGE, VIDEO, DOCUMENT, LOCATION
-                counts["header"] = 1
-        elif ctype == "body":
-            found = _placeholders(component.get("text"))
-            counts["body"] = len(found)
-            if found:
-                names["body"] = found
-        elif ctype == "buttons":
-            buttons = component.get("buttons")
-            for index, button in enumerate(buttons if isinstance(buttons, list) else []):
-                if not isinstance(button, dict):
-                    continue
-                btype = str(button.get("type", "")).upper()
-                if btype == "URL":
-                    found = _placeholders(button.get("url"))
-                    if found:
-                        counts[f"button_{index}"] = len(found)
-                elif btype in ("COPY_CODE", "OTP"):
-                    counts[f"button_{index}"] = 1
-    return counts, names
-
-
 def normalize_template(template: Mapping[str, Any]) -> dict[str, Any]:
     """One entry of `GET /{waba_id}/message_templates` in the shape the engine stores."""
     components = template.get("components") if isinstance(template.get("components"), list) else []
@@ -149,6 +108,9 @@ def normalize_template(template: Mapping[str, Any]) -> dict[str, Any]:
         "language": template.get("language"),
         "category": template.get("category"),
         "status": template.get("status"),
+        # Graph lists why a template was rejected (`rejected_reason`, "NONE" when it was not).
+        "status_reason": reason if isinstance(reason := template.get("rejected_reason"), str)
+        and reason.upper() != "NONE" else None,
         "parameter_format": template.get("parameter_format", "POSITIONAL"),
         "components": components,
         "parameters": counts,
@@ -156,78 +118,8 @@ def normalize_template(template: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _placeholders(text: Any) -> list[str]:
-    if not isinstance(text, str):
-        return []
-    seen: list[str] = []
-    for name in _PLACEHOLDER_RE.findall(text):
-        if name not in seen:
-            seen.append(name)
-    return seen
-
-
 class InvalidOutbound(ValueError):
     """The engine asked for something WhatsApp cannot send (reported as a failed SendResult)."""
-
-
-#: Longest media link we accept (Meta fetches it; real CDN links are far shorter).
-MAX_MEDIA_URL = 2048
-_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".localdomain")
-
-
-def check_media_link(url: str) -> str:
-    """A media link WhatsApp may fetch: `https`, a public host, no credentials, at most
-    MAX_MEDIA_URL characters. Returns it unchanged; InvalidOutbound (a ValueError) says why not.
-
-    Hosts are checked as written (Meta, not us, resolves them): IP literals must be global,
-    names must be dotted and not in a local-only domain. Odd IPv4 spellings (`127.1`, `0x7f.1`,
-    `2130706433`) are refused rather than guessed at.
-    """
-    if not isinstance(url, str) or not url:
-        raise InvalidOutbound("informe o link da mídia")
-    if len(url) > MAX_MEDIA_URL:
-        raise InvalidOutbound(f"link da mídia longo demais ({len(url)} > {MAX_MEDIA_URL} caracteres)")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or not url.isascii():
-        raise InvalidOutbound("o link da mídia tem espaços ou caracteres inválidos")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
-    except ValueError:
-        raise InvalidOutbound("link da mídia inválido") from None
-    if parts.scheme.lower() != "https":
-        raise InvalidOutbound("o link da mídia precisa começar com https://")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidOutbound("o link da mídia não pode conter usuário ou senha")
-    if not host:
-        raise InvalidOutbound("o link da mídia não tem endereço (host)")
-    host = host.rstrip(".").lower()
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        if not address.is_global or address.is_multicast:
-            raise InvalidOutbound("o link da mídia aponta para um endereço privado ou local")
-        return url
-    labels = host.split(".")
-    last = labels[-1]
-    if len(labels) < 2 or not all(labels) or last.isdigit() or last.startswith("0x") or \
-            host == "localhost" or host.endswith(_LOCAL_SUFFIXES) or \
-            not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", host):
-        raise InvalidOutbound("o link da mídia precisa de um endereço público (não local nem privado)")
-    return url
-
-
-def link_filename(url: str) -> str | None:
-    """The file name at the end of a link's path (`…/boleto%20123.pdf` → `boleto 123.pdf`)."""
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return None
-    name = unquote(path.rsplit("/", 1)[-1]).strip()
-    name = re.sub(r"[\x00-\x1f\x7f/\\]", "", name)[:200]
-    return name or None
 
 
 class WhatsAppCloudProvider:
@@ -240,9 +132,21 @@ class WhatsAppCloudProvider:
         read_receipts=True,
         service_window_hours=24,
         signed_webhooks=True,
+        fetch_media=True,
+        upload_media=True,
     )
     config_model: ClassVar[type[BaseModel]] = WhatsAppCloudConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"access_token", "app_secret", "verify_token"})
+    label: ClassVar[str] = "WhatsApp Cloud API"
+    form_fields: ClassVar[tuple[ConfigField, ...]] = (
+        ConfigField("access_token", N_("Token de acesso"), "password", True),
+        ConfigField("phone_number_id", N_("Phone number ID"), required=True),
+        ConfigField("app_secret", N_("App secret"), "password", True),
+        ConfigField("verify_token", N_("Verify token"), "password", True),
+        ConfigField("waba_id", N_("WABA ID (para sincronizar modelos)")),
+        ConfigField("base_url", N_("URL da API"), placeholder="https://graph.facebook.com"),
+        ConfigField("api_version", N_("Versão da API"), placeholder="v25.0"),
+    )
 
     def __init__(self, config: BaseModel | Mapping[str, Any], http: httpx.AsyncClient) -> None:
         if isinstance(config, WhatsAppCloudConfig):
@@ -283,7 +187,12 @@ class WhatsAppCloudProvider:
         """The JSON body of `POST /{ver}/{phone_number_id}/messages`; InvalidOutbound if impossible."""
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
         to = (message.to or "").strip()
-        if to and (is_bsuid(to) or ("." in to and not to.lstrip("+").isdigit())):
+        if to.startswith(GROUP_PREFIX):  # Groups API: the group id, not a participant
+            group_id = to.removeprefix(GROUP_PREFIX)
+            if not group_id:
+                raise InvalidOutbound("grupo sem identificador")
+            body.update(recipient_type="group", to=group_id)
+        elif to and (is_bsuid(to) or ("." in to and not to.lstrip("+").isdigit())):
             body["recipient"] = to
         else:
             number = re.sub(r"\D", "", to)
@@ -361,7 +270,7 @@ class WhatsAppCloudProvider:
         """Send one message. Transient Graph errors raise ProviderError; permanent ones return failed."""
         try:
             body = self.build_message_body(message)
-        except InvalidOutbound as exc:
+        except (InvalidOutbound, InvalidLink) as exc:
             return SendResult(message.reference, "failed", error_code="invalid_message", error=str(exc))
         try:
             data = await self.graph.post_json(f"{self.config.phone_number_id}/messages", body)
@@ -386,12 +295,13 @@ class WhatsAppCloudProvider:
             message.reference,
             "sent",
             provider_message_id=wamid,
-            canonical_address=_canonical_address(data),
+            canonical_address=None if body.get("recipient_type") == "group" else _canonical_address(data),
             raw=data,
         )
 
-    async def mark_read(self, provider_message_id: str, *, typing: bool = False) -> None:
-        """Mark an inbound message (and the ones before it) as read; optionally show "typing…"."""
+    async def mark_read(self, provider_message_id: str, address: str = "", *, typing: bool = False) -> None:
+        """Mark an inbound message (and the ones before it) as read; optionally show "typing…".
+        (`address` is not needed: WhatsApp knows the thread by the message.)"""
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "status": "read",
@@ -434,12 +344,15 @@ class WhatsAppCloudProvider:
             raise ProviderError("resposta do upload sem id de mídia", transient=False, code="bad_response")
         return str(media_id)
 
-    async def fetch_media(self, media_id: str) -> tuple[bytes, str]:
+    async def fetch_media(self, ref: MediaRef | str) -> tuple[bytes, str]:
         """Download an inbound media: metadata GET, then the short-lived URL with the Bearer token.
 
         Returns (content, mime_type). Refuses MIME types outside ALLOWED_MIME_TYPES and files over
         the kind's limit (permanent ProviderError). An expired URL is fetched anew once.
         """
+        media_id = ref if isinstance(ref, str) else ref.provider_media_id
+        if not media_id:
+            raise ProviderError("mídia sem identificador para download", transient=False, code="no_media_id")
         for attempt in (1, 2):
             try:
                 meta = await self.graph.get_json(str(media_id), {"phone_number_id": self.config.phone_number_id})
@@ -545,7 +458,8 @@ class WhatsAppCloudProvider:
 
     @staticmethod
     def _classify(exc: GraphError) -> ErrorInfo:
-        return classify(exc.graph_code, exc.details, exc.http_status, exc.is_transient)
+        title = exc.user_title or (re.sub(r"^\(#\d+\)\s*", "", exc.message) if exc.graph_code is not None else None)
+        return classify(exc.graph_code, exc.details, exc.http_status, exc.is_transient, title=title or None)
 
     def _retry_after(self, exc: GraphError, info: ErrorInfo) -> float | None:
         if info.code == 131056:

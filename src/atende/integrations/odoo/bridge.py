@@ -83,7 +83,6 @@ class OdooBridge:
 
 
 def bridge(rt: Runtime) -> OdooBridge:
-    if rt.odoo is None:
+    if not isinstance(rt.odoo, OdooBridge):
         rt.odoo = OdooBridge(rt)
-    bridge_: OdooBridge = rt.odoo
-    return bridge_
+    return rt.odoo

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from atende.actions import contacts as contact_actions
 from atende.actions import optout
 from atende.db import queries
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, User, client_ip, require
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+
+class MergeIn(BaseModel):
+    contact_id: RowId  # the other contact: it moves into this one and disappears
 
 
 class ContactPatch(BaseModel):
@@ -56,4 +60,15 @@ async def timeline(
             items, next_cursor = await queries.timeline(conn, contact_id, limit=limit, cursor=cursor)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = user.may_read_deleted()
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
+
+
+@router.post("/{contact_id}/merge", dependencies=[require("supervisor")])
+async def merge_contact(contact_id: RowId, body: MergeIn, request: Request, rt: Rt, user: User) -> dict[str, Any]:
+    """The same person under two contacts (one per channel, say): one contact, one timeline."""
+    await _contact_or_404(rt, contact_id)
+    await _contact_or_404(rt, body.contact_id)
+    async with rt.write() as tx:
+        await contact_actions.merge(tx, contact_id, body.contact_id, actor_id=user.id, ip=client_ip(request))
+    return await _contact_or_404(rt, contact_id)

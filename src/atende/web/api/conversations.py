@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from atende.actions import close_reasons, outbound, priority
 from atende.actions import conversations as conv_actions
-from atende.channels.whatsapp_cloud.provider import MAX_MEDIA_URL, InvalidOutbound, check_media_link
 from atende.db import queries
 from atende.db.types import utcnow
 from atende.db.waiting_counts import over_counts
@@ -17,6 +16,7 @@ from atende.domain.ids import parse_id
 from atende.domain.text_limits import API_MAX_TEXT
 from atende.domain.waiting import Thresholds
 from atende.jobs.handlers import sendable
+from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link
 from atende.web.auth import CurrentUser, Rt, User
 from atende.web.params import BodyId, OptId, RowId
 
@@ -147,7 +147,8 @@ async def list_messages(
                                                              latest=latest)
     except queries.BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"items": items, "next_cursor": next_cursor}
+    reader = user.may_read_deleted()
+    return {"items": [queries.visible_message(m, may_read_deleted=reader) for m in items], "next_cursor": next_cursor}
 
 
 async def message_view(rt: Rt, message_id: RowId) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def _check_media_url(url: str, kind: str, channel: str, media: bool, *, has_file
         raise HTTPException(422, "envie o arquivo (media_id) ou o link (media_url), não os dois")
     try:
         check_media_link(url)
-    except InvalidOutbound as exc:
+    except InvalidLink as exc:
         raise HTTPException(422, str(exc)) from None
 
 

@@ -45,11 +45,7 @@ _UPLOAD_DOC = {
 
 
 def media_store(rt: Runtime) -> MediaStore:
-    """The runtime's store; web-only processes (no worker, no hooks installed) get the local one."""
-    if rt.media_store is None:
-        rt.media_store = LocalMediaStore(rt.settings.media_dir)
-    store: MediaStore = rt.media_store
-    return store
+    return rt.media_store
 
 
 def media_view(row: Any) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from atende.actions import outbound
 from atende.actions import reactions as reaction_actions
 from atende.actions import templates as template_actions
-from atende.channels.base import ProviderError
+from atende.channels.base import ProviderError, template_lister
 from atende.db import queries
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
+from atende.domain.templates import template_parameters
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
 from atende.web.api.conversations import message_view
@@ -50,8 +51,6 @@ async def _connector(rt: Rt, connector_id: RowId, *, templates: bool = False) ->
 
 
 def template_view(item: dict[str, Any]) -> dict[str, Any]:
-    from atende.channels.whatsapp_cloud.provider import template_parameters
-
     counts, names = template_parameters(item.get("components") or [])
     return {**item, "parameters": counts, "parameter_names": names}
 
@@ -59,8 +58,8 @@ def template_view(item: dict[str, Any]) -> dict[str, Any]:
 @router.post("/connectors/{connector_id}/templates/sync", dependencies=[require("supervisor")])
 async def sync_templates(connector_id: RowId, rt: Rt) -> dict[str, Any]:
     loaded = await _connector(rt, connector_id, templates=True)
-    provider: Any = loaded.provider
-    if not hasattr(provider, "list_templates"):
+    provider = template_lister(loaded.provider)
+    if provider is None:
         raise HTTPException(409, "este conector não sincroniza modelos")
     try:
         items = await provider.list_templates()

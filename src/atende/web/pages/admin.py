@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +13,7 @@ from atende.actions import connectors as connector_actions
 from atende.actions import quick_replies as qr_actions
 from atende.actions import users as user_actions
 from atende.actions.errors import ActionError
+from atende.channels.base import ConfigField
 from atende.channels.registry import UnknownProvider, provider_names, provider_type
 from atende.db import queries
 from atende.db.tables import connectors
@@ -25,50 +26,14 @@ from atende.web.params import RowId
 router = APIRouter(include_in_schema=False)
 
 
-@dataclass(frozen=True)
-class ConfigField:
-    name: str
-    label: str
-    kind: str = "text"  # text | password | number | select | bool (a checkbox)
-    required: bool = False
-    placeholder: str = ""
-    options: tuple[str, ...] = ()
-    help: str = ""
-
-
 def provider_fields() -> dict[str, list[ConfigField]]:
-    """The form fields of each provider's config (shared/contract.md, "Provider config keys")."""
-    return {
-        "kolmeya": [
-            ConfigField("api_token", _("Token da API"), "password", True, help=_("Token Bearer do painel Kolmeya.")),
-            ConfigField("base_url", _("URL da API"), placeholder="https://kolmeya.com.br/api/v1"),
-            ConfigField("tenant_segment_id", _("Centro de custo (segment id)"), "number"),
-            ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0,10"),
-            ConfigField("poll_interval_s", _("Consulta de respostas a cada (s, 0 = desligada)"), "number",
-                        placeholder="60"),
-            ConfigField("sms_economize", _("Economizar SMS"), "bool", help=_(
-                "Escreve os SMS no alfabeto GSM-7 (á→a, ç→c, aspas curvas→retas) quando isso economiza segmentos: "
-                "160 caracteres por segmento em vez de 70. O agente ainda pode desligar no envio.")),
-        ],
-        "whatsapp_cloud": [
-            ConfigField("access_token", _("Token de acesso"), "password", True),
-            ConfigField("phone_number_id", _("Phone number ID"), required=True),
-            ConfigField("app_secret", _("App secret"), "password", True),
-            ConfigField("verify_token", _("Verify token"), "password", True),
-            ConfigField("waba_id", _("WABA ID (para sincronizar modelos)")),
-            ConfigField("base_url", _("URL da API"), placeholder="https://graph.facebook.com"),
-            ConfigField("api_version", _("Versão da API"), placeholder="v25.0"),
-        ],
-        "sandbox": [
-            ConfigField("look_like", _("Simular canal"), "select", options=("sms", "whatsapp", "sandbox")),
-            ConfigField("cost_per_segment", _("Custo por segmento (R$)"), placeholder="0"),
-            ConfigField("sms_economize", _("Economizar SMS"), "bool"),
-        ],
-    }
+    """The connector form of each provider, declared by its package (labels translated here)."""
+    return {name: [replace(f, label=_(f.label), help=_(f.help) if f.help else "")
+                   for f in provider_type(name).form_fields] for name in provider_names()}
 
 
 def provider_labels() -> dict[str, str]:
-    return {"kolmeya": "Kolmeya (SMS)", "whatsapp_cloud": "WhatsApp Cloud API", "sandbox": _("Sandbox (demonstração)")}
+    return {name: _(provider_type(name).label) for name in provider_names()}
 
 
 def uses_templates(provider: str) -> bool:
@@ -129,7 +94,7 @@ async def _connectors_page(request: Request, user: CurrentUser, *, error: str = 
     ui = await full_ui(request, user)
     return render(request, "settings/connectors.html",
                   {"items": items, "fields": provider_fields(), "providers": provider_labels(),
-                   "available": [p for p in provider_names() if p in provider_labels()], "error": error,
+                   "available": [p for p in provider_names() if provider_type(p).form_fields], "error": error,
                    "form": form or {}, "page": "settings", "tab": "connectors"},
                   ui=ui, status_code=status_code)
 

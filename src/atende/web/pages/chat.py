@@ -18,7 +18,7 @@ from atende.db.tables import messages
 from atende.db.types import utcnow
 from atende.domain.ids import MAX_ID
 from atende.domain.text_limits import API_MAX_TEXT, max_text
-from atende.domain.window import is_window_open
+from atende.domain.window import send_allowance
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
 from atende.web.auth import CurrentUser
@@ -84,9 +84,11 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
     return kind
 
 
-def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str],
+                reader: CurrentUser | None = None) -> list[dict[str, Any]]:
     items: list[tuple[datetime, int, dict[str, Any]]] = []
-    for m in msgs:
+    may_read_deleted = reader is not None and reader.may_read_deleted()
+    for m in (queries.visible_message(m, may_read_deleted=may_read_deleted) for m in msgs):
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
         items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
     for e in evts:
@@ -98,7 +100,7 @@ def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: d
 
 async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
                        after_msg: OptId = None, after_event: OptId = None, around: int | None = None,
-                       ) -> tuple[list[dict[str, Any]], bool]:
+                       reader: CurrentUser | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older). With `around` (a search hit),
     the thread opens on that message: a little before it, and everything after it up to JUMP_TAIL."""
     async with rt_of(request).read() as conn:
@@ -111,11 +113,11 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
                 has_older = len(head) == JUMP_CONTEXT
                 since = as_datetime(msgs[0]["created_at"]) if has_older else None
                 evts = await queries.conversation_events(conn, conversation_id, since=since, limit=500)
-                return merge_items(msgs, evts, names), has_older
+                return merge_items(msgs, evts, names, reader), has_older
         if after_msg is not None or after_event is not None:
             msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
             evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
-            return merge_items(msgs, evts, names), False
+            return merge_items(msgs, evts, names, reader), False
         msgs = await queries.messages_page(conn, conversation_id, before_id=before_id, limit=THREAD_PAGE)
         has_older = len(msgs) == THREAD_PAGE
         since = as_datetime(msgs[0]["created_at"]) if msgs and has_older else None
@@ -123,22 +125,26 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
         if before_id is not None:
             until = await conn.scalar(select(messages.c.created_at).where(messages.c.id == before_id))
         evts = await queries.conversation_events(conn, conversation_id, since=since, until=until)
-    return merge_items(msgs, evts, names), has_older
+    return merge_items(msgs, evts, names, reader), has_older
 
 
 def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
-    hours = loaded.provider.capabilities.service_window_hours if loaded else None
-    if not hours:
+    caps = loaded.provider.capabilities if loaded else None
+    if caps is None or not caps.service_window_hours:
         return {"applies": False, "open": True}
     last_in = as_datetime(conv.get("last_inbound_at"))
-    return {"applies": True, "open": is_window_open(last_in, utcnow(), hours), "hours": hours}
+    human_agent = bool(getattr(loaded.config, "human_agent_tag", False)) if loaded else False
+    allowed, tag = send_allowance(last_in, utcnow(), hours=caps.service_window_hours,
+                                  human_agent_hours=caps.human_agent_window_hours, human_agent=human_agent)
+    return {"applies": True, "open": allowed, "hours": caps.service_window_hours, "tagged": tag is not None,
+            "templates": caps.templates}
 
 
 async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any],
                        around: int | None = None) -> dict[str, Any]:
     rt = rt_of(request)
     loaded = await rt.connector(conv["connector_id"])
-    items, has_older = await thread_items(request, conv["id"], around=around)
+    items, has_older = await thread_items(request, conv["id"], around=around, reader=user)
     async with rt.read() as conn:
         contact = await queries.contact(conn, conv["contact"]["id"])
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
@@ -150,7 +156,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
         "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
-        "media_allowed": bool(conv["channel"] == "whatsapp" and caps and caps.media),
+        "media_allowed": bool(caps and caps.media),
         "max_text": max_text(conv["channel"]), "segment_warning": rt.settings.sms_segment_warning,
         "economize": bool(loaded and outbound.economize_by_default(loaded.config)),
         "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
@@ -231,7 +237,7 @@ async def thread(request: Request, conversation_id: RowId, user: PageUser,
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
     await load_conversation(rt_of(request), conversation_id)
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
-                                          after_event=after_event)
+                                          after_event=after_event, reader=user)
     return render(request, "_thread_items.html", {"items": items, "has_older": has_older,
                                                   "conversation_id": conversation_id,
                                                   "older_link": before is not None},
@@ -245,6 +251,7 @@ async def bubble(request: Request, message_id: RowId, user: PageUser) -> Respons
         names = await queries.user_names(conn)
     if msg is None:
         raise PageError(404, _("Mensagem não encontrada."))
+    msg = queries.visible_message(msg, may_read_deleted=user.may_read_deleted())
     msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, msg["conversation_id"])

@@ -18,7 +18,8 @@ from atende.web.pages.core import PageError
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
 
-FILTERS = ("all", "mine", "unassigned", "whatsapp", "sms")
+CHANNEL_FILTERS = ("whatsapp", "sms", "instagram", "messenger")
+FILTERS = ("all", "mine", "unassigned", *CHANNEL_FILTERS)
 STATUSES = ("new", "open", "done")
 SORTS = ("recent", "priority")
 PAGE_SIZE = 25
@@ -30,6 +31,8 @@ def filter_labels() -> dict[str, str]:
         "all": _("Todos os canais"),
         "whatsapp": "WhatsApp",
         "sms": "SMS",
+        "instagram": "Instagram",
+        "messenger": "Messenger",
         "unassigned": _("Não atribuídas"),
     }
 
@@ -54,7 +57,7 @@ class ConvFilter:
 
     def list_args(self, user: CurrentUser) -> dict[str, Any]:
         args: dict[str, Any] = {}
-        if self.key in ("whatsapp", "sms"):
+        if self.key in CHANNEL_FILTERS:
             args["channel"] = self.key
         elif self.key == "mine":
             args["assignee"] = user.id
@@ -71,7 +74,7 @@ class ConvFilter:
 
     def api_query(self) -> str:
         """The same filter in /api/v1/conversations/counts terms."""
-        if self.key in ("whatsapp", "sms"):
+        if self.key in CHANNEL_FILTERS:
             return urlencode({"channel": self.key})
         return urlencode({"assignee": {"mine": "me", "unassigned": "none"}.get(self.key, "")}) \
             if self.key in ("mine", "unassigned") else ""
@@ -86,7 +89,7 @@ class ConvFilter:
 
     def matches(self, conv: dict[str, Any], user: CurrentUser) -> bool:
         assignee = conv["assignee"]["id"] if conv["assignee"] else None
-        if self.key in ("whatsapp", "sms") and conv["channel"] != self.key:
+        if self.key in CHANNEL_FILTERS and conv["channel"] != self.key:
             return False
         if self.key == "mine" and assignee != user.id:
             return False

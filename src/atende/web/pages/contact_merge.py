@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from atende.actions import contacts as contact_actions
+from atende.actions.errors import ActionError
 from atende.db import queries
 from atende.db.contact_list import ContactFilter, list_contacts
+from atende.domain.ids import MAX_ID
+from atende.web.auth import client_ip
+from atende.web.error_language import translate_detail
 from atende.web.pages.common import status_labels
 from atende.web.pages.contact_list import display_rows
-from atende.web.pages.core import PageError, Supervisor, full_ui, render, rt_of
+from atende.web.pages.core import PageError, Supervisor, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import OptId, RowId
 
@@ -50,3 +55,19 @@ async def merge_page(request: Request, contact_id: RowId, user: Supervisor,
     return render(request, "contact_merge.html", {
         "contact": keep, "other": other_contact, "q": query, "candidates": candidates,
         "statuses": status_labels(), "page": "contact"}, ui=ui)
+
+
+@router.post("/contacts/{contact_id}/merge")
+async def merge(request: Request, contact_id: RowId, user: Supervisor,
+                other_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> Response:
+    """Step 3: `other_id` moves into this contact (the contacts.merge action, audited), then its page."""
+    if other_id == contact_id:
+        raise PageError(422, _("Escolha dois contatos diferentes."))
+    await _load(request, contact_id)
+    await _load(request, other_id)
+    try:
+        async with rt_of(request).write() as tx:
+            await contact_actions.merge(tx, contact_id, other_id, actor_id=user.id, ip=client_ip(request))
+    except ActionError as exc:
+        raise PageError(exc.status_code, translate_detail(exc.template, user.language, exc.params)) from None
+    return redirect(f"/contacts/{contact_id}?merged={other_id}", request)

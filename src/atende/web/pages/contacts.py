@@ -42,15 +42,17 @@ async def _panel(request: Request, user: CurrentUser, contact_id: RowId, convers
 
 
 @router.get("/contacts/{contact_id}")
-async def contact_page(request: Request, contact_id: RowId, user: PageUser) -> Response:
+async def contact_page(request: Request, contact_id: RowId, user: PageUser, merged: OptId = None) -> Response:
     contact = await _contact(request, contact_id)
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
         items, cursor = await queries.timeline(conn, contact_id, limit=TIMELINE_PAGE)
         names = await queries.user_names(conn)
+    items = [queries.visible_message(m, may_read_deleted=user.may_read_deleted()) for m in items]
     _names(items, names)
     return render(request, "contact.html", {"contact": contact, "items": items, "cursor": cursor, "names": names,
-                                            "statuses": status_labels(), "page": "contact"}, ui=ui)
+                                            "statuses": status_labels(), "page": "contact",
+                                            "merged": merged is not None}, ui=ui)
 
 
 @router.get("/contacts/{contact_id}/timeline")
@@ -63,6 +65,7 @@ async def timeline_page(request: Request, contact_id: RowId, user: PageUser,
             names = await queries.user_names(conn)
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
+    items = [queries.visible_message(m, may_read_deleted=user.may_read_deleted()) for m in items]
     _names(items, names)
     return render(request, "_timeline_items.html", {"contact": {"id": contact_id}, "items": items,
                                                     "cursor": next_cursor, "names": names},

@@ -32,9 +32,9 @@ LANG_COOKIE = "atende_lang"
 
 CHANNELS: dict[str, dict[str, str]] = {
     "sms": {"icon": "📱", "label": "SMS"},
-    "whatsapp": {"icon": "💬", "label": "WhatsApp"},
-    "instagram": {"icon": "📷", "label": "Instagram"},
-    "messenger": {"icon": "✉️", "label": "Messenger"},
+    "whatsapp": {"icon": "🟢", "label": "WhatsApp"},
+    "instagram": {"icon": "📸", "label": "Instagram"},
+    "messenger": {"icon": "💬", "label": "Messenger"},
     "sandbox": {"icon": "🧪", "label": "Sandbox"},
 }
 

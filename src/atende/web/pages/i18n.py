@@ -132,5 +132,13 @@ class Formatter:
         amount = Decimal(str(value or 0))
         return format_currency(amount, "BRL", locale=self.locale).replace("\xa0", " ")
 
+    def currency(self, value: Decimal | str | int | None, code: str) -> str:
+        """An amount in any currency (WhatsApp orders carry theirs), in the user's language."""
+        amount = Decimal(str(value or 0))
+        try:
+            return format_currency(amount, code, locale=self.locale).replace("\xa0", " ")
+        except (ValueError, KeyError):
+            return f"{code} {amount:.2f}"
+
     def number(self, value: int | Decimal | None) -> str:
         return format_decimal(value or 0, locale=self.locale)

@@ -1,7 +1,7 @@
 """workspace polish: close reasons (a list supervisors edit, on attendances) and conversation priority
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import atende.db.types
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

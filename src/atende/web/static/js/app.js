@@ -113,6 +113,7 @@
     try { data = JSON.parse(message.data); } catch (_) { return; }
     document.dispatchEvent(new CustomEvent("atende:event", { detail: data }));
     if (data.type === "message.created" && data.direction === "in") maybeNotify(data);
+    if (data.type === "connector.alert") alertSupervisors(data);
   });
   document.addEventListener("htmx:sseOpen", () => {
     document.body.classList.remove("offline");
@@ -120,6 +121,13 @@
     document.dispatchEvent(new CustomEvent("atende:reconnected"));
   });
   document.addEventListener("htmx:sseError", () => document.body.classList.add("offline"));
+
+  // ---- a provider restricted, banned or flagged an account: supervisors are told at once -----
+  function alertSupervisors(data) {
+    const role = document.body?.dataset.role || "";
+    if (role !== "supervisor" && role !== "admin") return;
+    toast(`⚠ ${data.name || ""}: ${data.detail || data.alert_type || ""}`, "alert-critical");
+  }
 
   // ---- desktop notification + sound for new customer messages in my conversations ----------
   let audio = null;
@@ -254,6 +262,12 @@
           status.textContent = cfg.labels.status[t.status] || t.status || "—";
           const last = document.createElement("td");
           last.appendChild(status);
+          if (t.status_reason) {
+            const why = document.createElement("small");
+            why.className = "reason";
+            why.textContent = " " + t.status_reason;
+            last.appendChild(why);
+          }
           tr.append(cell(t.name), cell(t.language), cell(cfg.labels.category[t.category] || t.category || "—"), last);
           rows.appendChild(tr);
         }

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atende.channels.whatsapp_cloud.config import WhatsAppCloudConfig
-from atende.channels.whatsapp_cloud.engine import pair_tokens, pair_wait
+from atende.jobs.pacing import pair_tokens, pair_wait
 
 
 def test_a_burst_goes_at_once_then_one_per_interval() -> None:

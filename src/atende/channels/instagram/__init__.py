@@ -1,0 +1,1 @@
+"""Instagram Direct (an Instagram professional account's messages) on the shared Meta code."""

@@ -50,3 +50,33 @@ def test_contacts_list_search_filters_and_page(live: LiveStack, page: Page, arti
     expect(page.get_by_test_id("identities")).to_contain_text("+5548991910234")
     expect(page.get_by_role("heading", name="Histórico de Maria Oliveira")).to_be_visible()
     page.screenshot(path=str(artifacts / "contact-page.png"))
+
+
+def test_merging_two_contacts_from_the_contact_page(live: LiveStack, page: Page, artifacts: Path) -> None:
+    admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
+    live.create_user("carla@example.com", "Carla Supervisora", "supervisor")
+    ctx = setup_sms(live, live.api_token(admin_id), extra=True)
+    with httpx.Client(base_url=live.url, headers=ctx["headers"], timeout=10) as api:
+        by_phone = {c["identities"][0]["value"]: c["id"] for c in api.get("/api/v1/contacts").json()["items"]}
+        keep, other = by_phone["+5548991910234"], by_phone["+5511988887771"]
+        for cid, name in ((keep, "Maria Oliveira"), (other, "Maria O. (outro número)")):
+            assert api.patch(f"/api/v1/contacts/{cid}", json={"name": name}).status_code == 200
+
+    login(page, live, "carla@example.com")
+    page.goto(f"{live.url}/contacts/{keep}")
+    page.get_by_test_id("merge-link").click()
+    page.get_by_label("Encontrar o outro contato").fill("Maria")
+    page.get_by_label("Encontrar o outro contato").press("Enter")
+    candidates = page.get_by_test_id("merge-candidates")
+    expect(candidates.locator(".contact-row")).to_have_count(1)  # never the contact itself
+    candidates.get_by_role("link", name="Escolher").click()
+    expect(page.get_by_test_id("merge-compare")).to_contain_text("Maria O. (outro número)")
+    page.screenshot(path=str(artifacts / "contact-merge-confirm.png"))
+    page.get_by_role("button", name=re.compile("^Mesclar: trazer")).click()
+    page.wait_for_url(re.compile(rf"/contacts/{keep}\?merged={other}$"))
+    expect(page.get_by_test_id("merged-notice")).to_be_visible()
+    identities = page.get_by_test_id("identities")
+    expect(identities).to_contain_text("+5548991910234")
+    expect(identities).to_contain_text("+5511988887771")
+    expect(page.locator("#timeline")).to_contain_text("Seu pedido 4521 saiu para entrega.")  # the other's history
+    page.screenshot(path=str(artifacts / "contact-merged.png"))

@@ -38,6 +38,7 @@ from atende.web.api import (
     integrations,
     media,
     search,
+    teams,
     tokens,
     whatsapp,
 )
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contact_list, contacts, admin, audit, sse, media, whatsapp, tokens,
-                   integrations, search, close_reasons):
+                   integrations, search, close_reasons, teams):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 

@@ -20,12 +20,12 @@ def buttons(html: str, start: str, end: str) -> list[str]:
 
 async def test_closed_conversation_offers_reopen_only(harness: Harness, pages: Pages) -> None:
     conv = (await sms_conversation(harness))["conversation"]
-    ana = await pages("ana")
+    ana = await pages("supervisor")  # sees the default queue whole, closed conversations included (auth.policy)
     card = (await ana.get(f"/fragments/conversation/{conv['id']}?view=card")).text
     assert buttons(card, '<div class="card-actions">', "</div>") == ["Assumir", "Concluir"]
     assert 'data-unread="1"' in card
 
-    r = await harness.post(f"/api/v1/conversations/{conv['id']}/close", who="ana")
+    r = await harness.post(f"/api/v1/conversations/{conv['id']}/close", who="supervisor")
     assert r.status_code == 200 and r.json()["status"] == "done"
     card = (await ana.get(f"/fragments/conversation/{conv['id']}?view=card")).text
     assert buttons(card, '<div class="card-actions">', "</div>") == ["Reabrir"]

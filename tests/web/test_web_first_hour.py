@@ -39,6 +39,8 @@ async def test_the_agents_answer_follows_their_taking_it(harness: Harness, pages
 async def test_answering_a_closed_conversation_times_the_new_attendance(harness: Harness) -> None:
     h = harness
     conv = (await sms_conversation(h))["conversation"]
+    r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["ana"]}, who="ana")
+    assert r.status_code == 200  # hers: she keeps reading it once closed
     assert (await h.post(f"/api/v1/conversations/{conv['id']}/close", who="ana")).status_code == 200
     r = await h.post(f"/api/v1/conversations/{conv['id']}/messages", {"text": "Voltando ao seu pedido"}, who="ana")
     assert r.status_code == 202

@@ -105,6 +105,8 @@ async def test_from_the_contact_page_its_numbers_are_ready(harness: Harness, pag
     one = await sms_conversation(harness)
     contact_id = one["conversation"]["contact"]["id"]
     ana = await pages("ana")
+    # Serving the contact, she reads its page (auth.policy).
+    assert (await ana.post(f"/conversations/{one['conversation']['id']}/take")).status_code == 200
     panel = (await ana.get(f"/contacts/{contact_id}")).text
     assert f'href="/conversations/new?contact={contact_id}"' in panel
     html = (await ana.get(f"/conversations/new?contact={contact_id}")).text

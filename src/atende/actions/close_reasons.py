@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from atende.actions import audit
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
+from atende.auth.policy import Viewer
 from atende.db.tables import attendances, close_reasons, conversations, events
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -65,7 +66,8 @@ async def update_reason(tx: Tx, reason_id: int, *, name: str | None = None, acti
                        target_id=reason_id, ip=ip, detail={k: v for k, v in values.items() if k != "name"})
 
 
-async def close(tx: Tx, conversation_id: int, *, actor_id: int | None, reason_id: int | None) -> None:
+async def close(tx: Tx, conversation_id: int, *, actor_id: int | None = None, reason_id: int | None = None,
+                by: Viewer | None = None) -> None:
     """Close (conversations.close) and, when given, record why on the attendance that ends. The reason's
     name rides on the closing event, so the thread's line and the reports read it without a join."""
     reason = None
@@ -76,7 +78,7 @@ async def close(tx: Tx, conversation_id: int, *, actor_id: int | None, reason_id
             raise Invalid("motivo de encerramento inválido", code="close_reason")
     before = tx.last_event_id
     was_open = await tx.conn.scalar(select(conversations.c.status).where(conversations.c.id == conversation_id))
-    await conv_actions.close(tx, conversation_id, actor_id=actor_id)
+    await conv_actions.close(tx, conversation_id, actor_id=actor_id, by=by)  # the policy decides
     if reason is None or was_open == "done":
         return
     attendance_id = await tx.conn.scalar(select(conversations.c.current_attendance_id)

@@ -40,8 +40,9 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
                  transaction: Callable[[], AbstractAsyncContextManager[Tx]], max_batch: int = 500,
-                 max_wait_ms: float = 2.0) -> None:
+                 max_wait_ms: float = 2.0, settings: Any = None) -> None:
         self.bus = bus
+        self.settings = settings  # what actions fall back to (team timers' defaults, see db/tx.py)
         self._transaction = transaction
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
@@ -111,7 +112,7 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn))  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn), settings=self.settings)  # type: ignore[arg-type]
             results = [run_sync(work(tx)) for work in works]
         return results, tx
 

@@ -5,18 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.auth.policy import event_scope
 from atende.db.prepared import insert_returning_id
-from atende.db.tables import events
+from atende.db.tables import conversations, events
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 
+_SCOPE = select(conversations.c.id, conversations.c.contact_id, conversations.c.team_id, conversations.c.assignee_id,
+                conversations.c.status).where(conversations.c.id == bindparam("id"))
+
 
 async def append(tx: Tx, type_: str, payload: Mapping[str, Any], conversation_id: int | None = None) -> int:
+    """Append an event. A conversation's event carries the conversation's scope (contact, team, assignee,
+    status) so that each live stream can filter it in memory (auth.policy.event_filter); callers that
+    know it pass it in the payload, otherwise it is read here."""
+    data = dict(payload)
+    if conversation_id is not None and "conversation_status" not in data:
+        row = (await tx.conn.execute(_SCOPE, {"id": conversation_id})).first()
+        if row is not None:
+            for key, value in event_scope(row).items():
+                data.setdefault(key, value)
     result = await tx.conn.execute(insert_returning_id(events), {
-        "type": type_, "conversation_id": conversation_id, "payload": dict(payload), "created_at": utcnow()})
+        "type": type_, "conversation_id": conversation_id, "payload": data, "created_at": utcnow()})
     event_id = int(result.scalar_one())
     tx.last_event_id = max(tx.last_event_id, event_id)
     return event_id

@@ -27,6 +27,7 @@ from atende.web.pages import (
     odoo,
     search,
     settings_close_reasons,
+    teams,
 )
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
 from atende.web.pages.vendor import VendorFiles, find_node_modules, missing_files
@@ -41,8 +42,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (account, board, new_conversation, chat, conversation_meta, contact_list, contact_merge, contacts,
-                   admin, audit,
-                   odoo, api_docs, search, settings_close_reasons):
+                   admin, audit, odoo, api_docs, search, settings_close_reasons, teams):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from atende.auth import policy
 from atende.db import queries
 from atende.db.contact_list import ContactFilter, list_contacts
 from atende.domain.phones import format_phone_display
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
 
@@ -62,10 +64,14 @@ def display_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-async def _page(request: Request, lq: ListQuery, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def _page(request: Request, user: CurrentUser, lq: ListQuery,
+                cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    who = await viewer_of(request, user)
     try:
         async with rt_of(request).read() as conn:
-            items, next_cursor = await list_contacts(conn, lq.filter(), limit=PAGE, cursor=cursor)
+            # Only contacts with a conversation the viewer may see (auth.policy).
+            items, next_cursor = await list_contacts(conn, lq.filter(), limit=PAGE, cursor=cursor,
+                                                     visible=policy.visible_conversations(who))
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
     return display_rows(items), next_cursor
@@ -81,7 +87,7 @@ async def contacts_page(request: Request, user: PageUser, q: Annotated[str | Non
                         channel: Short = None, optout: Short = None, odoo: Short = None) -> Response:
     lq = ListQuery.parse(q, channel, optout, odoo)
     ui = await full_ui(request, user)
-    items, cursor = await _page(request, lq, None)
+    items, cursor = await _page(request, user, lq, None)
     return render(request, "contacts.html", {"lq": lq, "items": items, "cursor": cursor, "labels": labels(),
                                              "page": "contacts"}, ui=ui)
 
@@ -92,6 +98,6 @@ async def contacts_more(request: Request, user: PageUser, q: Annotated[str | Non
                         cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     """The next keyset page (endless scroll)."""
     lq = ListQuery.parse(q, channel, optout, odoo)
-    items, next_cursor = await _page(request, lq, cursor)
+    items, next_cursor = await _page(request, user, lq, cursor)
     return render(request, "_contact_rows.html", {"lq": lq, "items": items, "cursor": next_cursor},
                   ui=make_ui(request, user))

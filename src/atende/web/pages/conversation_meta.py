@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from atende.actions import priority as priority_actions
 from atende.db import close_reasons as reason_reads
 from atende.domain.priority import PRIORITIES
-from atende.web.pages.common import ensure_may_handle, load_conversation
+from atende.web.auth import viewer_of
+from atende.web.pages.common import load_conversation
 from atende.web.pages.core import PageError, PageUser, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
@@ -36,11 +37,11 @@ async def header_extras(conn: AsyncConnection, conv: dict[str, Any]) -> dict[str
 async def set_priority(request: Request, conversation_id: RowId, user: PageUser,
                        priority: Annotated[str, Form(max_length=10)]) -> Response:
     rt = rt_of(request)
-    conv = await load_conversation(rt, conversation_id)
-    ensure_may_handle(user, conv)
+    who = await viewer_of(request, user)
+    await load_conversation(rt, conversation_id, who)
     if priority not in PRIORITIES:
         raise PageError(422, _("Prioridade inválida."))
     async with rt.write() as tx:
-        await priority_actions.set_priority(tx, conversation_id, priority, actor_id=user.id)
+        await priority_actions.set_priority(tx, conversation_id, priority, by=who)  # the policy decides
     # The header refreshes itself on the live event (chat.js), like after another agent's change.
     return Response(status_code=204, headers={"HX-Trigger": "atende:header-refresh"})

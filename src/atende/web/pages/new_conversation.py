@@ -11,13 +11,15 @@ from sqlalchemy import select
 
 from atende.actions import outbound
 from atende.actions.errors import ActionError
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.db.tables import connectors
 from atende.db.tx import Tx
 from atende.domain.phones import format_phone_display
 from atende.domain.text_limits import API_MAX_TEXT, max_text
 from atende.jobs.handlers import sendable
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.error_language import translate_detail
 from atende.web.pages.chat import _template_payload
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
@@ -30,14 +32,16 @@ router = APIRouter(include_in_schema=False)
 STARTABLE = ("whatsapp", "sms", "sandbox")
 
 
-async def startable_connectors(request: Request) -> list[dict[str, Any]]:
-    """Active connectors an agent may write first on, with what the form needs of each."""
+async def startable_connectors(request: Request, who: Viewer) -> list[dict[str, Any]]:
+    """Active connectors `who` may write first on (auth.policy: those their teams or no team serve),
+    with what the form needs of each."""
     rt = rt_of(request)
     async with rt.read() as conn:
-        rows = list(await conn.execute(
-            select(connectors.c.id, connectors.c.name, connectors.c.channel, connectors.c.provider)
-            .where(connectors.c.active.is_(True), connectors.c.provider != "history",
-                   connectors.c.channel.in_(STARTABLE)).order_by(connectors.c.name, connectors.c.id)))
+        stmt = (select(connectors.c.id, connectors.c.name, connectors.c.channel, connectors.c.provider)
+                .where(connectors.c.active.is_(True), connectors.c.provider != "history",
+                       connectors.c.channel.in_(STARTABLE)).order_by(connectors.c.name, connectors.c.id))
+        rows = [r for r in await conn.execute(stmt)
+                if await policy.may_start_on(conn, who, int(r.id))]
         items = []
         for r in rows:
             loaded = await rt.connector(int(r.id))
@@ -57,13 +61,15 @@ async def startable_connectors(request: Request) -> list[dict[str, Any]]:
 
 async def _form(request: Request, user: CurrentUser, *, contact_id: int | None = None, error: str = "",
                 values: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    items = await startable_connectors(request)
+    who = await viewer_of(request, user)
+    items = await startable_connectors(request, who)
     contact = None
     if contact_id is not None:
         async with rt_of(request).read() as conn:
             contact = await queries.contact(conn, contact_id)
-        if contact is None:
-            raise PageError(404, _("Contato não encontrado."))
+            if contact is None:
+                raise PageError(404, _("Contato não encontrado."))
+            await policy.require_contact(conn, who, contact_id)  # its numbers only for who may read it
     phones = [i["value"] for i in (contact or {}).get("identities", []) if i["kind"] == "phone"]
     form = {"connector_id": str(items[0]["id"]) if items else "", "to": phones[0] if phones else "", "text": "",
             "mode": "text", **(values or {})}
@@ -92,9 +98,13 @@ async def number_check(request: Request, user: PageUser, connector_id: OptId = N
             context["error"] = _("Número inválido: confira o DDD e os dígitos.")
         else:
             context.update(address=address, display=format_phone_display(address))
+            who = await viewer_of(request, user)
             async with rt.read() as conn:
-                context["existing"] = await outbound.existing_conversation(Tx(conn), loaded.id, loaded.channel,
-                                                                           address)
+                existing = await outbound.existing_conversation(Tx(conn), loaded.id, loaded.channel, address)
+                conv = await queries.conversation(conn, existing) if existing is not None else None
+                # Only a thread the viewer may read is pointed at (auth.policy).
+                if conv is not None and await policy.may_read(conn, who, conv):
+                    context["existing"] = existing
     return render(request, "_number_check.html", context, ui=make_ui(request, user))
 
 
@@ -108,6 +118,7 @@ async def start(request: Request, user: PageUser,
                 economize: Annotated[str | None, Form(max_length=5)] = None,
                 contact: Annotated[int | None, Form()] = None) -> Response:
     rt = rt_of(request)
+    who = await viewer_of(request, user)
     form = await request.form()
     params = [str(v) for v in form.getlist("params")]
     values = {"connector_id": str(connector_id), "to": to, "text": text, "mode": mode}
@@ -130,7 +141,7 @@ async def start(request: Request, user: PageUser,
         address = outbound.recipient_address(loaded.channel, to)
         async with rt.write() as tx:
             conversation_id, _message = await outbound.start_conversation(
-                tx, sendable(loaded), address, text=text, author_id=user.id, template=template, take=True,
+                tx, sendable(loaded), address, text=text, author_id=user.id, template=template, take=True, by=who,
                 economize=(economize in ("1", "true", "on")) if loaded.channel == "sms" and not template else None)
     except ActionError as exc:
         message = _("Número inválido: confira o DDD e os dígitos.") if exc.code == "invalid_phone" \

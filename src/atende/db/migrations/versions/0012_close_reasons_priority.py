@@ -1,7 +1,7 @@
 """workspace polish: close reasons (a list supervisors edit, on attendances) and conversation priority
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import atende.db.types
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

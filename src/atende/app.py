@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atende import __version__
 from atende.actions.errors import ActionError
@@ -30,7 +31,9 @@ from atende.web.api import (
     admin,
     audit,
     campaigns,
+    close_reasons,
     connectors,
+    contact_list,
     contacts,
     conversations,
     csat,
@@ -47,6 +50,7 @@ from atende.web.api import (
     whatsapp,
 )
 from atende.web.auth import require
+from atende.web.error_language import request_language, translate_detail, translate_errors
 from atende.web.security_headers import SecurityHeaders
 from atende.web.webhooks import receive
 
@@ -85,10 +89,12 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
             if rt is None:
                 await runtime.close()
 
-    app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
+    # /docs is served by the workspace from npm's swagger-ui-dist (web/pages/api_docs.py), not from a CDN.
+    app = FastAPI(title="atende", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
-    for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search, teams, reports, campaigns, message_templates, scheduled, csat, privacy, retention):
+    for module in (connectors, conversations, contact_list, contacts, admin, audit, sse, media, whatsapp, tokens,
+                   integrations, search, close_reasons, teams, reports, campaigns, message_templates, scheduled, csat,
+                   privacy, retention):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(receive.router)
 
@@ -109,8 +115,8 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(ActionError)
-    async def action_error(_: Request, exc: ActionError) -> JSONResponse:
-        body: dict[str, object] = {"detail": exc.detail}
+    async def action_error(request: Request, exc: ActionError) -> JSONResponse:
+        body: dict[str, object] = {"detail": translate_detail(exc.template, request_language(request), exc.params)}
         if exc.code:
             body["code"] = exc.code
         return JSONResponse(body, status_code=exc.status_code)
@@ -137,10 +143,16 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
         app.add_exception_handler(kind, db_down)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Agents read these in the composer and forms: in their language, not pydantic's English.
+        return JSONResponse({"detail": translate_errors(exc.errors(), request_language(request))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        detail = translate_detail(exc.detail, request_language(request)) if isinstance(exc.detail, str) else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.add_middleware(SecurityHeaders)
 

@@ -52,11 +52,22 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class AlembicChatterFilter(logging.Filter):
+    """Alembic says which dialect it uses every time a process starts: noise for a newcomer reading
+    `scripts/run`'s output. What it migrates ("Running upgrade ...") still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     """`fmt="json"` (ATENDE_LOG_FORMAT): one JSON object per line, for log shippers."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactFilter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, AlembicChatterFilter) for f in migration_log.filters):
+        migration_log.addFilter(AlembicChatterFilter())
     structlog.configure(processors=[
         structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True), redact_event,

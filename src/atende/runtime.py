@@ -78,6 +78,9 @@ class Runtime:
     odoo: object | None = None
     # The time the jobs worker and the campaign pacer go by (tests travel in time with it).
     clock: Callable[[], datetime] = utcnow
+    # Waiting-time colours: each team's own thresholds (team id → domain.waiting.Thresholds); teams
+    # without their own use the settings' wait_warn_s / wait_late_s.
+    team_waits: dict[int, Any] = field(default_factory=dict)
 
     @property
     def committer(self) -> GroupCommitter:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     webhook_max_items: int = 1000
     # Status reports for messages not known yet are kept this long for late matching.
     parked_status_ttl_s: int = 48 * 60 * 60
+    # The composer warns (and asks before sending) past this many SMS segments (0 = never).
+    sms_segment_warning: int = Field(default=4, ge=0)
+    # Waiting-time colours (the SLA): a customer waiting this long turns the card amber, then red
+    # (0 = off). A team's own thresholds, when set, replace these for its conversations.
+    wait_warn_s: int = Field(default=5 * 60, ge=0)
+    wait_late_s: int = Field(default=15 * 60, ge=0)
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"  # json: one object per line, for log shippers
     run_migrations_on_start: bool = True

@@ -164,8 +164,8 @@ def test_phone_layout_and_keyboard(live: LiveStack, browser: Browser, artifacts:
     # Keyboard: the card's own button moves it (no drag needed), focus stays usable.
     done_card = page.locator(f"#column-done #card-{cid}")
     done_card.focus()
-    done_card.get_by_role("button", name="Assumir").click()
-    expect(page.locator(f"#column-open #card-{cid}")).to_be_visible(timeout=5000)
+    done_card.get_by_role("button", name="Reabrir").click()  # a closed card offers only Reabrir
+    expect(page.locator(f"#column-new #card-{cid}")).to_be_visible(timeout=5000)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 392, f"the page scrolls sideways on a phone ({width}px)"
     page.goto(f"{live.url}/conversations/{cid}")
@@ -208,6 +208,7 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
     # Ana (admin) takes it elsewhere: Bruno's chat turns note-only and his contact panel follows, live.
     login(page, live, "admin@example.com")
     page.goto(f"{live.url}/conversations/{cid}")
+    page.locator("#chat-header").get_by_role("button", name="Reabrir").click()  # closed: Reabrir only
     page.locator("#chat-header").get_by_role("button", name="Assumir").click()
     expect(bruno.get_by_test_id("composer-locked")).to_contain_text("Ana Admin", timeout=3000)
     expect(bruno.get_by_role("tab", name="Responder")).to_be_disabled()
@@ -226,7 +227,7 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
     close.focus()
     bruno.keyboard.press("Enter")
     expect(bruno.get_by_test_id("chat-status")).to_have_text("Concluído", timeout=3000)
-    expect(bruno.locator("#chat-header").get_by_role("button", name="Assumir")).to_be_focused()
+    expect(bruno.locator("#chat-header").get_by_role("button", name="Reabrir")).to_be_focused()
     expect(panel_pill).to_have_text("Concluído", timeout=3000)
     expect(bruno.locator(f"#item-{cid} .pill")).to_have_text("Concluído", timeout=3000)
     assert bruno.evaluate("window.__noReload") is True

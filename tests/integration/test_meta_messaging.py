@@ -163,12 +163,13 @@ async def test_instagram_conversation_end_to_end(harness: Harness) -> None:
     assert text["text"] == "Amei o story! Tem no 38?"
 
     assert (await _reply(h, conv["id"], {"text": "Temos sim!"})).status_code == 202
+    # Instagram's text limit (1000) is refused when queued, in the caller's language, not failed later.
     too_long = await _reply(h, conv["id"], {"text": "x" * 1200})
-    assert too_long.status_code == 202
+    assert too_long.status_code == 422 and too_long.json()["code"] == "text_too_long"
+    assert "1000" in too_long.json()["detail"].replace(".", "")
     await settle(h)
     items = await thread(h, conv["id"])
-    assert items[2]["status"] == "sent"
-    assert items[3]["status"] == "failed" and "1000" in items[3]["error"]  # Instagram's text limit
+    assert items[2]["status"] == "sent" and len(items) == 3  # nothing queued for the long text
     (sent,) = m.sent_to(IGSID)
     assert sent.node == INSTAGRAM_ACCOUNT and sent.text == "Temos sim!"
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 
 class ActionError(Exception):
+    """`detail` is Portuguese; with `params` it is `template % params`, so the web layer can translate
+    the template and fill it again in the caller's language."""
+
     status_code = 409
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, *, code: str | None = None, params: dict[str, object] | None = None) -> None:
+        self.template = detail
+        self.params = params
+        self.detail = detail % params if params else detail
+        super().__init__(self.detail)
         self.code = code
 
 

@@ -21,10 +21,13 @@ from atende.channels.base import Capabilities, SendResult
 from atende.db.tables import connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
 from atende.db.types import utcnow
+from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
 from atende.domain.previews import preview_of
 from atende.domain.sms import count_segments, sms_cost
+from atende.domain.sms_economy import cheaper
 from atende.domain.status import should_apply
 from atende.domain.templates import render_template
+from atende.domain.text_limits import max_text
 from atende.domain.window import send_allowance
 from atende.jobs.queue import enqueue
 from atende.realtime import events
@@ -32,6 +35,7 @@ from atende.realtime import events
 OPTED_OUT = "O contato pediu para não receber SMS (opt-out). Reative o contato antes de enviar."
 OPTED_OUT_WHATSAPP = "O contato pediu para não receber mensagens no WhatsApp (opt-out)."
 WINDOW_CLOSED = "janela de 24 h encerrada: envie um modelo"
+TEXT_TOO_LONG = "texto longo demais para este canal: %(n)s caracteres (máximo %(max)s)"
 WINDOW_CLOSED_NO_TEMPLATES = "janela de 24 h encerrada: o cliente precisa escrever primeiro"
 HUMAN_AGENT_WINDOW_CLOSED = "janela de atendimento humano (7 dias) encerrada: o cliente precisa escrever primeiro"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
@@ -44,6 +48,11 @@ class ConnectorLike(Protocol):
 
     @property
     def capabilities(self) -> Capabilities: ...
+
+
+def economize_by_default(config: Any) -> bool:
+    """The connector's "Economizar SMS" setting."""
+    return bool(getattr(config, "sms_economize", False))
 
 
 def cost_per_segment(config: Any) -> Decimal:
@@ -65,6 +74,7 @@ async def queue_message(
     bypass_opt_out: bool = False,
     on_sent: dict[str, Any] | None = None,
     media_url: str | None = None,
+    economize: bool | None = None,
     by: Viewer | None = None,
     send_at: datetime | None = None,
 ) -> int:
@@ -79,7 +89,9 @@ async def queue_message(
     A template is stored with the text the customer reads, rendered from the synced template and
     the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
     validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
-    `attributes.media_url`."""
+    `attributes.media_url`. On SMS, `economize` ("Economizar SMS"; None: the connector's setting) spells
+    the text in GSM-7 when that takes fewer segments; what the agent typed stays in
+    `attributes.original_text`."""
     conv = await conv_actions.load(tx, conversation_id)
     await policy.require_act(tx.conn, by, conv)
     if by is not None:
@@ -90,6 +102,8 @@ async def queue_message(
         raise Invalid("a conversa não pertence a este conector")
     if kind == "text" and not (text or "").strip():
         raise Invalid("mensagem vazia")
+    if kind != "template" and text and len(text) > (limit := max_text(connector.channel)):
+        raise Invalid(TEXT_TOO_LONG, code="text_too_long", params={"n": len(text), "max": limit})
     if media_url is not None:
         if kind not in MEDIA_KINDS:
             raise Invalid(f"link de mídia só vale para {', '.join(MEDIA_KINDS)}", code="media_url_kind")
@@ -97,9 +111,14 @@ async def queue_message(
             raise Invalid("envie o arquivo (media_id) ou o link (media_url), não os dois", code="media_url_kind")
         if not connector.capabilities.media:
             raise Invalid("este canal não envia mídia por link", code="media_unsupported")
+    original_text = None
     if connector.channel == "sms":
         if kind != "text":
             raise Invalid("SMS só envia texto")
+        if text and (economize if economize is not None else economize_by_default(connector.config)):
+            spelled = cheaper(text)
+            if spelled != text:
+                original_text, text = text, spelled
         opted_out = await tx.conn.scalar(select(contacts.c.sms_opted_out).where(contacts.c.id == conv.contact_id))
         if opted_out and not bypass_opt_out:
             raise Conflict(OPTED_OUT, code="opted_out")
@@ -124,6 +143,9 @@ async def queue_message(
         definition = await require_approved(tx, connector.id, template or {})  # only approved ones go out
         text = render_template(definition, (template or {}).get("components")) or text
 
+    if author_id is not None and take and conv.status != "open":
+        # Taken before the message is written: the thread reads "Ana assumiu" and then Ana's answer.
+        await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id, by=by)
     now = utcnow()
     values: dict[str, Any] = dict(
         conversation_id=conv.id, connector_id=connector.id, contact_id=conv.contact_id, direction="out",
@@ -132,6 +154,7 @@ async def queue_message(
         team_id=getattr(conv, "team_id", None),
         attributes={**({"template": template} if template else {}), **({"on_sent": on_sent} if on_sent else {}),
                     **({"media_url": media_url} if media_url is not None else {}),
+                    **({"original_text": original_text} if original_text is not None else {}),
                     **({"message_tag": message_tag} if message_tag else {}),
                     **({"send_at": send_at.isoformat()} if send_at is not None else {})},
         updated_at=now,
@@ -151,12 +174,11 @@ async def queue_message(
         ))
     if author_id is not None:
         await conv_actions.add_handler(tx, conv.id, author_id)
-        if take and conv.status != "open":
-            await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id, by=by)
     if send_at is None:
         # Counts the message, and makes it the attendance's first response when a person answers the
-        # customer (never the bot, auto-replies or campaigns: they have no author). A scheduled message
-        # counts when it is released (atende.actions.scheduled.release).
+        # customer (never the bot, auto-replies or campaigns: they have no author), in the attendance a
+        # take just started too. A scheduled message counts when it is released
+        # (atende.actions.scheduled.release).
         await rollups.message_written(tx, conv, at=now, direction="out", kind=kind, author_id=author_id,
                                       team_id=values["team_id"], new_day=new_day)
     await events.append(tx, "message.created", {
@@ -167,20 +189,45 @@ async def queue_message(
     return message_id
 
 
+PHONE_CHANNELS = ("sms", "whatsapp")
+
+
+def recipient_address(channel: str, to: str) -> str:
+    """The address to send to, from what a person typed: a phone in any Brazilian spelling becomes
+    E.164 with the 9th digit (sms, whatsapp); a BSUID or another channel's id is kept."""
+    value = to.strip()
+    if channel not in PHONE_CHANNELS or is_bsuid(value):
+        return value
+    try:
+        return normalize_phone(value)
+    except InvalidPhone as exc:
+        raise Invalid(f"telefone inválido: {exc}", code="invalid_phone") from None
+
+
+async def existing_conversation(tx: Tx, connector_id: int, channel: str, address: str) -> int | None:
+    """The conversation this connector already has with `address`, in any of its spellings."""
+    key = contact_actions.address_key(address, channel)
+    found = await tx.conn.scalar(select(conversations.c.id).where(
+        conversations.c.connector_id == connector_id,
+        conversations.c.address_key.in_(contact_actions.address_variants(key))))
+    return int(found) if found is not None else None
+
+
 async def start_conversation(
     tx: Tx, connector: ConnectorLike, address: str, *, text: str | None, author_id: int | None,
-    template: dict[str, Any] | None = None, by: Viewer | None = None,
+    template: dict[str, Any] | None = None, take: bool = False, economize: bool | None = None,
+    by: Viewer | None = None,
 ) -> tuple[int, int]:
     """Send to an address, reusing its conversation in any spelling (9th digit) or creating one,
-    closed until the customer answers. On WhatsApp a template is the way to open one.
+    closed until the customer answers (or, with `take`, held by the author: "Nova conversa" in the
+    workspace). On WhatsApp a template is the way to open one.
 
     `by` may send on connectors their teams serve; an address whose conversation is waiting or in
     service is answered there, under the same rule as a reply (no way around a colleague's chat)."""
     await policy.require_connector(tx.conn, by, connector.id)
     key = contact_actions.address_key(address, connector.channel)
-    existing = (await tx.conn.execute(select(conversations).where(
-        conversations.c.connector_id == connector.id,
-        conversations.c.address_key.in_(contact_actions.address_variants(key))))).first()
+    existing_id = await existing_conversation(tx, connector.id, connector.channel, address)
+    existing = None if existing_id is None else await conv_actions.load(tx, existing_id)
     conv_id = existing.id if existing is not None else None
     checked = existing is not None and existing.status != "done"
     if conv_id is None:
@@ -192,8 +239,8 @@ async def start_conversation(
         # A concluded conversation (or a new one): the sender answers for it from now on.
         await conv_actions.add_handler(tx, int(conv_id), by.id)
     message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=by.id if by else author_id,
-                                     take=False, kind="template" if template else "text", template=template,
-                                     by=by if checked else None)
+                                     take=take, kind="template" if template else "text", template=template,
+                                     economize=economize, by=by if checked else None)
     return int(conv_id), message_id
 
 

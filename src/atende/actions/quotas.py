@@ -30,14 +30,14 @@ async def charge_send(tx: Tx, user_id: int) -> None:
         now_n = await tx.conn.scalar(select(send_counters.c.n).where(
             send_counters.c.user_id == user_id, send_counters.c.hour == hour))
         if (now_n or 0) > per_hour:
-            raise TooMany(f"limite de {per_hour} mensagens por hora atingido; tente mais tarde ou fale com um "
-                          "administrador", code="send_quota")
+            raise TooMany("limite de %(n)s mensagens por hora atingido; tente mais tarde ou fale com um "
+                          "administrador", code="send_quota", params={"n": per_hour})
     if per_day > 0:
         day_n = await tx.conn.scalar(select(func.coalesce(func.sum(send_counters.c.n), 0)).where(
             send_counters.c.user_id == user_id, send_counters.c.hour > hour - timedelta(hours=24)))
         if int(day_n or 0) > per_day:
-            raise TooMany(f"limite de {per_day} mensagens por dia atingido; fale com um administrador",
-                          code="send_quota")
+            raise TooMany("limite de %(n)s mensagens por dia atingido; fale com um administrador",
+                          code="send_quota", params={"n": per_day})
 
 
 async def prune(tx: Tx) -> None:

@@ -33,7 +33,7 @@ MAX_TIMER_S = 30 * 24 * 3600
 # What a supervisor may change in their own teams; the rest is for admins.
 SUPERVISOR_FIELDS = frozenset({"member_ids"})
 FIELDS = ("name", "policy", "visibility", "business_hours", "out_of_hours_message", "release_after_s",
-          "auto_close_after_s", "closing_message", "fallback_agent_id")
+          "auto_close_after_s", "closing_message", "fallback_agent_id", "wait_warn_s", "wait_late_s")
 
 
 def _text(value: Any, field: str, limit: int = MAX_MESSAGE) -> str | None:
@@ -88,7 +88,7 @@ async def _values(tx: Tx, body: Mapping[str, Any]) -> dict[str, Any]:
     for field in ("out_of_hours_message", "closing_message"):
         if field in body:
             values[field] = _text(body[field], field)
-    for field in ("release_after_s", "auto_close_after_s"):
+    for field in ("release_after_s", "auto_close_after_s", "wait_warn_s", "wait_late_s"):
         if field in body:
             values[field] = _timer(body[field], field)
     if "fallback_agent_id" in body:
@@ -244,6 +244,7 @@ async def team_views(conn: Any, rows: list[Any] | None = None) -> list[dict[str,
             "business_hours": r.business_hours, "open_now": hours is None or hours.is_open(now),
             "out_of_hours_message": r.out_of_hours_message, "release_after_s": r.release_after_s,
             "auto_close_after_s": r.auto_close_after_s, "closing_message": r.closing_message,
-            "fallback_agent_id": r.fallback_agent_id, "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
+            "fallback_agent_id": r.fallback_agent_id, "wait_warn_s": r.wait_warn_s, "wait_late_s": r.wait_late_s,
+            "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
         })
     return out

@@ -234,6 +234,11 @@ def connector_where(v: Viewer, column: Any) -> ColumnElement[bool]:
     return or_(free, column.in_(mine)) if mine is not None else free
 
 
+async def may_start_on(conn: AsyncConnection, v: Viewer, connector_id: int) -> bool:
+    """Whether `v` may start conversations on this connector (what require_connector lets through)."""
+    return v.is_admin or _in_queue_of(v, await connector_team(conn, connector_id))
+
+
 # What the rules look at in a conversation.
 _FACTS = (conversations.c.id, conversations.c.team_id, conversations.c.assignee_id, conversations.c.status,
           conversations.c.contact_id)

@@ -218,7 +218,7 @@ class ConfigField:
 
     name: str
     label: str
-    kind: Literal["text", "password", "number", "select"] = "text"
+    kind: Literal["text", "password", "number", "select", "bool"] = "text"  # bool: a checkbox
     required: bool = False
     placeholder: str = ""
     options: tuple[str, ...] = ()

@@ -26,6 +26,9 @@ from atende.db.tables import (
     teams,
     users,
 )
+from atende.domain.ids import parse_int
+from atende.domain.priority import NAMES as PRIORITY_NAMES
+from atende.domain.priority import name_of as priority_name
 
 MAX_LIMIT = 200
 
@@ -62,6 +65,7 @@ def conversation_dict(row: Any) -> dict[str, Any]:
         "segments_total": row.segments_total,
         "cost_total": money(row.cost_total),
         "created_at": iso(row.created_at),
+        "priority": priority_name(row.priority),
         "team_id": row.team_id,
         "waiting_since": iso(row.waiting_since),
         "bot": (row.bot or {}).get("stage") == "menu",
@@ -138,26 +142,45 @@ async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str,
     return (await attach_tags(conn, [conversation_dict(row)]))[0]
 
 
-ORDERS = ("activity", "waiting")
+ORDERS = ("activity", "waiting", "priority")
 
 
-def _sort_columns(order: str) -> tuple[Any, Any]:
-    return (conversations.c.waiting_since, conversations.c.id) if order == "waiting" else \
-        (conversations.c.last_activity_at, conversations.c.id)
+def _sort_columns(order: str) -> tuple[Any, ...]:
+    """The keyset's columns, most significant first; the id breaks ties."""
+    if order == "waiting":
+        return conversations.c.waiting_since, conversations.c.id
+    if order == "priority":  # urgent first, newest activity within a level
+        return conversations.c.priority, conversations.c.last_activity_at, conversations.c.id
+    return conversations.c.last_activity_at, conversations.c.id
+
+
+def _cursor_value(col: Any, text: str) -> Any:
+    if col is conversations.c.id:
+        return cursor_id(text)
+    if col is conversations.c.priority:
+        level = parse_int(text, low=min(PRIORITY_NAMES), high=max(PRIORITY_NAMES))
+        if level is None:
+            raise BadCursor("cursor inválido")
+        return level
+    return cursor_time(text)
 
 
 def _keyset(order: str, cursor: str) -> Any:
-    at_s, id_s = decode_cursor(cursor, 2)
-    at, cid = cursor_time(at_s), cursor_id(id_s)
-    key, ident = _sort_columns(order)
-    if order == "waiting":  # oldest waiting first
-        return or_(key > at, and_(key == at, ident > cid))
-    return or_(key < at, and_(key == at, ident < cid))
+    cols = _sort_columns(order)
+    values = [_cursor_value(col, text) for col, text in zip(cols, decode_cursor(cursor, len(cols)), strict=True)]
+
+    def after(col: Any, value: Any) -> Any:
+        return col > value if order == "waiting" else col < value  # oldest waiting first; else newest first
+
+    cond = after(cols[-1], values[-1])
+    for col, value in reversed(list(zip(cols[:-1], values[:-1], strict=True))):
+        cond = or_(after(col, value), and_(col == value, cond))
+    return cond
 
 
-def _order_by(order: str, cols: Any = None) -> tuple[Any, Any]:
-    key, ident = _sort_columns(order) if cols is None else cols
-    return (key.asc(), ident.asc()) if order == "waiting" else (key.desc(), ident.desc())
+def _order_by(order: str, cols: Any = None) -> tuple[Any, ...]:
+    cols = _sort_columns(order) if cols is None else cols
+    return tuple(c.asc() for c in cols) if order == "waiting" else tuple(c.desc() for c in cols)
 
 
 async def list_conversations(
@@ -168,8 +191,8 @@ async def list_conversations(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One keyset page of conversations. `scope` (auth.policy) limits what the viewer may see; its
     branches are read each from its own index, in order, and merged (UNION ALL), so a page never sorts
-    the table. `order`: "activity" (newest activity first) or "waiting" (the queue: oldest waiting first,
-    status new only)."""
+    the table. `order`: "activity" (newest activity first), "waiting" (the queue: oldest waiting first,
+    status new only) or "priority" (urgent first, newest activity within a level)."""
     if order not in ORDERS:
         raise ValueError(order)
     if order == "waiting":
@@ -210,15 +233,17 @@ async def list_conversations(
     elif not branches:
         rows = []
     else:
-        key, ident = _sort_columns(order)
+        *keys, ident = _sort_columns(order)
+        labels = [f"k{i}" for i in range(len(keys))]
         members = []
         for branch in branches:
-            member = (select(ident.label("id"), key.label("k")).select_from(conversations)
+            member = (select(ident.label("id"), *(k.label(n) for k, n in zip(keys, labels, strict=True)))
+                      .select_from(conversations)
                       .where(branch.where(), *filters).order_by(*_order_by(order)).limit(limit + 1).subquery())
-            members.append(select(member.c.id, member.c.k))
+            members.append(select(member.c.id, *(member.c[n] for n in labels)))
         merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()
-        page = select(merged.c.id, merged.c.k).order_by(*_order_by(order, (merged.c.k, merged.c.id))) \
-            .limit(limit + 1).subquery()
+        merged_keys = (*(merged.c[n] for n in labels), merged.c.id)
+        page = select(*merged_keys).order_by(*_order_by(order, merged_keys)).limit(limit + 1).subquery()
         stmt = _conversation_select().join(page, page.c.id == conversations.c.id)
         rows = list(await conn.execute(stmt.order_by(*_order_by(order))))
     more = len(rows) > limit
@@ -226,7 +251,7 @@ async def list_conversations(
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = encode_cursor(last.waiting_since if order == "waiting" else last.last_activity_at, last.id)
+        next_cursor = encode_cursor(*(getattr(last, col.name) for col in _sort_columns(order)))
     return await attach_tags(conn, [conversation_dict(r) for r in rows]), next_cursor
 
 

@@ -171,6 +171,8 @@ conversations = Table(
     Column("legal_hold_at", UtcDateTime),
     Column("legal_hold_by", BigId),
     Column("legal_hold_reason", Text),
+    # 0 low, 1 normal, 2 high, 3 urgent (domain/priority.py): an integer, so lists can sort by it.
+    Column("priority", Integer, nullable=False, server_default=text("1")),
     # Teams and routing (issue 8). The team that serves the conversation (null: the default queue).
     _fk("team_id", "teams.id", ondelete="SET NULL"),
     # The waiting clock: the first unanswered customer message (or when it entered the queue).
@@ -190,6 +192,9 @@ Index("ix_conversations_assignee_activity", conversations.c.assignee_id, convers
 Index("ix_conversations_channel_activity", conversations.c.channel, conversations.c.status,
       conversations.c.last_activity_at, conversations.c.id)
 Index("ix_conversations_contact", conversations.c.contact_id)
+# A column sorted by priority (urgent first), newest activity within a level.
+Index("ix_conversations_status_priority", conversations.c.status, conversations.c.priority,
+      conversations.c.last_activity_at, conversations.c.id)
 # A team's conversations per status (board scopes), and its queue, oldest waiting first.
 Index("ix_conversations_team_activity", conversations.c.team_id, conversations.c.status,
       conversations.c.last_activity_at, conversations.c.id)
@@ -207,9 +212,22 @@ attendances = Table(
     Column("first_response_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
     _fk("closed_by", "users.id"),
+    _fk("close_reason_id", "close_reasons.id"),  # optional, chosen when closing (reports group by it)
 )
 Index("ix_attendances_conversation", attendances.c.conversation_id)
 Index("ix_attendances_closed", attendances.c.closed_at)
+
+# Why attendances end ("Resolvido", "Sem retorno", "Engano", ...): a list supervisors edit. Rows are
+# never deleted (attendances point at them); an inactive reason is no longer offered.
+close_reasons = Table(
+    "close_reasons",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
 
 # Live board counts per (channel, status, assignee, team): a handful of rows, summed per filter.
 conversation_counts = Table(
@@ -550,6 +568,10 @@ teams = Table(
     Column("auto_close_after_s", Integer),
     Column("closing_message", Text),
     _fk("fallback_agent_id", "users.id", ondelete="SET NULL"),  # released conversations go here, if set
+    # Waiting-time colours (the SLA): amber, then red, after this many seconds (null: the installation's
+    # ATENDE_WAIT_WARN_S / ATENDE_WAIT_LATE_S; 0: off).
+    Column("wait_warn_s", Integer),
+    Column("wait_late_s", Integer),
     Column("last_assigned_id", BigId),  # round robin: the member who got the last conversation
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

@@ -30,6 +30,9 @@ class KolmeyaConfig(BaseModel):
     poll_interval_s: int = Field(default=60, ge=0, description="Reply/status polling interval; 0 turns it off.")
     low_balance_threshold: Decimal | None = Field(
         default=None, ge=0, description="BRL: the dashboard warns (and an event says so) when the balance drops below.")
+    sms_economize: bool = Field(
+        default=False, description="Economizar SMS: spell Portuguese in GSM-7 (á→a, ç→c, “”→\") when it saves segments."
+    )
     # Kolmeya throttles per token (X-RateLimit-Limit: 500, window unknown). With a value here, sends
     # are paced, shared by every worker process through Redis when ATENDE_REDIS_URL is set. Having the
     # key at all also makes sends of one conversation go out in order after a provider outage.

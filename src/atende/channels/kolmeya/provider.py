@@ -120,6 +120,9 @@ class KolmeyaProvider:
                     placeholder="60"),
         ConfigField("low_balance_threshold", N_("Alerta de saldo baixo abaixo de (R$)"), placeholder="50,00",
                     help=N_("O painel avisa quando o saldo da Kolmeya cai abaixo deste valor.")),
+        ConfigField("sms_economize", N_("Economizar SMS"), "bool", help=N_(
+            "Escreve os SMS no alfabeto GSM-7 (á→a, ç→c, aspas curvas→retas) quando isso economiza segmentos: "
+            "160 caracteres por segmento em vez de 70. O agente ainda pode desligar no envio.")),
     )
 
     def __init__(self, config: BaseModel | Mapping[str, Any], http: httpx.AsyncClient) -> None:

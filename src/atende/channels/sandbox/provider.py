@@ -37,6 +37,7 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     look_like: Literal["sms", "whatsapp", "instagram", "messenger", "sandbox"] = "sandbox"
     cost_per_segment: str = "0"
+    sms_economize: bool = False  # "Economizar SMS" on an SMS look-alike, as on Kolmeya
 
 
 class SandboxProvider:
@@ -49,6 +50,7 @@ class SandboxProvider:
     form_fields: ClassVar[tuple[ConfigField, ...]] = (
         ConfigField("look_like", N_("Simular canal"), "select", options=LOOK_LIKE),
         ConfigField("cost_per_segment", N_("Custo por segmento (R$)"), placeholder="0"),
+        ConfigField("sms_economize", N_("Economizar SMS"), "bool"),
     )
 
     def __init__(self, config: BaseModel, http: httpx.AsyncClient) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from atende.actions import access_log, outbound
+from atende.actions import access_log, close_reasons, outbound, priority
 from atende.actions import conversations as conv_actions
 from atende.actions import tags as tag_actions
 from atende.actions.scheduled import check_send_at
@@ -16,8 +16,10 @@ from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.db.types import utcnow
+from atende.db.waiting_counts import over_counts, team_thresholds
 from atende.domain.ids import parse_id
-from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
+from atende.domain.text_limits import API_MAX_TEXT
+from atende.domain.waiting import Thresholds
 from atende.jobs.handlers import sendable
 from atende.media.links import MAX_MEDIA_URL, InvalidLink, check_media_link
 from atende.privacy.previews import mask_conversation
@@ -26,7 +28,7 @@ from atende.web.params import BodyId, OptId, RowId
 
 router = APIRouter(tags=["conversations"])
 
-MAX_TEXT = 4096
+MAX_TEXT = API_MAX_TEXT
 
 
 class TemplateIn(BaseModel):
@@ -45,6 +47,8 @@ class MessageIn(BaseModel):
     media_url: str | None = Field(default=None, min_length=1, max_length=MAX_MEDIA_URL)
     # Send later: 202 with status "scheduled" (cancel with DELETE /api/v1/messages/{id}).
     send_at: datetime | None = None
+    # SMS: "Economizar SMS" (GSM-7 spelling when it saves segments); unset: the connector's setting.
+    economize: bool | None = None
 
 
 class NewMessageIn(BaseModel):
@@ -52,6 +56,7 @@ class NewMessageIn(BaseModel):
     to: str = Field(min_length=3, max_length=140)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     template: TemplateIn | None = None  # WhatsApp: the way to open a conversation
+    economize: bool | None = None  # SMS: as in POST /conversations/{id}/messages
 
 
 class AssignIn(BaseModel):
@@ -115,13 +120,14 @@ async def list_conversations(
     connector_id: OptId = None,
     team_id: int | None = TeamQ,
     tag: str | None = Query(default=None, max_length=60, description="a tag's name or id"),
-    order: Literal["activity", "waiting"] = "activity",
+    order: Literal["activity", "waiting", "priority"] = "activity",
     q: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=queries.MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> dict[str, Any]:
     """What the caller may see (auth.policy), newest activity first (`order=waiting`: the queue, oldest
-    waiting first)."""
+    waiting first; `order=priority`: urgent first, newest activity within a level; a cursor belongs to its
+    order)."""
     assignee_id, unassigned = _assignee_filter(assignee, user)
     tag_id = await _tag_filter(rt, tag)
     try:
@@ -134,6 +140,23 @@ async def list_conversations(
         raise HTTPException(400, str(exc)) from None
     mask = await rt.app_settings.mask_previews(rt)
     return {"items": [mask_conversation(c, mask) for c in items], "next_cursor": next_cursor}
+
+
+@router.get("/conversations/over")
+async def conversations_over(
+    rt: Rt, user: Who, channel: str | None = Query(default=None, max_length=20),
+    assignee: str | None = Query(default=None, max_length=30),
+) -> dict[str, Any]:
+    """Waiting-time colours per board column: how many customers wait past amber (`warn`) and red
+    (`late`), each by its team's thresholds; `thresholds`: the installation's, in seconds."""
+    assignee_id, unassigned = _assignee_filter(assignee, user)
+    thresholds = Thresholds(rt.settings.wait_warn_s, rt.settings.wait_late_s)
+    async with rt.read() as conn:
+        counts = await over_counts(conn, now=utcnow(), thresholds=thresholds,
+                                   teams=await team_thresholds(conn, thresholds), channel=channel,
+                                   assignee=assignee_id, unassigned=unassigned,
+                                   scope=policy.conversation_scope(user))
+    return {**counts, "thresholds": {"warn_s": thresholds.warn_s, "late_s": thresholds.late_s}}
 
 
 @router.get("/conversations/counts")
@@ -231,7 +254,8 @@ async def send_message(conversation_id: RowId, body: MessageIn, rt: Rt, user: Wh
             message_id = await outbound.queue_message(
                 tx, sendable(loaded), conversation_id, text=body.text, kind=kind, author_id=user.id,
                 template=body.template.model_dump() if body.template else None, media_id=body.media_id,
-                reply_to_id=body.reply_to_id, media_url=body.media_url, by=user, send_at=body.send_at)
+                reply_to_id=body.reply_to_id, media_url=body.media_url, economize=body.economize, by=user,
+                send_at=body.send_at)
     return await message_view(rt, message_id)
 
 
@@ -258,15 +282,11 @@ async def start_message(body: NewMessageIn, rt: Rt, user: Who) -> dict[str, Any]
         raise HTTPException(404, "conector não encontrado")
     if (body.text is None) == (body.template is None):
         raise HTTPException(422, "informe o texto ou o modelo (template), um dos dois")
-    to = body.to.strip()
-    try:
-        address = normalize_phone(to) if loaded.channel in ("sms", "whatsapp") and not is_bsuid(to) else to
-    except InvalidPhone as exc:
-        raise HTTPException(422, f"telefone inválido: {exc}") from None
+    address = outbound.recipient_address(loaded.channel, body.to)
     async with rt.write() as tx:
         _, message_id = await outbound.start_conversation(
             tx, sendable(loaded), address, text=body.text, author_id=user.id,
-            template=body.template.model_dump() if body.template else None, by=user)
+            template=body.template.model_dump() if body.template else None, economize=body.economize, by=user)
     return await message_view(rt, message_id)
 
 
@@ -295,10 +315,25 @@ async def transfer(conversation_id: RowId, body: TransferIn, rt: Rt, user: Who) 
     return await _conversation_or_404(rt, conversation_id)
 
 
+class CloseIn(BaseModel):
+    reason_id: BodyId | None = None  # optional: one of GET /close-reasons
+
+
+class PriorityIn(BaseModel):
+    priority: Literal["low", "normal", "high", "urgent"]
+
+
 @router.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
+async def close(conversation_id: RowId, rt: Rt, user: Who, body: CloseIn | None = None) -> dict[str, Any]:
     async with rt.write() as tx:
-        await conv_actions.close(tx, conversation_id, by=user)
+        await close_reasons.close(tx, conversation_id, reason_id=body.reason_id if body else None, by=user)
+    return await _conversation_or_404(rt, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/priority")
+async def set_priority(conversation_id: RowId, body: PriorityIn, rt: Rt, user: Who) -> dict[str, Any]:
+    async with rt.write() as tx:
+        await priority.set_priority(tx, conversation_id, body.priority, by=user)
     return await _conversation_or_404(rt, conversation_id)
 
 

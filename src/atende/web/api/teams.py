@@ -40,6 +40,8 @@ class TeamPatch(BaseModel):
     auto_close_after_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)
     closing_message: str | None = Field(default=None, max_length=1000)
     fallback_agent_id: BodyId | None = None
+    wait_warn_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)  # amber (null: default)
+    wait_late_s: int | None = Field(default=None, ge=0, le=team_actions.MAX_TIMER_S)  # red (null: default)
 
 
 class TeamIn(TeamPatch):

@@ -15,18 +15,24 @@ from starlette.staticfiles import StaticFiles
 from atende.web.pages import (
     account,
     admin,
+    api_docs,
     audit,
     board,
     campaigns,
     chat,
+    contact_list,
+    contact_merge,
     contacts,
+    conversation_meta,
     csat_settings,
     message_templates,
+    new_conversation,
     odoo,
     privacy,
     reports,
     scheduled,
     search,
+    settings_close_reasons,
     teams,
 )
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
@@ -41,8 +47,9 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, chat, contacts, admin, audit, odoo, message_templates, scheduled, csat_settings,
-                   campaigns, privacy, search, teams, reports):
+    for module in (account, board, new_conversation, chat, conversation_meta, contact_list, contact_merge, contacts,
+                   admin, audit, odoo, api_docs, message_templates, scheduled, csat_settings, campaigns, privacy,
+                   search, settings_close_reasons, teams, reports):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

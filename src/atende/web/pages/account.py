@@ -7,6 +7,7 @@ import hmac
 from typing import Annotated
 from zoneinfo import available_timezones
 
+from babel.lists import format_list
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -15,11 +16,12 @@ from atende.actions import audit, preferences
 from atende.actions import login_throttle as throttle
 from atende.actions import users as user_actions
 from atende.auth.passwords import verify_login
-from atende.db.tables import users
+from atende.db.tables import connectors, users
 from atende.db.tx import Tx
 from atende.web.auth import SESSION_COOKIE, client_ip, optional_user
 from atende.web.pages import i18n
 from atende.web.pages.core import (
+    CHANNELS,
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     PageError,
@@ -37,11 +39,27 @@ from atende.web.pages.i18n import _
 router = APIRouter(include_in_schema=False)
 
 
-def _login_page(request: Request, *, error: str = "", email: str = "", next_url: str = "/board",
-                status_code: int = 200, token: str | None = None) -> Response:
+# The order the login page names channels in.
+CHANNEL_ORDER = ("whatsapp", "sms", "instagram", "messenger", "sandbox")
+
+
+async def configured_channels(request: Request) -> list[str]:
+    """Channels with an active connector that can talk to customers (not history-only imports)."""
+    async with rt_of(request).read() as conn:
+        found = {str(c) for c in await conn.scalars(
+            select(connectors.c.channel).where(connectors.c.active.is_(True), connectors.c.provider != "history")
+            .distinct())}
+    return sorted(found, key=lambda c: CHANNEL_ORDER.index(c) if c in CHANNEL_ORDER else len(CHANNEL_ORDER))
+
+
+async def _login_page(request: Request, *, error: str = "", email: str = "", next_url: str = "/board",
+                      status_code: int = 200, token: str | None = None) -> Response:
     token = token or request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
+    ui = make_ui(request, None)
+    labels = [CHANNELS.get(c, {"label": c})["label"] for c in await configured_channels(request)]
+    channels = format_list(labels, locale=ui.fmt.locale) if labels else ""
     response = render(request, "login.html", {"error": error, "email": email, "next": next_url,
-                                              "login_csrf": token}, ui=make_ui(request, None),
+                                              "login_csrf": token, "channels": channels}, ui=ui,
                       status_code=status_code)
     settings = rt_of(request).settings
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
@@ -53,7 +71,7 @@ def _login_page(request: Request, *, error: str = "", email: str = "", next_url:
 async def login_form(request: Request, next: str = "/board") -> Response:
     if await optional_user(request, rt_of(request)) is not None:
         return redirect(safe_next(next))
-    return _login_page(request, next_url=safe_next(next))
+    return await _login_page(request, next_url=safe_next(next))
 
 
 @router.post("/login")
@@ -67,7 +85,7 @@ async def login(
     make_ui(request, None)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        return _login_page(request, error=_("Sessão expirada: tente entrar de novo."), email=email,
+        return await _login_page(request, error=_("Sessão expirada: tente entrar de novo."), email=email,
                            next_url=safe_next(next), status_code=403, token=new_login_csrf())
     rt = rt_of(request)
     settings = rt.settings
@@ -83,7 +101,7 @@ async def login(
         async with rt.write() as tx:
             await audit.record(tx, "login.throttled", actor_id=None, target_type="user",
                                target_id=int(row.id) if row is not None else None, ip=ip)
-        response = _login_page(request, error=_("Muitas tentativas. Aguarde um minuto e tente de novo."),
+        response = await _login_page(request, error=_("Muitas tentativas. Aguarde um minuto e tente de novo."),
                                email=email, next_url=safe_next(next), status_code=429)
         response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return response
@@ -96,7 +114,7 @@ async def login(
             await audit.record(tx, "login.failed", actor_id=None, target_type="user",
                                target_id=int(row.id) if row is not None else None, ip=ip,
                                detail={"reason": reason})
-        return _login_page(request, error=_("E-mail ou senha incorretos."), email=email,
+        return await _login_page(request, error=_("E-mail ou senha incorretos."), email=email,
                            next_url=safe_next(next), status_code=401)
     async with rt.write() as tx:
         await throttle.clear(tx, account)

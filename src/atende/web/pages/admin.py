@@ -65,6 +65,9 @@ def config_from_form(provider: str, form: Any, *, creating: bool) -> dict[str, A
     config: dict[str, Any] = {}
     for field in provider_fields().get(provider, []):
         raw = form.get(f"cfg_{field.name}")
+        if field.kind == "bool":  # an unchecked box sends nothing: that is "off", not "keep"
+            config[field.name] = raw in ("1", "on", "true")
+            continue
         value = raw.strip() if isinstance(raw, str) else ""
         if not value:
             if creating and field.required:

@@ -21,6 +21,7 @@ from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
 from atende.domain.ids import MAX_ID
+from atende.domain.text_limits import API_MAX_TEXT, max_text
 from atende.domain.window import send_allowance
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
@@ -30,14 +31,16 @@ from atende.web.pages.common import (
     ConvFilter,
     FilterQ,
     SearchQ,
+    SortQ,
     TagQ,
     TeamQ,
     filter_labels,
     load_conversation,
     move,
-    sort_key,
+    sort_labels,
     status_labels,
 )
+from atende.web.pages.conversation_meta import header_extras
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _, as_datetime
 from atende.web.pages.pane_extras import pane_extras
@@ -49,7 +52,7 @@ router = APIRouter(include_in_schema=False)
 THREAD_PAGE = 50
 JUMP_CONTEXT = 10  # messages shown before a search hit
 JUMP_TAIL = 500  # and after it (with the hit), so the thread stays contiguous up to the newest
-MAX_TEXT = 4096
+MAX_TEXT = API_MAX_TEXT
 MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}
 
 
@@ -84,7 +87,8 @@ def system_line(event: dict[str, Any], names: dict[int, str], teams: dict[int, s
         return (_("%(actor)s devolveu a conversa para a fila") % {"actor": actor}) if actor \
             else _("Devolvida para a fila (sem resposta)")
     if kind == "conversation.closed":
-        return (_("Concluída por %(actor)s") % {"actor": actor}) if actor else _("Concluída automaticamente")
+        line = (_("Concluída por %(actor)s") % {"actor": actor}) if actor else _("Concluída automaticamente")
+        return f"{line} · {p['reason']}" if p.get("reason") else line
     if kind == "conversation.reopened":
         return (_("Reaberta por %(actor)s") % {"actor": actor}) if actor else _("Reaberta: nova mensagem do cliente")
     return kind
@@ -170,6 +174,7 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         team_list = await queries.team_list(conn)
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
+        extras = await header_extras(conn, conv)
         timeline = await policy.may_read_timeline(conn, who, conv["contact"]["id"])
         extras = await pane_extras(conn, conv, user)  # message templates with variables
     caps = loaded.provider.capabilities if loaded else None
@@ -179,6 +184,8 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         "teams": team_list, "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
         "media_allowed": bool(caps and caps.media),
+        "max_text": max_text(conv["channel"]), "segment_warning": rt.settings.sms_segment_warning,
+        "economize": bool(loaded and outbound.economize_by_default(loaded.config)),
         "statuses": status_labels(), "may_timeline": timeline, **permissions(who, conv),
     }
 
@@ -192,9 +199,11 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
     conv = await load_conversation(rt_of(request), conv_id, who) if conv_id is not None else None
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
-        items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(who))
+        items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, order=flt.list_order(),
+                                                         **flt.list_args(who))
     context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
-                               "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
+                               "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": flt.sort_key,
+                               "sorts": sort_labels()}
     if conv is not None:
         await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
                                      conversation_id=conv["id"], ip=client_ip(request))
@@ -204,34 +213,34 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
 
 @router.get("/inbox")
 async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, team: TeamQ = None,
-                tag: TagQ = None) -> Response:
-    return await _inbox(request, user, ConvFilter.parse(f, q, team, tag), None)
+                tag: TagQ = None, s: SortQ = None) -> Response:
+    return await _inbox(request, user, ConvFilter.parse(f, q, team, tag, s), None)
 
 
 @router.get("/inbox/list")
 async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
-                     team: TeamQ = None, tag: TagQ = None,
+                     team: TeamQ = None, tag: TagQ = None, s: SortQ = None,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
                      active: OptId = None) -> Response:
-    flt = ConvFilter.parse(f, q, team, tag)
+    flt = ConvFilter.parse(f, q, team, tag, s)
     who = await viewer_of(request, user)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, cursor=cursor,
-                                                                  **flt.list_args(who))
+                                                                  order=flt.list_order(), **flt.list_args(who))
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
     return render(request, "_list_page.html", {"flt": flt, "items": items, "cursor": next_cursor,
                                                "active_id": active, "statuses": status_labels(),
-                                               "sort_key": sort_key}, ui=make_ui(request, user))
+                                               "sort_key": flt.sort_key}, ui=make_ui(request, user))
 
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
-                            q: SearchQ = None, m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                            q: SearchQ = None, s: SortQ = None, m: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                             ) -> Response:
     """`m`: open the thread on that message (a search result's jump)."""
-    return await _inbox(request, user, ConvFilter.parse(f, q), conversation_id, around=m)
+    return await _inbox(request, user, ConvFilter.parse(f, q, s), conversation_id, around=m)
 
 
 @router.get("/conversations/{conversation_id}/pane")
@@ -254,8 +263,9 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
     async with rt_of(request).read() as conn:
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
         team_list = await queries.team_list(conn)
+        extras = await header_extras(conn, conv)
     ctx = {"c": conv, "agents": agent_list, "teams": team_list, "statuses": status_labels(),
-           **permissions(who, conv)}
+           **permissions(who, conv), **extras}
     return render(request, "_chat_header.html", ctx, ui=make_ui(request, user), headers=headers)
 
 
@@ -311,7 +321,8 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
                template_id: Annotated[int | None, Form()] = None,
                media_id: Annotated[int | None, Form()] = None,
                media_kind: Annotated[str, Form(max_length=20)] = "document",
-               send_at: Annotated[str, Form(max_length=40)] = "") -> Response:
+               send_at: Annotated[str, Form(max_length=40)] = "",
+               economize: Annotated[str | None, Form(max_length=5)] = None) -> Response:
     rt = rt_of(request)
     who = await viewer_of(request, user)
     conv = await load_conversation(rt, conversation_id, who)
@@ -344,7 +355,8 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
     async with rt.write() as tx:
         await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
                                      author_id=user.id, template=template, media_id=media_id, by=who,
-                                     send_at=later)
+                                     send_at=later,
+                                     economize=None if economize is None else economize in ("1", "true", "on"))
     return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
 
 
@@ -383,8 +395,10 @@ async def take(request: Request, conversation_id: RowId, user: PageUser) -> Resp
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    return await _move(request, user, conversation_id, "done")
+async def close(request: Request, conversation_id: RowId, user: PageUser,
+                reason_id: Annotated[int | None, Form(ge=1)] = None) -> Response:
+    await move(rt_of(request), await viewer_of(request, user), conversation_id, "done", reason_id)
+    return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/reopen")

@@ -8,10 +8,12 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
+from atende.actions import close_reasons
 from atende.actions import conversations as conv_actions
 from atende.auth import policy
 from atende.auth.policy import Viewer
 from atende.db import queries
+from atende.domain.priority import rank as priority_rank
 from atende.runtime import Runtime
 from atende.web.auth import CurrentUser
 from atende.web.pages.core import PageError
@@ -21,6 +23,7 @@ from atende.web.params import RowId
 CHANNEL_FILTERS = ("whatsapp", "sms", "instagram", "messenger")
 FILTERS = ("all", "mine", "unassigned", *CHANNEL_FILTERS)
 STATUSES = ("new", "open", "done")
+SORTS = ("recent", "priority")
 PAGE_SIZE = 25
 
 
@@ -34,6 +37,10 @@ def filter_labels() -> dict[str, str]:
         "messenger": "Messenger",
         "unassigned": _("Não atribuídas"),
     }
+
+
+def sort_labels() -> dict[str, str]:
+    return {"recent": _("Mais recentes"), "priority": _("Prioridade")}
 
 
 def status_labels() -> dict[str, str]:
@@ -53,10 +60,13 @@ class ConvFilter:
     q: str = ""
     team: int | None = None  # a team's id; 0 = the default queue
     tag: int | None = None  # a tag's id
+    sort: str = "recent"  # or "priority"
 
     @classmethod
-    def parse(cls, f: str | None, q: str | None, team: str | None = None, tag: str | None = None) -> ConvFilter:
-        return cls(f if f in FILTERS else "all", (q or "").strip()[:200], _small_id(team), _small_id(tag))
+    def parse(cls, f: str | None, q: str | None, team: str | None = None, tag: str | None = None,
+              sort: str | None = None) -> ConvFilter:
+        return cls(f if f in FILTERS else "all", (q or "").strip()[:200], _small_id(team), _small_id(tag),
+                   sort if sort in SORTS else "recent")
 
     def list_args(self, user: Viewer) -> dict[str, Any]:
         """Arguments of queries.list_conversations: the quick filter within what `user` may see."""
@@ -74,6 +84,15 @@ class ConvFilter:
         if self.q:
             args["q"] = self.q
         return args
+
+    @property
+    def s(self) -> str | None:
+        """The sort as a query parameter (None: the default)."""
+        return None if self.sort == "recent" else self.sort
+
+    def list_order(self, default: str = "activity") -> str:
+        """queries.list_conversations' order: the chosen sort, else the list's own."""
+        return "priority" if self.sort == "priority" else default
 
     def count_args(self, user: Viewer) -> dict[str, Any]:
         return {k: v for k, v in self.list_args(user).items() if k not in ("q", "tag_id")}
@@ -97,8 +116,12 @@ class ConvFilter:
     def query(self, **extra: Any) -> str:
         params = {"f": self.key, **({"q": self.q} if self.q else {}),
                   **({"team": self.team} if self.team is not None else {}),
-                  **({"tag": self.tag} if self.tag is not None else {}), **extra}
+                  **({"tag": self.tag} if self.tag is not None else {}),
+                  **({"s": self.sort} if self.sort != "recent" else {}), **extra}
         return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+    def sort_key(self, conv: dict[str, Any]) -> str:
+        return sort_key(conv, self.sort)
 
     def matches(self, conv: dict[str, Any], user: CurrentUser | Viewer) -> bool:
         assignee = conv["assignee"]["id"] if conv["assignee"] else None
@@ -136,9 +159,10 @@ def holder(conv: dict[str, Any]) -> int | None:
     return conv["assignee"]["id"] if conv["assignee"] else None
 
 
-async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str) -> dict[str, Any]:
-    """A card dropped on a column (or an action button): take, close, reopen or release. The actions ask
-    the policy; this only picks the action."""
+async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str,
+               reason_id: int | None = None) -> dict[str, Any]:
+    """A card dropped on a column (or an action button): take, close (with an optional close reason),
+    reopen or release. The actions ask the policy; this only picks the action."""
     if to not in STATUSES:
         raise PageError(422, _("Coluna inválida."))
     conv = await load_conversation(rt, conversation_id, user)
@@ -148,7 +172,7 @@ async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str) -> di
         if to == "open":
             await conv_actions.assign(tx, conversation_id, user.id, by=user)
         elif to == "done":
-            await conv_actions.close(tx, conversation_id, by=user)
+            await close_reasons.close(tx, conversation_id, reason_id=reason_id, by=user)
         elif conv["status"] == "done":
             await conv_actions.reopen(tx, conversation_id, by=user)
         else:
@@ -159,10 +183,15 @@ async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str) -> di
         return await load_conversation(rt, conversation_id)  # moved out of sight by this very move
 
 
-def sort_key(conv: dict[str, Any]) -> str:
+def sort_key(conv: dict[str, Any], sort: str = "recent") -> str:
+    """A card's place among the loaded ones (bigger comes first), as the server's order would put it.
+    By priority the level leads; milliseconds keep the number exact in JavaScript (below 2**53)."""
     from atende.web.pages.i18n import as_datetime
 
     moment = as_datetime(conv["last_message_at"])
+    if sort == "priority":
+        millis = int(moment.timestamp() * 1000) if moment else 0
+        return str(priority_rank(conv.get("priority") or "normal") * 10**13 + millis)
     return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
 
 
@@ -177,5 +206,6 @@ def wait_key(conv: dict[str, Any]) -> str:
 # Query parameters shared by the board and the inbox.
 FilterQ = Annotated[str | None, Query(max_length=20)]
 SearchQ = Annotated[str | None, Query(max_length=200)]
+SortQ = Annotated[str | None, Query(max_length=20)]
 TeamQ = Annotated[str | None, Query(max_length=20)]
 TagQ = Annotated[str | None, Query(max_length=20)]

@@ -63,7 +63,7 @@ async def render_panel(request: Request, user: CurrentUser, contact_id: int, con
 
 
 @router.get("/contacts/{contact_id}")
-async def contact_page(request: Request, contact_id: RowId, user: PageUser) -> Response:
+async def contact_page(request: Request, contact_id: RowId, user: PageUser, merged: OptId = None) -> Response:
     contact = await _contact(request, user, contact_id, timeline=True)
     ui = await full_ui(request, user)
     await access_log.record_view(rt_of(request), user.id, contact_id, via="contact", ip=client_ip(request))
@@ -74,7 +74,8 @@ async def contact_page(request: Request, contact_id: RowId, user: PageUser) -> R
     privacy = await contact_privacy(request, user, contact_id)
     return render(request, "contact.html", {"contact": contact, "items": items, "cursor": cursor, "names": names,
                                             "statuses": status_labels(), "page": "contact", "privacy": privacy,
-                                            "erased": request.query_params.get("erased") == "1"}, ui=ui)
+                                            "erased": request.query_params.get("erased") == "1",
+                                            "merged": merged is not None}, ui=ui)
 
 
 @router.get("/contacts/{contact_id}/timeline")

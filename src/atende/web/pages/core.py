@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,12 +19,15 @@ from sqlalchemy import select
 
 from atende.auth import policy
 from atende.db.tables import users
+from atende.db.waiting_counts import team_thresholds
+from atende.domain.waiting import Thresholds
 from atende.privacy.previews import masked
 from atende.realtime import events
 from atende.runtime import Runtime
 from atende.web.auth import CSRF_HEADER, CurrentUser, optional_user
 from atende.web.pages import i18n
 from atende.web.pages.i18n import _
+from atende.web.pages.waiting import WaitBook
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 LOGIN_CSRF_COOKIE = "atende_login_csrf"
@@ -169,6 +173,12 @@ class Ui:
     def may_handle_data_requests(self) -> bool:
         return bool(self.user and policy.may_handle_data_requests(self.user))
 
+    @cached_property
+    def waits(self) -> WaitBook:
+        """Waiting-time colours: the thresholds every card and list item of this response uses."""
+        rt = rt_of(self.request)
+        return WaitBook(Thresholds(rt.settings.wait_warn_s, rt.settings.wait_late_s), dict(rt.team_waits))
+
     def url(self, path: str, **params: Any) -> str:
         query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v not in (None, ""))
         return f"{path}?{query}" if query else path
@@ -209,6 +219,9 @@ async def full_ui(request: Request, user: CurrentUser) -> Ui:
             ui.waiting = (await board_counts(conn, scope=conversation_scope(who), unassigned=True))["new"]
         # The live stream replays from what this page shows, so nothing between render and connect is lost.
         ui.last_event_id = await events.last_id(conn)
+        # Waiting-time colours: each page reads the teams' thresholds; fragments reuse the last ones read.
+        rt = rt_of(request)
+        rt.team_waits = await team_thresholds(conn, Thresholds(rt.settings.wait_warn_s, rt.settings.wait_late_s))
     return ui
 
 

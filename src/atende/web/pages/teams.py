@@ -99,6 +99,8 @@ def _team_body(form: FormData) -> dict[str, Any]:
         "release_after_s": _minutes(form, "release_after_min"),
         "auto_close_after_s": _minutes(form, "auto_close_after_min"),
         "closing_message": str(form.get("closing_message") or "").strip() or None,
+        "wait_warn_s": _minutes(form, "wait_warn_min"),
+        "wait_late_s": _minutes(form, "wait_late_min"),
         "fallback_agent_id": int(fallback) if fallback.isascii() and fallback.isdigit() and len(fallback) < 19
         else None,
     }

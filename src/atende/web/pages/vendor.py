@@ -19,6 +19,9 @@ VENDOR_FILES: dict[str, str] = {
     "htmx-sse.js": "htmx-ext-sse/dist/sse.min.js",
     "alpine.min.js": "@alpinejs/csp/dist/cdn.min.js",  # Alpine's CSP build: no eval, no Function()
     "Sortable.min.js": "sortablejs/Sortable.min.js",
+    # /docs: Swagger UI from npm, so the API reference works offline and under the CSP.
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
 
 REPO_ROOT = Path(__file__).resolve().parents[4]

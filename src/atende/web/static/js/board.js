@@ -79,10 +79,47 @@ if (board) {
       const el = document.getElementById(`count-${status}`);
       if (el) el.textContent = nf.format(counts[status] || 0);
     }
+    await refreshOver();
+  }
+
+  // Waiting-time colours: how many wait past amber and red in each column (the whole column, not
+  // only the cards loaded), refreshed with the counts and whenever a card on screen changes colour.
+  async function refreshOver() {
+    if (board.dataset.search || !document.getElementById("over-new")) return;
+    const r = await Atende.fetch(`/api/v1/conversations/over?${countsQS}`);
+    if (!r.ok) return;
+    const over = await r.json();
+    const nf = new Intl.NumberFormat(Atende.lang());
+    for (const status of ["new", "open"]) {
+      for (const kind of ["warn", "late"]) {
+        const el = document.querySelector(`#over-${status} .over-${kind}`);
+        const n = (over[status] || {})[kind] || 0;
+        if (el) { el.textContent = nf.format(n); el.hidden = !n; }
+      }
+    }
+  }
+  let overTimer = null;
+  board.addEventListener("atende:wait-level", () => {
+    clearTimeout(overTimer);
+    overTimer = setTimeout(() => refreshOver().catch(() => {}), 500);
+  });
+  setInterval(() => refreshOver().catch(() => {}), 60000);
+
+  // Closing a conversation with messages nobody read loses them from sight: ask first.
+  function confirmClose(card) {
+    const unread = Number(card.dataset.unread || 0);
+    if (!unread) return true;
+    const name = card.querySelector(".card-name")?.textContent.trim() || "";
+    const text = (board.dataset.confirmUnread || "").replace("{name}", name).replace("{n}", String(unread));
+    return window.confirm(text);
   }
 
   async function moveCard(card, to) {
     const id = card.dataset.id;
+    if (to === "done" && card.dataset.status !== "done" && !confirmClose(card)) {
+      await refreshCard(id); // a dragged card goes back to its column
+      return;
+    }
     card.classList.add("busy");
     const body = new URLSearchParams(filterQS);
     body.set("conversation_id", id);

@@ -1,4 +1,5 @@
 // Inbox and chat: composer (SMS counter, quick replies, emoji, attachments, templates) and live thread.
+import { cheaper } from "./sms-economy.js";
 import { countSegments } from "./sms-segments.js";
 import { render, variablesIn } from "./template-vars.js";
 
@@ -47,14 +48,46 @@ document.addEventListener("alpine:init", () => {
       this.$nextTick(() => area?.focus());
     },
 
-    get counter() {
-      const c = countSegments(this.text);
-      const micro = Math.round(parseFloat(this.costPerSegment || "0") * 10000) * c.segments;
-      let money = "";
+    money(segments) {
+      const micro = Math.round(parseFloat(this.costPerSegment || "0") * 10000) * segments;
       try {
-        money = new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
-      } catch (_) { money = `R$ ${(micro / 10000).toFixed(2)}`; }
-      return `${c.segments} ${this.t.seg} | ${money} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+        return new Intl.NumberFormat(this.lang, { style: "currency", currency: "BRL" }).format(micro / 10000);
+      } catch (_) { return `R$ ${(micro / 10000).toFixed(2)}`; }
+    },
+
+    // SMS: what goes out (economized when the toggle is on and that saves segments).
+    get outgoing() { return this.channel === "sms" && this.economize ? cheaper(this.text) : this.text; },
+    get economized() { return cheaper(this.text); },
+    get saves() { return this.channel === "sms" && this.mode === "reply" && this.economized !== this.text; },
+    get economyText() {
+      const before = countSegments(this.text).segments;
+      const after = countSegments(this.economized).segments;
+      const fill = (t) => t.replace("{before}", before).replace("{after}", after)
+        .replace("{costBefore}", this.money(before)).replace("{costAfter}", this.money(after));
+      return fill(this.economize ? this.t.economy : this.t.economyOff);
+    },
+
+    get counter() {
+      const c = countSegments(this.outgoing);
+      return `${c.segments} ${this.t.seg} | ${this.money(c.segments)} · ${c.units} ${this.t.chars} (${c.encoding === "gsm7" ? "GSM-7" : "UCS-2"}), ${c.remaining} ${this.t.left}`;
+    },
+
+    // SMS past the configured number of segments: a warning while typing, a question before sending.
+    get overSegments() {
+      return this.channel === "sms" && this.mode === "reply" && this.segmentWarning > 0 &&
+        countSegments(this.outgoing).segments > this.segmentWarning;
+    },
+    fill(template) {
+      const n = countSegments(this.outgoing).segments;
+      return template.replace("{n}", n).replace("{cost}", this.money(n)).replace("{max}", this.segmentWarning);
+    },
+    get longSmsText() { return this.fill(this.t.longSms); },
+
+    // Other channels: "3.900 / 4.096" once the text nears what the channel accepts (the textarea stops there).
+    get nearLimit() { return this.mode !== "template" && this.text.length >= this.maxText * 0.8; },
+    get lengthText() {
+      const f = new Intl.NumberFormat(this.lang);
+      return `${f.format(this.text.length)} / ${f.format(this.maxText)}`;
     },
 
     replyMode() {
@@ -141,8 +174,10 @@ document.addEventListener("alpine:init", () => {
         this.params.forEach((p) => body.append("params", p));
       } else {
         if (!this.text.trim()) return;
+        if (this.overSegments && !window.confirm(this.fill(this.t.confirmLong))) return;
         body.set("text", this.text);
         if (this.sendAt && this.mode === "reply") body.set("send_at", this.sendAt);
+        if (this.channel === "sms") body.set("economize", this.economize ? "1" : "0");
       }
       if (await this.post(body)) {
         this.text = "";
@@ -360,6 +395,13 @@ document.addEventListener("atende:event", (e) => {
 });
 document.addEventListener("atende:reconnected", () => { syncThread(); });
 document.body.addEventListener("atende:thread-sync", () => syncThread());
+// A change made from the header itself (priority): refresh it even though its select has the focus.
+document.body.addEventListener("atende:header-refresh", () => {
+  const id = openId();
+  if (id && document.getElementById("chat-header")) {
+    window.htmx.ajax("GET", `/conversations/${id}/header`, { target: "#chat-header", swap: "outerHTML" });
+  }
+});
 document.addEventListener("visibilitychange", () => { if (!document.hidden) markRead(); });
 
 // The header decides who may answer: the composer follows it (take, transfer, another agent's move).

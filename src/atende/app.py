@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
                    search):
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(receive.router)
+    receive.install(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -18,7 +18,7 @@ from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.address_changes import move_address
 from atende.actions.reactions import apply_reaction
-from atende.actions.references import matches
+from atende.actions.references import BY_REFERENCE, reference_params
 from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
@@ -77,6 +77,10 @@ _CONV_BY_KEY = select(conversations).where(
     conversations.c.connector_id == bindparam("cid"),
     conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id)
 _CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+_ANSWERED = select(messages.c.id, messages.c.conversation_id).where(
+    messages.c.connector_id == bindparam("cid"), messages.c.conversation_id.in_(bindparam("convs", expanding=True)))
+_ANSWERED_BY_ID = _ANSWERED.where(messages.c.provider_message_id == bindparam("pid"))
+_ANSWERED_BY_REFERENCE = _ANSWERED.where(BY_REFERENCE)
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
 
 
@@ -92,16 +96,14 @@ async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, conv_
     conversations of the sender's own number (design.md rule 10: a quoted id proves nothing)."""
     if not conv_ids:
         return None
-    conds = []
     if msg.reply_to_provider_id:
-        conds.append(messages.c.provider_message_id == msg.reply_to_provider_id)
-    if msg.reply_to_reference and (by_reference := matches(msg.reply_to_reference)) is not None:
-        conds.append(by_reference)
-    for cond in conds:
-        row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
-            messages.c.connector_id == connector.id, messages.c.conversation_id.in_(conv_ids), cond))).first()
+        row = (await tx.conn.execute(_ANSWERED_BY_ID, {
+            "cid": connector.id, "convs": conv_ids, "pid": msg.reply_to_provider_id})).first()
         if row is not None:
             return row
+    if msg.reply_to_reference and (params := reference_params(msg.reply_to_reference)) is not None:
+        return (await tx.conn.execute(_ANSWERED_BY_REFERENCE, {
+            "cid": connector.id, "convs": conv_ids, **params})).first()
     return None
 
 

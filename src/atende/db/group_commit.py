@@ -1,7 +1,8 @@
 """Group commit: concurrent webhook ingests share one transaction and one fsync.
 
 Each caller hands in a unit of work and waits; the committer runs every waiting unit in one
-write transaction and answers them all after the commit, so a 2xx still means "durable".
+write transaction and answers them all after the commit, so a 2xx still means "durable". The units'
+events and jobs are inserted together at the end of the batch (write_buffer), before that commit.
 If the shared transaction fails, each unit is re-run alone so one bad payload fails alone.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tx import Tx
+from atende.db.write_buffer import WriteBuffer, flush
 from atende.metrics import GROUP_COMMIT
 from atende.realtime.bus import EventBus
 
@@ -111,14 +113,18 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn))  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn), buffer=WriteBuffer())  # type: ignore[arg-type]
             results = [run_sync(work(tx)) for work in works]
+            run_sync(flush(tx))
         return results, tx
 
     async def _commit(self, works: list[Work]) -> list[Any]:
         if self._executor is None:
             async with self._transaction() as tx:
-                return [await work(tx) for work in works]
+                tx.buffer = WriteBuffer()
+                results = [await work(tx) for work in works]
+                await flush(tx)
+                return results
         loop = asyncio.get_running_loop()
         results, tx = await loop.run_in_executor(self._executor, self._run_batch_sync, works)
         # Committed on the writer thread: announce it from here, as rt.write() would.

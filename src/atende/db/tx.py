@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from atende.db.engine import write_tx
 
 if TYPE_CHECKING:
+    from atende.db.write_buffer import WriteBuffer
     from atende.realtime.bus import EventBus
 
 
@@ -27,6 +28,8 @@ class Tx:
     publish: list[tuple[str, str]] = field(default_factory=list)
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
+    # Group commit only: events and jobs wait here and go in together before the commit (write_buffer).
+    buffer: WriteBuffer | None = None
 
     @property
     def dialect(self) -> str:

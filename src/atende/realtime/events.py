@@ -15,8 +15,12 @@ from atende.db.types import utcnow
 
 
 async def append(tx: Tx, type_: str, payload: Mapping[str, Any], conversation_id: int | None = None) -> int:
-    result = await tx.conn.execute(insert_returning_id(events), {
-        "type": type_, "conversation_id": conversation_id, "payload": dict(payload), "created_at": utcnow()})
+    """The new event's id; 0 inside a group commit, where events are inserted together at its end."""
+    row = {"type": type_, "conversation_id": conversation_id, "payload": dict(payload), "created_at": utcnow()}
+    if tx.buffer is not None:
+        tx.buffer.events.append(row)
+        return 0
+    result = await tx.conn.execute(insert_returning_id(events), row)
     event_id = int(result.scalar_one())
     tx.last_event_id = max(tx.last_event_id, event_id)
     return event_id

@@ -47,7 +47,8 @@ class CurrentUser:
         return self.at_least("supervisor")
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency on its thread pool, a thread hop on every request.
     rt: Runtime = request.app.state.rt
     return rt
 

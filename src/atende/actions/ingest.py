@@ -81,6 +81,8 @@ _ANSWERED = select(messages.c.id, messages.c.conversation_id).where(
     messages.c.connector_id == bindparam("cid"), messages.c.conversation_id.in_(bindparam("convs", expanding=True)))
 _ANSWERED_BY_ID = _ANSWERED.where(messages.c.provider_message_id == bindparam("pid"))
 _ANSWERED_BY_REFERENCE = _ANSWERED.where(BY_REFERENCE)
+_COUNT_RECEIVED = update(connectors).where(connectors.c.id == bindparam("row_id")).values(
+    received_count=connectors.c.received_count + bindparam("n"))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
 
 
@@ -275,6 +277,8 @@ async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) ->
         await enqueue(tx, "provider_event", {"connector_id": connector.id, "type": event.type,
                                              "data": dict(event.data)})
     if result.inbound_stored:
-        await tx.conn.execute(update(connectors).where(connectors.c.id == connector.id)
-                              .values(received_count=connectors.c.received_count + result.inbound_stored))
+        if tx.buffer is not None:  # group commit: one UPDATE per connector and batch
+            tx.buffer.count(_COUNT_RECEIVED, connector.id, result.inbound_stored)
+        else:
+            await tx.conn.execute(_COUNT_RECEIVED, {"row_id": connector.id, "n": result.inbound_stored})
     return result

@@ -1,8 +1,9 @@
-"""Events and jobs of a group-commit batch, inserted together just before the commit.
+"""Events, jobs and counters of a group-commit batch, written together just before the commit.
 
-One multi-row INSERT for a batch's events (and one executemany per kind of job insert) instead of
-one statement per message. Nothing reads these rows inside the transaction that appends them, and
-they are flushed in append order before the same commit, so readers see exactly what they saw before.
+One multi-row INSERT for a batch's events (and one executemany per kind of job insert, one UPDATE
+per counter row) instead of statements per message. Nothing reads these rows inside the transaction
+that writes them, and they are flushed in append order before the same commit, so readers see
+exactly what they saw before.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 class WriteBuffer:
     events: list[dict[str, Any]] = field(default_factory=list)
     inserts: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (prebuilt statement, row)
+    # (prebuilt "SET c = c + :n WHERE id = :row_id" statement, id) -> n: one UPDATE per row and batch.
+    counters: dict[tuple[Any, int], int] = field(default_factory=dict)
+
+    def count(self, stmt: Any, row_id: int, n: int) -> None:
+        self.counters[(stmt, row_id)] = self.counters.get((stmt, row_id), 0) + n
 
 
 async def flush(tx: Tx) -> None:
@@ -41,3 +47,6 @@ async def flush(tx: Tx) -> None:
             end += 1
         await tx.conn.execute(stmt, [row for _, row in pending[start:end]])
         start = end
+    counters, buffer.counters = buffer.counters, {}
+    for (stmt, row_id), n in counters.items():
+        await tx.conn.execute(stmt, {"row_id": row_id, "n": n})

@@ -22,7 +22,7 @@ from atende.actions.references import BY_REFERENCE, reference_params
 from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
-from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
+from atende.db.prepared import by_id_params, hot, insert_ignore_returning_id, update_by_id
 from atende.db.tables import connectors, conversations, messages, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -71,18 +71,19 @@ class ConnectorInfo:
     profiles: bool = False  # the customer's name and picture are fetched from the provider (PSID/IGSID)
 
 
-_KNOWN_IDS = select(messages.c.provider_message_id).where(
-    messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True)))
-_CONV_BY_KEY = select(conversations).where(
+# hot: on SQLite's group-commit path these run straight on the driver (db/raw_sqlite.py).
+_KNOWN_IDS = hot(select(messages.c.provider_message_id).where(
+    messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True))))
+_CONV_BY_KEY = hot(select(conversations).where(
     conversations.c.connector_id == bindparam("cid"),
-    conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id)
-_CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+    conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id))
+_CONV_BY_ID = hot(select(conversations).where(conversations.c.id == bindparam("id")))
 _ANSWERED = select(messages.c.id, messages.c.conversation_id).where(
     messages.c.connector_id == bindparam("cid"), messages.c.conversation_id.in_(bindparam("convs", expanding=True)))
-_ANSWERED_BY_ID = _ANSWERED.where(messages.c.provider_message_id == bindparam("pid"))
-_ANSWERED_BY_REFERENCE = _ANSWERED.where(BY_REFERENCE)
-_COUNT_RECEIVED = update(connectors).where(connectors.c.id == bindparam("row_id")).values(
-    received_count=connectors.c.received_count + bindparam("n"))
+_ANSWERED_BY_ID = hot(_ANSWERED.where(messages.c.provider_message_id == bindparam("pid")))
+_ANSWERED_BY_REFERENCE = hot(_ANSWERED.where(BY_REFERENCE))
+_COUNT_RECEIVED = hot(update(connectors).where(connectors.c.id == bindparam("row_id")).values(
+    received_count=connectors.c.received_count + bindparam("n")))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atende.db.raw_sqlite import RawRunner
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tx import Tx
 from atende.db.write_buffer import WriteBuffer, flush
@@ -42,7 +43,7 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
                  transaction: Callable[[], AbstractAsyncContextManager[Tx]], max_batch: int = 500,
-                 max_wait_ms: float = 2.0) -> None:
+                 max_wait_ms: float = 2.0, raw_sql: bool = True) -> None:
         self.bus = bus
         self._transaction = transaction
         self.max_batch = max_batch
@@ -53,9 +54,11 @@ class GroupCommitter:
         self.items = 0
         # SQLite: one writer thread with a synchronous connection (see sync_bridge).
         self._sync_engine = None
+        self._raw: RawRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             self._sync_engine = create_sqlite_sync_engine(database_url)
+            self._raw = RawRunner(self._sync_engine.dialect) if raw_sql else None
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atende-commit")
 
     async def run(self, work: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
@@ -113,7 +116,7 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn), buffer=WriteBuffer())  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn, self._raw), buffer=WriteBuffer())  # type: ignore[arg-type]
             results = [run_sync(work(tx)) for work in works]
             run_sync(flush(tx))
         return results, tx

@@ -93,7 +93,7 @@ def stored(engines: Any, table: str) -> tuple[list[Any], list[Any]]:
     rows = []
     for engine in (a, b):
         db = sqlite3.connect(engine.url.database)
-        rows.append(db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall())  # noqa: S608 (fixed names)
+        rows.append(db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall())
         db.close()
     return rows[0], rows[1]
 

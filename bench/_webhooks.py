@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ def drop_search(url: str) -> None:
 
 def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
         warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True,
-        profile: str | None = None) -> dict[str, Any]:
+        profile: str | None = None, per_request: int = 1) -> dict[str, Any]:
     """One measured run. `database="postgres"`: a throw-away PostgreSQL and Redis (the test suite's
     helpers), `web_processes` web processes plus one worker process, as in production."""
     tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
@@ -229,19 +230,21 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
                 proc.kill()
         for service in reversed(services):
             service.stop() if hasattr(service, "data") else service.cleanup()
-    acked = statuses.get(200, 0)
+    acked = statuses.get(200, 0) * per_request  # messages acknowledged
     lat = sorted(latencies)
     return {
         "database": database, "web_processes": web_processes, "search": search, "requests": requests,
-        "concurrency": concurrency,
-        "acked": acked, "stored": stored - warmup, "throughput": acked / elapsed,
+        "concurrency": concurrency, "per_request": per_request,
+        "acked": acked, "stored": stored - warmup * per_request, "throughput": acked / elapsed,
         "cpu_us_per_msg": cpu / max(1, acked) * 1e6, "load_average": os.getloadavg()[0],
         "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak,
         "statuses": {str(k): v for k, v in statuses.items()},
     }
 
 
-def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, doc: str | None) -> None:
+def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, doc: str | None, *,
+         batches: bool = False) -> None:
+    """`batches`: `make` takes `per_request=N` and puts N messages in one request."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64])
@@ -251,15 +254,22 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
                     help="postgres: a throw-away PostgreSQL + Redis, web processes and one worker process")
     ap.add_argument("--web-processes", type=int, default=2, help="with --database postgres")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run (for bench/run_all.py)")
+    if batches:
+        ap.add_argument("--per-request", type=int, default=1,
+                        help="messages in each webhook (Meta batches several in one POST)")
     ap.add_argument("--profile", metavar="FILE", help="record the server with py-spy during the measured run "
                     "(.svg flame graph, .json speedscope, else raw collapsed stacks)")
     ap.add_argument("--search-cost", action="store_true",
                     help="also run without the search indexing, alternating, to show what it costs ingest")
     args = ap.parse_args()
     variants = [True, False, True, False] if args.search_cost else [True]
+    per_request = getattr(args, "per_request", 1)
+    if per_request > 1:
+        make = partial(make, per_request=per_request)
     rows = [run(provider, config, make, requests=args.requests, concurrency=c, phones=args.phones,
                 warmup=args.warmup, database=args.database, search=search,
-                web_processes=args.web_processes if args.database == "postgres" else 1, profile=args.profile)
+                web_processes=args.web_processes if args.database == "postgres" else 1, profile=args.profile,
+                per_request=per_request)
             for c in args.concurrency for search in variants]
     if args.json:
         for r in rows:
@@ -267,7 +277,8 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
         return
     where = ("SQLite, one `atende serve` process" if args.database == "sqlite" else
              f"PostgreSQL + Redis, {args.web_processes} web processes + 1 worker")
-    print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers")
+    batched = f", {per_request} messages per webhook" if per_request > 1 else ""
+    print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers{batched}")
     print(f"{'conc':>5} {'search':>6} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} "
           f"{'p99 ms':>8} {'RSS MB':>7} {'CPU µs/msg':>10} {'load':>5}")
     for r in rows:

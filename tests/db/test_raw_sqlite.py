@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
+from atende.actions import contacts as contact_actions
 from atende.actions import ingest
 from atende.db.prepared import (
     HOT,
@@ -30,7 +31,7 @@ from atende.db.prepared import (
 )
 from atende.db.raw_sqlite import RawRunner
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
-from atende.db.tables import connectors, contacts, conversations, events, jobs, messages, metadata
+from atende.db.tables import connectors, contact_identities, contacts, conversations, events, jobs, messages, metadata
 
 T0 = datetime(2025, 11, 16, 14, 30, 0, 123456, tzinfo=UTC)
 
@@ -42,7 +43,12 @@ def _engine(path: Path) -> Engine:
         conn.execute(insert(connectors), {
             "name": "c", "provider": "kolmeya", "channel": "sms", "config_encrypted": "x", "webhook_token_hash": "h",
             "webhook_token_encrypted": "x", "created_at": T0, "updated_at": T0})
-        conn.execute(insert(contacts), {"name": "Ana", "created_at": T0, "updated_at": T0})
+        conn.execute(insert(contacts), [{"name": "Ana", "created_at": T0, "updated_at": T0},
+                                        {"name": "", "created_at": T0, "updated_at": T0}])
+        conn.execute(insert(contact_identities), [
+            {"contact_id": 1, "kind": "phone", "value": "+5511987654321", "attributes": {"wa_id": "551187654321"},
+             "created_at": T0},
+            {"contact_id": 2, "kind": "bsuid", "value": "BR.abc", "attributes": {}, "created_at": T0}])
         conn.execute(insert(conversations), {
             "connector_id": 1, "contact_id": 1, "channel": "sms", "address_key": "+5511987654321",
             "address": "+551187654321", "status": "done", "last_activity_at": T0, "last_inbound_at": None,
@@ -120,6 +126,19 @@ def test_known_ids_and_answered_lookups(engines: Any) -> None:
                              {"cid": 1, "convs": [1], "ref": ref, "legacy": legacy})
         assert_same_rows(expected, got)
         assert [r.id for r in got] == {"rABC": [1], "2": [2], "1": []}[ref]
+
+
+def test_identity_lookup_and_name_update(engines: Any) -> None:
+    for kind, values, contact_id, name in (("phone", ["+551187654321", "+5511987654321"], 1, "Ana"),
+                                           ("bsuid", ["BR.abc"], 2, ""), ("phone", ["+5599"], None, None)):
+        expected, got = both(engines, contact_actions._IDENTITY, {"kind": kind, "values": values})
+        assert_same_rows(expected, got)
+        assert [(r.contact_id, r.name) for r in got] == ([(contact_id, name)] if contact_id else [])
+    for cid, changed in ((1, 0), (2, 1)):  # only a contact without a name takes one
+        expected, got = both(engines, contact_actions._NAME_IF_EMPTY, {"cid": cid, "v_name": "Bia", "v_at": T0})
+        assert expected == got == changed
+    a_rows, b_rows = stored(engines, "contacts")
+    assert a_rows == b_rows and [r[1] for r in b_rows] == ["Ana", "Bia"]
 
 
 def test_an_empty_in_list_is_left_to_sqlalchemy(engines: Any) -> None:

@@ -60,9 +60,14 @@ async def split_by_account(rt: Runtime, url_connector: LoadedConnector, batch: W
     The payload was verified with the URL connector's app secret, so it may write only to active
     connectors of the same provider that share that secret. Items for any other account are logged
     and dropped: never stored on the wrong connector."""
-    own = getattr(url_connector.config, "account_id", None)  # phone_number_id, page id, IG account id
     accounts = {m.account_id for m in batch.messages} | {s.account_id for s in batch.statuses}
-    accounts -= {None, own}
+    accounts.discard(None)
+    if not accounts:  # nothing names an account (Kolmeya): all of it is the URL connector's
+        return {url_connector.id: batch}
+    own = getattr(url_connector.config, "account_id", None)  # phone_number_id, page id, IG account id
+    accounts.discard(own)
+    if not accounts:  # only the URL connector's own account
+        return {url_connector.id: batch}
     target: dict[str | None, int] = {None: url_connector.id, own: url_connector.id}
     if accounts:
         async with rt.read() as conn:

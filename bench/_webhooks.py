@@ -171,7 +171,7 @@ def drop_search(url: str) -> None:
 
 def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
         warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True,
-        profile: str | None = None, per_request: int = 1) -> dict[str, Any]:
+        profile: str | None = None, per_request: int = 1, http_server: str = "uvicorn") -> dict[str, Any]:
     """One measured run. `database="postgres"`: a throw-away PostgreSQL and Redis (the test suite's
     helpers), `web_processes` web processes plus one worker process, as in production."""
     tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
@@ -204,6 +204,11 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
             procs.append(subprocess.Popen([sys.executable, "-c", "from atende.cli import main; main()", "serve",
                                            "--role", "worker"], env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
+        if http_server == "granian":  # the same app under granian (pip install granian), to compare HTTP stacks
+            env["ATENDE_ROLE"] = "all" if database == "sqlite" else "web"
+            serve = [str(Path(sys.executable).with_name("granian")), "--interface", "asgi", "--loop", "uvloop",
+                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(web_processes),
+                     "--log-level", "warning", "--no-access-log", "atende.asgi:app"]
         server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(server)
         _wait_for_port(port, server)
@@ -234,7 +239,7 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
     lat = sorted(latencies)
     return {
         "database": database, "web_processes": web_processes, "search": search, "requests": requests,
-        "concurrency": concurrency, "per_request": per_request,
+        "concurrency": concurrency, "per_request": per_request, "server": http_server,
         "acked": acked, "stored": stored - warmup * per_request, "throughput": acked / elapsed,
         "cpu_us_per_msg": cpu / max(1, acked) * 1e6, "load_average": os.getloadavg()[0],
         "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak,
@@ -257,6 +262,8 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
     if batches:
         ap.add_argument("--per-request", type=int, default=1,
                         help="messages in each webhook (Meta batches several in one POST)")
+    ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                    help="granian: the app under granian instead of `atende serve` (uvicorn), for comparison")
     ap.add_argument("--profile", metavar="FILE", help="record the server with py-spy during the measured run "
                     "(.svg flame graph, .json speedscope, else raw collapsed stacks)")
     ap.add_argument("--search-cost", action="store_true",
@@ -269,7 +276,7 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
     rows = [run(provider, config, make, requests=args.requests, concurrency=c, phones=args.phones,
                 warmup=args.warmup, database=args.database, search=search,
                 web_processes=args.web_processes if args.database == "postgres" else 1, profile=args.profile,
-                per_request=per_request)
+                per_request=per_request, http_server=args.server)
             for c in args.concurrency for search in variants]
     if args.json:
         for r in rows:

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atende.db.raw_sqlite import RawRunner
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
-from atende.db.tx import Tx
-from atende.db.write_buffer import WriteBuffer, flush
+from atende.db.tx import Tx, WriteBuffer
+from atende.db.write_buffer import flush
 from atende.metrics import GROUP_COMMIT
 from atende.realtime.bus import EventBus
 

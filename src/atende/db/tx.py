@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from atende.db.engine import write_tx
 
 if TYPE_CHECKING:
-    from atende.db.write_buffer import WriteBuffer
     from atende.realtime.bus import EventBus
+
+
+@dataclass(slots=True)
+class WriteBuffer:
+    """Events, jobs and counters of a group-commit batch, written by `write_buffer.flush` before its commit."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (prebuilt statement, row)
+    # (prebuilt "SET c = c + :n WHERE id = :row_id" statement, id) -> n: one UPDATE per row and batch.
+    counters: dict[tuple[Any, int], int] = field(default_factory=dict)
+
+    def count(self, stmt: Any, row_id: int, n: int) -> None:
+        self.counters[(stmt, row_id)] = self.counters.get((stmt, row_id), 0) + n
 
 
 @dataclass(slots=True)

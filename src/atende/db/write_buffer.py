@@ -8,25 +8,13 @@ exactly what they saw before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from atende.db.prepared import insert_returning_id
 from atende.db.tables import events
 
 if TYPE_CHECKING:
     from atende.db.tx import Tx
-
-
-@dataclass(slots=True)
-class WriteBuffer:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    inserts: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (prebuilt statement, row)
-    # (prebuilt "SET c = c + :n WHERE id = :row_id" statement, id) -> n: one UPDATE per row and batch.
-    counters: dict[tuple[Any, int], int] = field(default_factory=dict)
-
-    def count(self, stmt: Any, row_id: int, n: int) -> None:
-        self.counters[(stmt, row_id)] = self.counters.get((stmt, row_id), 0) + n
 
 
 async def flush(tx: Tx) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -235,6 +236,7 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
                 proc.kill()
         for service in reversed(services):
             service.stop() if hasattr(service, "data") else service.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)  # the database and media of this run
     acked = statuses.get(200, 0) * per_request  # messages acknowledged
     lat = sorted(latencies)
     return {

@@ -14,6 +14,7 @@ import asyncio
 import cProfile
 import json
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -65,7 +66,8 @@ async def main() -> None:
     from atende.runtime import Runtime
     from atende.settings import Settings
 
-    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='atende-bench-tx-')) / 'bench.db'}"
+    tmp = Path(tempfile.mkdtemp(prefix="atende-bench-tx-"))
+    url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     token = await create_connector_token(url, args.provider, CONFIGS[args.provider])
     rt = Runtime.create(Settings(database_url=url, secret_key="bench", auto_assign=False), bus=MemoryBus())
     loaded = await rt.connector_by_token(token)
@@ -102,6 +104,7 @@ async def main() -> None:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     await rt.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     row = {"provider": args.provider, "messages": args.messages, "stored": stored, "batch": args.batch,
            "cpu_us_per_msg": cpu / args.messages * 1e6, "msg_per_s": args.messages / wall}
     if args.json:

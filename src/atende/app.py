@@ -35,6 +35,7 @@ from atende.web.api import (
     integrations,
     media,
     search,
+    teams,
     tokens,
     whatsapp,
 )
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
     app = FastAPI(title="atende", version=__version__, lifespan=lifespan,
                   description="Contact center omnichannel aberto: WhatsApp, SMS (Kolmeya), Instagram e Messenger.")
     for module in (connectors, conversations, contacts, admin, audit, sse, media, whatsapp, tokens, integrations,
-                   search):
+                   search, teams):
         app.include_router(module.router, prefix="/api/v1")
     receive.install(app)
 

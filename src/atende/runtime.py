@@ -76,7 +76,7 @@ class Runtime:
         if self._committer is None:
             self._committer = GroupCommitter(
                 self.engine, self.bus, self.settings.database_url, max_batch=self.settings.ingest_batch_max,
-                max_wait_ms=self.settings.ingest_batch_wait_ms, transaction=self.write)
+                max_wait_ms=self.settings.ingest_batch_wait_ms, transaction=self.write, settings=self.settings)
         return self._committer
 
     @property
@@ -137,7 +137,7 @@ class Runtime:
     def write(self) -> AbstractAsyncContextManager[Tx]:
         """`async with rt.write() as tx:` — one write transaction, announced on commit."""
         return transaction(self.engine, self.bus,
-                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day))
+                           (self.settings.send_quota_per_hour, self.settings.send_quota_per_day), self.settings)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -37,8 +37,11 @@ class Settings(BaseSettings):
     job_poll_s: float = 1.0
     # Routing engine.
     auto_assign: bool = True
+    # Defaults of every team's timers (a team may set its own): durable per-conversation jobs.
     auto_release_after_s: int = 15 * 60  # taken but unanswered → back to the queue (0 = off)
     auto_close_after_s: int = 24 * 60 * 60  # open with no activity → concluded (0 = off)
+    # An online agent with no live connection (no workspace tab open) this long becomes away (0 = off).
+    auto_away_after_s: int = 10 * 60
     sweep_interval_s: int = 30
     session_max_age_s: int = 60 * 60 * 12
     login_attempts_per_minute: int = 10  # per account; then back-off doubles up to login_backoff_max_s

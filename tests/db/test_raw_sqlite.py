@@ -32,6 +32,7 @@ from atende.db.prepared import (
 from atende.db.raw_sqlite import RawRunner
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
 from atende.db.tables import connectors, contact_identities, contacts, conversations, events, jobs, messages, metadata
+from atende.realtime import events as event_log
 
 T0 = datetime(2025, 11, 16, 14, 30, 0, 123456, tzinfo=UTC)
 
@@ -139,6 +140,16 @@ def test_identity_lookup_and_name_update(engines: Any) -> None:
         assert expected == got == changed
     a_rows, b_rows = stored(engines, "contacts")
     assert a_rows == b_rows and [r[1] for r in b_rows] == ["Ana", "Bia"]
+
+
+def test_routing_and_scope_lookups(engines: Any) -> None:
+    for statement, params in ((ingest._BOT_ON, {"cid": 1}), (ingest._HOURS_MESSAGE, {"cid": 1}),
+                              (event_log._SCOPE, {"id": 1}), (event_log._SCOPE, {"id": 9})):
+        expected, got = both(engines, statement, params)
+        assert_same_rows(expected, got)
+    assert [tuple(r) for r in got] == []
+    expected, got = both(engines, event_log._SCOPE, {"id": 1})
+    assert [(r.id, r.contact_id, r.status) for r in got] == [(1, 1, "done")]
 
 
 def test_an_empty_in_list_is_left_to_sqlalchemy(engines: Any) -> None:

@@ -54,12 +54,18 @@ EXTRA = {"+5511988887771": "Seu pedido 4521 saiu para entrega.", "+5521977776662
          "+5531966665553": "Obrigado pelo contato! Avalie nosso atendimento."}
 
 
-def setup_sms(live: LiveStack, token: str, *, extra: bool = False) -> dict[str, Any]:
+def setup_sms(live: LiveStack, token: str, *, extra: bool = False, team: list[int] | None = None) -> dict[str, Any]:
+    """An SMS connector and a first message. `team`: members of a team serving the connector whose
+    visibility is "team" (they follow every conversation of it, not only theirs and the queue)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=10) as api:
         connector = api.post("/api/v1/connectors", json={"name": "SMS Kolmeya", "provider": "kolmeya", "config": {
             "api_token": TOKEN, "base_url": live.kolmeya_url, "cost_per_segment": "0.10", "poll_interval_s": 0}})
         assert connector.status_code == 201, connector.text
+        if team is not None:
+            created = api.post("/api/v1/teams", json={"name": "Atendimento", "member_ids": team,
+                                                      "connector_ids": [connector.json()["id"]], "visibility": "team"})
+            assert created.status_code == 201, created.text
         sent = api.post("/api/v1/messages", json={"connector_id": connector.json()["id"], "to": PHONE,
                                                   "text": "Olá! Sua fatura de novembro vence amanhã."})
         assert sent.status_code == 202, sent.text
@@ -75,8 +81,8 @@ def setup_sms(live: LiveStack, token: str, *, extra: bool = False) -> dict[str, 
 def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page, browser: Browser,
                                                       artifacts: Path) -> None:
     admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
-    live.create_user("bruno@example.com", "Bruno Lima", "agent")
-    ctx = setup_sms(live, live.api_token(admin_id), extra=True)
+    bruno_id = live.create_user("bruno@example.com", "Bruno Lima", "agent")
+    ctx = setup_sms(live, live.api_token(admin_id), extra=True, team=[bruno_id])
     cid = ctx["conversation_id"]
     assert live.fake is not None
     fake = live.fake
@@ -187,7 +193,7 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
     """What only a browser shows: the composer, the contact panel and the focus follow the header."""
     admin_id = live.create_user("admin@example.com", "Ana Admin", "admin")
     bruno_id = live.create_user("bruno@example.com", "Bruno Lima", "agent")
-    ctx = setup_sms(live, live.api_token(admin_id))
+    ctx = setup_sms(live, live.api_token(admin_id), team=[bruno_id])
     cid = ctx["conversation_id"]
     other = browser.new_context(viewport={"width": 1366, "height": 768})
     bruno = other.new_page()
@@ -209,7 +215,7 @@ def test_chat_follows_a_live_handover_and_keeps_keyboard_focus(live: LiveStack, 
 
     # She hands it to Bruno: his composer opens for replies without a reload.
     page.locator("#chat-header summary", has_text="Transferir").click()
-    page.locator("#chat-header select[name=agent_id]").select_option(value=str(bruno_id))
+    page.locator("#chat-header select[name=target]").select_option(value=f"agent:{bruno_id}")
     page.locator("#chat-header form").get_by_role("button", name="Transferir").click()
     expect(bruno.get_by_test_id("composer-locked")).to_be_hidden(timeout=3000)
     expect(bruno.get_by_role("tab", name="Responder")).to_be_enabled()

@@ -37,9 +37,9 @@ async def test_lifecycle_and_board_counts(harness: Harness) -> None:
     assert r.status_code == 200 and r.json()["status"] == "open" and r.json()["assignee"]["name"] == "Ana"
     assert await _counts(h) == {"new": 0, "open": 1, "done": 0}
     assert await _counts(h, assignee="me") == {"new": 0, "open": 0, "done": 0}  # admin has none
-    # Bruno (agent) may not take Ana's conversation; a supervisor may transfer it.
+    # Bruno (agent) may not take Ana's conversation (a compare-and-set: 409); a supervisor may transfer it.
     r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["bruno"]}, who="bruno")
-    assert r.status_code == 403
+    assert r.status_code == 409 and r.json()["detail"] == "já está em atendimento por Ana"
     r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["bruno"]},
                      who="supervisor")
     assert r.status_code == 200 and r.json()["assignee"]["id"] == h.user_ids["bruno"]
@@ -47,7 +47,10 @@ async def test_lifecycle_and_board_counts(harness: Harness) -> None:
     r = await h.post(f"/api/v1/conversations/{conv['id']}/close", who="bruno")
     assert r.json()["status"] == "done"
     assert await _counts(h) == {"new": 0, "open": 0, "done": 1}
-    assert (await h.post(f"/api/v1/conversations/{conv['id']}/reopen", who="ana")).json()["status"] == "new"
+    # Ana handled it before: she still reads it, but it is Bruno's to reopen (read-only for her).
+    r = await h.post(f"/api/v1/conversations/{conv['id']}/reopen", who="ana")
+    assert r.status_code == 403 and (await h.get(f"/api/v1/conversations/{conv['id']}", who="ana")).status_code == 200
+    assert (await h.post(f"/api/v1/conversations/{conv['id']}/reopen", who="bruno")).json()["status"] == "new"
     await h.post(f"/api/v1/conversations/{conv['id']}/close", who="supervisor")
 
     # An inbound message on a done conversation reopens it as new, unassigned, with a fresh attendance.

@@ -182,6 +182,9 @@ async def test_instagram_conversation_end_to_end(harness: Harness) -> None:
     assert items[-1]["direction"] == "out" and items[-1]["text"] == "Respondido pelo app do Instagram"
     first = next(i for i in items if i["provider_message_id"] == "m_ig_first")
     assert first["deleted_at"] is not None
+    # The agent now holding it (auth.policy: agents read what they hold) sees that it was deleted, not what.
+    r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["ana"]})
+    assert r.status_code == 200, r.text
     as_agent = (await h.get(f"/api/v1/conversations/{conv['id']}/messages", who="ana")).json()["items"]
     assert next(i for i in as_agent if i["id"] == first["id"])["text"] is None
 

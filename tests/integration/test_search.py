@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from atende.db.engine import create_engine
 from atende.db.migrate import upgrade
@@ -135,20 +133,27 @@ async def test_bad_input_is_a_clear_4xx(harness: Harness) -> None:
         assert r.json()["detail"]
 
 
-async def test_results_honour_the_visibility_seam(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until auth.policy lands, everything is visible; its where-clause, once there, limits results."""
+async def test_results_follow_the_authorization_layer(harness: Harness) -> None:
+    """Search finds only what the viewer may open (auth.policy's list scope): an agent of team A finds
+    team A's conversations and contacts, not team B's; an admin finds both (the page: test_visibility_pages)."""
+    from tests.teams.kit import kolmeya, make_team
+
     h = harness
-    c = await h.kolmeya_connector()
-    await sms_in(h, c, "segunda via", phone="+5511987650001")
-    await sms_in(h, c, "segunda via", phone="+5511987650002")
-    assert len(messages_of(await search(h, "segunda", who="ana"))) == 2
-    first = min(i["conversation_id"] for i in messages_of(await search(h, "segunda")))
-    policy = types.ModuleType("atende.auth.policy")
-    policy.visible_conversations = lambda user: conversations.c.id == first  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "atende.auth.policy", policy)
+    a, b = await kolmeya(h, 1), await kolmeya(h, 2)
+    await make_team(h, "Financeiro", ["ana"], [a])
+    await make_team(h, "Suporte", ["bruno"], [b])
+    await sms_in(h, a, "segunda via", phone="+5511987650001")
+    await sms_in(h, b, "segunda via", phone="+5511987650002")
+    everything = messages_of(await search(h, "segunda"))
+    assert len(everything) == 2
+    async with h.rt.read() as conn:
+        team_of = {int(r.id): r.connector_id for r in await conn.execute(
+            select(conversations.c.id, conversations.c.connector_id))}
     hits = messages_of(await search(h, "segunda", who="ana"))
-    assert [i["conversation_id"] for i in hits] == [first]
-    assert [i["conversation_id"] for i in contacts_of(await search(h, "87650002", who="ana"))] == []
+    assert [team_of[i["conversation_id"]] for i in hits] == [a["id"]]
+    assert [team_of[i["conversation_id"]] for i in messages_of(await search(h, "segunda", who="bruno"))] == [b["id"]]
+    assert contacts_of(await search(h, "87650002", who="ana")) == []
+    assert len(contacts_of(await search(h, "87650002", who="bruno"))) == 1
 
 
 async def test_board_search_uses_the_indexes(harness: Harness) -> None:

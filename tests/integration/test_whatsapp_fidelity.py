@@ -88,6 +88,10 @@ async def test_deleted_message_is_withheld_from_agents_only(harness: Harness) ->
     as_supervisor = (await harness.get(f"/api/v1/conversations/{row.conversation_id}/messages",
                                        who="supervisor")).json()
     assert as_supervisor["items"][0]["text"] == row.text
+    # An agent serving the contact now reads its timeline (auth.policy), deleted content withheld.
+    r = await harness.post(f"/api/v1/conversations/{row.conversation_id}/assign",
+                           {"agent_id": harness.user_ids["bruno"]})
+    assert r.status_code == 200, r.text
     timeline = (await harness.get(f"/api/v1/contacts/{row.contact_id}/timeline", who="bruno")).json()["items"]
     assert timeline[0]["text"] is None
 
@@ -95,8 +99,10 @@ async def test_deleted_message_is_withheld_from_agents_only(harness: Harness) ->
     assert conv["last_message_preview"] == "🚫 Mensagem apagada"
     async with harness.rt.read() as conn:
         updates = [e for e in await since(conn, 0, 5000) if e["type"] == "message.updated"]
-    assert updates[-1]["payload"] == {"id": row.id, "conversation_id": row.conversation_id,
-                                      "deleted_at": updates[-1]["payload"]["deleted_at"]}  # no content
+    # No content: only the ids, when, and the conversation's scope for the live streams' filter.
+    assert set(updates[-1]["payload"]) <= {"id", "conversation_id", "deleted_at", "contact_id", "team_id",
+                                           "assignee_id", "conversation_status"}
+    assert updates[-1]["payload"]["id"] == row.id and updates[-1]["payload"]["deleted_at"]
     assert (await _post(harness, c, "revoke"))["stored"] == 0  # twice: nothing more
 
 

@@ -595,7 +595,10 @@ async def test_reactions_shown_on_their_message_and_sent_by_agents(harness: Harn
     await post_webhook(harness, c, harness.graph.build_message_webhook([removed]))
     assert (await message(harness, ours["id"]))["attributes"]["reactions"] == []
 
+    # Only whoever may answer the conversation reacts in it: Ana doesn't even see the admin's.
     r = await harness.post(f"/api/v1/messages/{msg['id']}/reaction", {"emoji": "🙏"}, who="ana")
+    assert r.status_code == 404
+    r = await harness.post(f"/api/v1/messages/{msg['id']}/reaction", {"emoji": "🙏"}, who="admin")
     assert r.status_code == 202 and r.json()["kind"] == "reaction"
     await settle(harness)
     out = harness.graph.sent[-1]

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import types
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 
+from atende.auth.policy import Viewer
 from atende.auth.tokens import token_hash
 from atende.realtime import events
-from atende.realtime.hub import Hub, accept_all
+from atende.realtime.hub import Hub
 from atende.realtime.sse import event_filter_for, stream
-from atende.web.auth import CurrentUser
 from tests.support.harness import Harness
 
 
@@ -145,23 +143,16 @@ async def test_a_broken_filter_does_not_stop_the_others(harness: Harness) -> Non
     await good.aclose()
 
 
-async def test_the_filter_comes_from_the_authorization_layer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One seam: auth.policy.event_filter(user) when it exists (sync or async), else everything."""
-    user = CurrentUser(3, "a@example.com", "A", "agent", "pt_BR", "America/Sao_Paulo", "session")
-    monkeypatch.setitem(sys.modules, "atende.auth.policy", types.ModuleType("atende.auth.policy"))
-    assert await event_filter_for(user) is accept_all
-
-    policy = types.ModuleType("atende.auth.policy")
-    policy.event_filter = lambda u: (lambda e: e.get("assignee_id") == u.id)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "atende.auth.policy", policy)
-    accept = await event_filter_for(user)
-    assert accept({"assignee_id": 3}) and not accept({"assignee_id": 4})
-
-    async def async_filter(u: CurrentUser) -> Any:
-        return lambda e: u.id == 99
-
-    policy.event_filter = async_filter  # type: ignore[attr-defined]
-    assert not (await event_filter_for(user))({})
+def test_the_filter_comes_from_the_authorization_layer() -> None:
+    """One seam: a stream's filter is auth.policy.event_filter(viewer)."""
+    agent = Viewer(3, "agent", frozenset({1}))
+    accept = event_filter_for(agent)
+    mine = {"type": "message.created", "conversation_id": 7,
+            "payload": {"conversation_id": 7, "team_id": None, "assignee_id": 3, "conversation_status": "open"}}
+    other = {"type": "message.created", "conversation_id": 8,
+             "payload": {"conversation_id": 8, "team_id": 2, "assignee_id": 4, "conversation_status": "open"}}
+    assert accept(mine) and not accept(other)
+    assert event_filter_for(Viewer(9, "admin"))(other)
 
 
 async def test_a_slow_client_is_cut_off_with_a_resumable_id(harness: Harness) -> None:

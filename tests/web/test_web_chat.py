@@ -28,7 +28,7 @@ async def test_chat_shows_ticks_and_the_failure_reason_with_retry(harness: Harne
     harness.kolmeya.state.blacklist.add(11988887777)
     two = await sms_conversation(harness, "Oferta", to="+5511988887777", reply=None, connector=one["connector"])
     await harness.kolmeya.deliver_status(harness.kolmeya.state.messages_to("5548991910234")[0].id, 3)
-    ana = await pages("ana")
+    ana = await pages("supervisor")  # the admin's sends: concluded, nobody's queue
 
     html = (await ana.get(f"/conversations/{one['conversation']['id']}")).text
     delivered = bubble(html, one["message"]["id"])
@@ -102,10 +102,14 @@ async def test_agent_cannot_reply_in_another_agents_conversation(harness: Harnes
     cid = one["conversation"]["id"]
     ana, bruno = await pages("ana"), await pages("bruno")
     await ana.post(f"/conversations/{cid}/take")
+    # Ana's now, and the visibility is "own": Bruno neither sees it nor answers in it (a team-wide
+    # team's colleague sees it but may not answer: tests/teams/test_visibility_pages.py).
     r = await bruno.post(f"/conversations/{cid}/send", {"text": "oi", "mode": "reply"})
-    assert r.status_code == 403
-    header = (await bruno.get(f"/conversations/{cid}/header")).text
-    assert "disabled" in header and "Transferir" not in header
+    assert r.status_code == 404
+    assert (await bruno.get(f"/conversations/{cid}/header")).status_code == 404
+    # The REST API refuses the same reply: one rule, in the action (issue 7 §3).
+    r = await harness.post(f"/api/v1/conversations/{cid}/messages", {"text": "oi"}, who="bruno")
+    assert r.status_code == 404
 
 
 async def test_unread_is_cleared_when_opened(harness: Harness, pages: Pages) -> None:
@@ -162,6 +166,8 @@ async def test_contact_panel_renames_and_toggles_opt_out(harness: Harness, pages
     one = await sms_conversation(harness)
     contact_id = one["conversation"]["contact"]["id"]
     ana = await pages("ana")
+    assert (await ana.get(f"/contacts/{contact_id}")).status_code == 403  # the whole history: once she serves it
+    await ana.post(f"/conversations/{one['conversation']['id']}/take")
     r = await ana.post(f"/contacts/{contact_id}/name", {"name": "Maria Souza", "conversation": "1"})
     assert r.status_code == 200 and 'value="Maria Souza"' in r.text and "Nome salvo" in r.text
     r = await ana.post(f"/contacts/{contact_id}/optout", {"opted_out": "1"})
@@ -182,7 +188,13 @@ def composer_config(html: str) -> str:
 
 
 async def test_composer_is_note_only_in_another_agents_conversation(harness: Harness, pages: Pages) -> None:
-    one = await sms_conversation(harness)
+    # Ana and Bruno share a team whose visibility is "team": Bruno sees Ana's conversation.
+    c = await harness.kolmeya_connector()
+    members = [harness.user_ids[who] for who in ("ana", "bruno", "supervisor")]
+    r = await harness.post("/api/v1/teams", {"name": "Cobrança", "member_ids": members, "connector_ids": [c["id"]],
+                                             "visibility": "team"})
+    assert r.status_code == 201, r.text
+    one = await sms_conversation(harness, connector=c)
     cid = one["conversation"]["id"]
     ana, bruno, sup = await pages("ana"), await pages("bruno"), await pages("supervisor")
     await ana.post(f"/conversations/{cid}/take")

@@ -54,7 +54,7 @@ async def move_address(tx: Tx, conversation: Any, channel: str, change: AddressC
                                   .values(address=change.new_address, address_key=new_key))
             moved = True
     if moved or added:
-        await events.append(tx, "contact.updated", {"id": int(conversation.contact_id)})
+        await contact_actions.contact_event(tx, int(conversation.contact_id), {})
     if moved:
         await events.append(tx, "conversation.updated", {
             "id": int(conversation.id), "address": change.new_address,

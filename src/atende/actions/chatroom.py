@@ -37,6 +37,7 @@ from atende.db.tables import (
     conversations,
     media,
     messages,
+    team_connectors,
     users,
 )
 from atende.db.tx import Tx
@@ -260,6 +261,7 @@ async def _store_conversations_batch(tx: Tx, source: str, items: list[Conversati
                               [{"_id": k, "_name": v} for k, v in named.items()])
     # New conversations (two ChatRoom ones with equivalent numbers on one connector become one).
     placed: dict[tuple[int, str], tuple[int, int] | int] = {}
+    queues = await _teams_of_connectors(tx, {item.connector_id for item in items})
     fresh: list[dict[str, Any]] = []
     fresh_items: list[ConversationIn] = []
     slot: list[tuple[int, str]] = []
@@ -276,7 +278,8 @@ async def _store_conversations_batch(tx: Tx, source: str, items: list[Conversati
             fresh.append(dict(connector_id=item.connector_id, contact_id=contact_id, channel=item.channel,
                               address=item.address, address_key=key, status=item.status,
                               assignee_id=item.assignee_id, last_activity_at=item.last_activity_at,
-                              created_at=item.created_at))
+                              created_at=item.created_at, team_id=queues.get(item.connector_id),
+                              waiting_since=item.last_activity_at if item.status == "new" else None))
             fresh_items.append(item)
         slot.append(target)
     new_ids: list[int] = []
@@ -293,9 +296,10 @@ async def _store_conversations_batch(tx: Tx, source: str, items: list[Conversati
                                   .values(current_attendance_id=bindparam("_att")),
                                   [{"_id": cid, "_att": att} for (cid, _), att in zip(waiting, attendance_ids,
                                                                                        strict=True)])
-        counts = Counter((item.channel, item.status, item.assignee_id) for item in fresh_items)
-        for (channel, status, assignee), n in counts.items():
-            await conv_actions.bump_count(tx, channel, status, assignee, n)
+        counts = Counter((item.channel, item.status, item.assignee_id, queues.get(item.connector_id))
+                         for item in fresh_items)
+        for (channel, status, assignee, team), n in counts.items():
+            await conv_actions.bump_count(tx, channel, status, assignee, n, team)
     out.created = len(fresh)
     links = []
     for item, target in zip(items, slot, strict=True):
@@ -355,7 +359,8 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 async def _store_conversations_one_by_one(tx: Tx, source: str, items: list[ConversationIn]) -> ConversationsOut:
     out = ConversationsOut()
-    counts: Counter[tuple[str, str, int | None]] = Counter()
+    counts: Counter[tuple[str, str, int | None, int | None]] = Counter()
+    queues = await _teams_of_connectors(tx, {item.connector_id for item in items})
     for item in items:
         key = contact_actions.address_key(item.address, item.channel)
         variants = list(contact_actions.address_variants(key))
@@ -375,6 +380,8 @@ async def _store_conversations_one_by_one(tx: Tx, source: str, items: list[Conve
                 connector_id=item.connector_id, contact_id=contact_id, channel=item.channel, address=item.address,
                 address_key=key, status=item.status, assignee_id=item.assignee_id,
                 last_activity_at=item.last_activity_at, created_at=item.created_at,
+                team_id=queues.get(item.connector_id),
+                waiting_since=item.last_activity_at if item.status == "new" else None,
             ).on_conflict_do_nothing().returning(conversations.c.id))
             new_id = inserted.scalar()
             if new_id is None:  # a customer's first live message won the race
@@ -386,7 +393,7 @@ async def _store_conversations_one_by_one(tx: Tx, source: str, items: list[Conve
             else:
                 conv_id = int(new_id)
                 out.created += 1
-                counts[(item.channel, item.status, item.assignee_id)] += 1
+                counts[(item.channel, item.status, item.assignee_id, queues.get(item.connector_id))] += 1
                 if item.status != "done":  # waiting or being served in ChatRoom: an attendance is open
                     attendance_id = await conv_actions.start_attendance(tx, conv_id, item.last_activity_at,
                                                                         item.assignee_id)
@@ -398,9 +405,18 @@ async def _store_conversations_one_by_one(tx: Tx, source: str, items: list[Conve
         await _link(tx, source, "conversation", item.remote_id, conv_id,
                     remote_connector_id=item.remote_connector_id, remote_partner_id=item.remote_partner_id)
         out.ids[item.remote_id] = (conv_id, contact_id)
-    for (channel, status, assignee), n in counts.items():
-        await conv_actions.bump_count(tx, channel, status, assignee, n)
+    for (channel, status, assignee, team), n in counts.items():
+        await conv_actions.bump_count(tx, channel, status, assignee, n, team)
     return out
+
+
+async def _teams_of_connectors(tx: Tx, connector_ids: set[int]) -> dict[int, int]:
+    """The team serving each connector: imported conversations join its queue, as live ones do."""
+    if not connector_ids:
+        return {}
+    rows = await tx.conn.execute(select(team_connectors.c.connector_id, team_connectors.c.team_id)
+                                 .where(team_connectors.c.connector_id.in_(sorted(connector_ids))))
+    return {int(r.connector_id): int(r.team_id) for r in rows}
 
 
 async def update_conversation(tx: Tx, conversation_id: int, *, status: str, assignee_id: int | None,
@@ -412,14 +428,18 @@ async def update_conversation(tx: Tx, conversation_id: int, *, status: str, assi
     if conv is None or (conv.status, conv.assignee_id) == (status, assignee_id) or conv.last_activity_at > at:
         return False
     values: dict[str, Any] = {"status": status, "assignee_id": assignee_id}
+    if status == "new" and conv.waiting_since is None:
+        values["waiting_since"] = at  # in the queue: the waiting clock needs a start
+    elif status == "done":
+        values["waiting_since"] = None
     if status == "done" and conv.current_attendance_id is not None:
         await tx.conn.execute(update(attendances).where(attendances.c.id == conv.current_attendance_id,
                                                         attendances.c.closed_at.is_(None)).values(closed_at=at))
     elif status != "done" and (conv.status == "done" or conv.current_attendance_id is None):
         values["current_attendance_id"] = await conv_actions.start_attendance(tx, conversation_id, at, assignee_id)
     await tx.conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
-    await conv_actions.bump_count(tx, conv.channel, conv.status, conv.assignee_id, -1)
-    await conv_actions.bump_count(tx, conv.channel, status, assignee_id, 1)
+    await conv_actions.bump_count(tx, conv.channel, conv.status, conv.assignee_id, -1, conv.team_id)
+    await conv_actions.bump_count(tx, conv.channel, status, assignee_id, 1, conv.team_id)
     return True
 
 

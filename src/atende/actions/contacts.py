@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from atende.actions.errors import NotFound
+from atende.actions.contact_events import contact_event
+from atende.actions.errors import Invalid, NotFound
+from atende.auth import policy
 from atende.db.prepared import hot
-from atende.db.tables import contact_identities, contacts
+from atende.db.tables import contact_identities, contact_opt_outs, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
@@ -120,14 +122,19 @@ async def apply_profile(tx: Tx, address: str, channel: str, profile: Mapping[str
     if name:
         await tx.conn.execute(update(contacts).where(contacts.c.id == row.contact_id, contacts.c.name == "")
                               .values(name=name[:200], updated_at=now))
-    await events.append(tx, "contact.updated", {"id": int(row.contact_id)})
+    await contact_event(tx, int(row.contact_id), {})
     return int(row.contact_id)
 
 
-async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None, ip: str | None = None) -> None:
+async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None = None, ip: str | None = None,
+                by: policy.Viewer | None = None) -> None:
     """One person found under two contacts (an Instagram IGSID and a WhatsApp phone, say): every
     identity, conversation and message of `merged_id` moves to `keep_id`, which then shows one
-    history across channels; `merged_id` is deleted. Its name and Odoo partner fill gaps only."""
+    history across channels; `merged_id` is deleted. Its name and Odoo partner fill gaps only.
+    `by`: who asks (auth.policy: supervisors and admins, of two contacts they may read)."""
+    await policy.require_contact_merge(tx.conn, by, keep_id, merged_id)
+    if by is not None:
+        actor_id, ip = by.id, by.ip
     from sqlalchemy import delete
 
     from atende.actions import audit
@@ -147,37 +154,62 @@ async def merge(tx: Tx, keep_id: int, merged_id: int, *, actor_id: int | None, i
         values["name"] = gone.name
     if keep.odoo_partner_id is None and gone.odoo_partner_id is not None:
         values["odoo_partner_id"] = gone.odoo_partner_id
-    if gone.sms_opted_out and not keep.sms_opted_out:  # a refusal is never lost in a merge
-        values.update(sms_opted_out=True, sms_opted_out_at=gone.sms_opted_out_at)
-    for table in (contact_identities, conversations, messages):
+    for channel in OPT_OUT_CHANNELS:  # a refusal is never lost in a merge
+        if getattr(gone, f"{channel}_opted_out") and not getattr(keep, f"{channel}_opted_out"):
+            values.update({f"{channel}_opted_out": True,
+                           f"{channel}_opted_out_at": getattr(gone, f"{channel}_opted_out_at")})
+    for table in (contact_identities, conversations, messages, contact_opt_outs):
         await tx.conn.execute(update(table).where(table.c.contact_id == merged_id).values(contact_id=keep_id))
     await tx.conn.execute(update(contacts).where(contacts.c.id == keep_id).values(**values))
     await tx.conn.execute(delete(contacts).where(contacts.c.id == merged_id))
-    await events.append(tx, "contact.merged", {"id": keep_id, "merged_id": merged_id})
+    await events.append(tx, "contact.merged", {"id": keep_id, "contact_id": keep_id, "merged_id": merged_id,
+                                               "contact_conversations": await policy.contact_scope(tx.conn, keep_id)})
     await audit.record(tx, "contact.merge", actor_id=actor_id, target_type="contact", target_id=keep_id,
                        contact_id=keep_id, ip=ip, detail={"merged_id": merged_id})
 
 
-async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
-    """Record the SMS opt-out state; True when it changed."""
+OPT_OUT_CHANNELS = ("sms", "whatsapp")
+
+
+async def set_opt_out_flag(tx: Tx, contact_id: int, channel: str, opted_out: bool, *, actor_id: int | None = None,
+                           source: str = "system", ip: str | None = None) -> bool:
+    """Record a channel's opt-out state; True when it changed. Every change is kept in the contact's
+    opt-out ledger and the audit log: who (none: the customer or the system, see `source`) and when."""
+    if channel not in OPT_OUT_CHANNELS:
+        raise Invalid(f"opt-out só existe para {', '.join(OPT_OUT_CHANNELS)}")
+    flag, at = contacts.c[f"{channel}_opted_out"], contacts.c[f"{channel}_opted_out_at"]
+    now = utcnow()
     result = await tx.conn.execute(
-        update(contacts)
-        .where(contacts.c.id == contact_id, contacts.c.sms_opted_out.is_not(opted_out))
-        .values(sms_opted_out=opted_out, sms_opted_out_at=utcnow() if opted_out else None, updated_at=utcnow())
-    )
+        update(contacts).where(contacts.c.id == contact_id, flag.is_not(opted_out))
+        .values({flag: opted_out, at: now if opted_out else None, contacts.c.updated_at: now}))
     changed = bool(result.rowcount)
     if changed:
-        await events.append(tx, "contact.updated", {"id": contact_id, "sms_opted_out": opted_out})
+        from atende.actions import audit
+
+        await tx.conn.execute(insert(contact_opt_outs).values(
+            contact_id=contact_id, channel=channel, opted_out=opted_out, actor_id=actor_id, source=source, at=now))
+        await audit.record(tx, "contact.opt_out" if opted_out else "contact.opt_in", actor_id=actor_id,
+                           target_type="contact", target_id=contact_id, contact_id=contact_id, ip=ip,
+                           detail={"channel": channel, "source": source})
+        await contact_event(tx, contact_id, {f"{channel}_opted_out": opted_out})
     return changed
 
 
-async def rename(tx: Tx, contact_id: int, name: str) -> None:
+async def set_sms_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, actor_id: int | None = None,
+                          source: str = "customer", ip: str | None = None) -> bool:
+    """Record the SMS opt-out state (by default: the customer's keyword); True when it changed."""
+    return await set_opt_out_flag(tx, contact_id, "sms", opted_out, actor_id=actor_id, source=source, ip=ip)
+
+
+async def rename(tx: Tx, contact_id: int, name: str, *, by: policy.Viewer | None = None) -> None:
+    await policy.require_contact_edit(tx.conn, by, contact_id)
     result = await tx.conn.execute(  # an agent's name wins over Odoo's from now on
-        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True, updated_at=utcnow())
+        update(contacts).where(contacts.c.id == contact_id).values(name=name, name_by_agent=True,
+                                                                   updated_at=utcnow())
     )
     if not result.rowcount:
         raise NotFound("contato não encontrado")
-    await events.append(tx, "contact.updated", {"id": contact_id, "name": name})
+    await contact_event(tx, contact_id, {"name": name})
 
 
 async def phones_of(tx: Tx, contact_id: int) -> list[str]:

@@ -23,7 +23,7 @@ from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
 from atende.db.prepared import by_id_params, hot, insert_ignore_returning_id, update_by_id
-from atende.db.tables import connectors, conversations, messages, users
+from atende.db.tables import connector_bots, connectors, conversations, messages, team_connectors, teams, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 from atende.domain.previews import preview_of
@@ -41,20 +41,27 @@ MAX_CLOCK_AHEAD = timedelta(minutes=5)
 class IngestResult:
     stored: list[int] = field(default_factory=list)  # new message ids
     inbound_stored: int = 0
-    _agents_online: bool | None = None
+    _routing: str | None = None  # "none" | "queue" | "each" (asked once per batch)
 
-    async def can_route(self, tx: Tx, connector: ConnectorInfo) -> bool:
-        """Routing needs a job only when someone can take the conversation; an agent going online
-        routes the waiting queue anyway (route_all). Asked once per batch."""
-        if not connector.auto_assign:
-            return False
-        if self._agents_online is None:
-            self._agents_online = await tx.conn.scalar(_AGENT_ONLINE) is not None
-        return self._agents_online
+    async def routing(self, tx: Tx, connector: ConnectorInfo) -> str:
+        """What routing a new customer message needs. "each": a job per conversation, because the
+        connector's bot answers it or its team's out-of-hours message may go out; "queue": one pass over
+        the team's queue (a burst makes one job, not one per conversation), when an agent can take work;
+        "none": nobody can (an agent going online routes the waiting queues anyway)."""
+        if self._routing is None:
+            if await tx.conn.scalar(_BOT_ON, {"cid": connector.id}) is not None or \
+                    await tx.conn.scalar(_HOURS_MESSAGE, {"cid": connector.id}) is not None:
+                self._routing = "each"
+            elif connector.auto_assign and await tx.conn.scalar(_AGENT_ONLINE) is not None:
+                self._routing = "queue"
+            else:
+                self._routing = "none"
+        return self._routing
     duplicates: int = 0
     statuses_applied: int = 0
     revisions_applied: int = 0
     conversations: set[int] = field(default_factory=set)
+    queues: set[int] = field(default_factory=set)  # queues this batch asked to route (0: the default one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,12 @@ _ANSWERED_BY_REFERENCE = hot(_ANSWERED.where(BY_REFERENCE))
 _COUNT_RECEIVED = hot(update(connectors).where(connectors.c.id == bindparam("row_id")).values(
     received_count=connectors.c.received_count + bindparam("n")))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
+_BOT_ON = hot(select(connector_bots.c.connector_id).where(connector_bots.c.connector_id == bindparam("cid"),
+                                                          connector_bots.c.enabled.is_(True)))
+_HOURS_MESSAGE = hot(select(teams.c.id)
+                     .select_from(team_connectors.join(teams, teams.c.id == team_connectors.c.team_id))
+                     .where(team_connectors.c.connector_id == bindparam("cid"), teams.c.business_hours.is_not(None),
+                            teams.c.out_of_hours_message.is_not(None)))
 
 
 async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
@@ -190,6 +203,8 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if from_customer:
         conv_values["last_inbound_at"] = max(conv.last_inbound_at or msg.timestamp, msg.timestamp)
         increments = frozenset({"unread"})
+        if conv.waiting_since is None:  # the waiting clock starts; a follow-up does not reset it
+            conv_values["waiting_since"] = msg.timestamp
         # Replies go to the exact address the provider last used (a 12-digit wa_id, say).
         # (Compared with the last inbound, not the last activity: Meta's timestamps are whole seconds,
         # so a reply in the same second as our send would otherwise keep the old spelling.)
@@ -203,11 +218,15 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if conv_values or increments:
         await tx.conn.execute(update_by_id(conversations, frozenset(conv_values), increments),
                               by_id_params(conv.id, conv_values))
+    scope: dict[str, Any] = {}
     if from_customer and conv.status == "done":
-        await conv_actions.reopen_for_inbound(tx, conv)
+        await conv_actions.reopen_for_inbound(tx, await conv_actions.load(tx, int(conv.id)))
+    else:  # ingest changed nothing the event scope holds
+        scope = {"contact_id": conv.contact_id, "team_id": conv.team_id, "assignee_id": conv.assignee_id,
+                 "conversation_status": conv.status}
     await events.append(tx, "message.created", {
         "id": message_id, "conversation_id": conv.id, "direction": msg.direction, "kind": msg.kind,
-        "channel": connector.channel, "preview": preview,
+        "channel": connector.channel, "preview": preview, **scope,
     }, conv.id)
 
     if msg.kind == "reaction" and reply_to_id is not None:  # shown on the message reacted to
@@ -225,8 +244,19 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
         from atende.actions.optout import handle_keywords
 
         await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
-    if from_customer and conv.status != "open" and await result.can_route(tx, connector):
-        await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
+    if from_customer and conv.status != "open":
+        routing = await result.routing(tx, connector)
+        if routing == "each":
+            await enqueue(tx, "route", {"conversation_id": int(conv.id)}, dedup_key=f"route:{conv.id}")
+        elif routing == "queue":
+            from atende.actions.queues import enqueue_queue
+
+            # The conversation's queue now (a reopened one may have moved to its connector's team).
+            team_id = await tx.conn.scalar(select(conversations.c.team_id).where(conversations.c.id == conv.id)) \
+                if conv.status == "done" else conv.team_id
+            if (team_id or 0) not in result.queues:
+                result.queues.add(team_id or 0)
+                await enqueue_queue(tx, team_id)
 
 
 def clamp_time(at: datetime, now: datetime) -> datetime | None:

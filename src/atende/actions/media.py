@@ -101,8 +101,11 @@ async def mark_media_failed(tx: Tx, message_id: int, reason: str, code: str | No
 
 async def upload_media(tx: Tx, stored: StoredFile, *, mime_type: str, filename: str | None,
                        uploaded_by: int | None) -> int:
-    """An agent uploaded a file (to send it next)."""
+    """An agent uploaded a file (to send it next): theirs to read until a conversation shows it."""
     media_id = await record_media(tx, stored, mime_type=mime_type, filename=filename)
+    if uploaded_by is not None:
+        await tx.conn.execute(update(media).where(media.c.id == media_id, media.c.uploaded_by.is_(None))
+                              .values(uploaded_by=uploaded_by))
     await events.append(tx, "media.uploaded", {"id": media_id, "mime_type": mime_type, "size": stored.size,
                                                "uploaded_by": uploaded_by})
     return media_id

@@ -13,7 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from atende.actions import audit
+from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
+from atende.auth import policy
 from atende.db.tables import contacts, integrations, odoo_partners, odoo_transcripts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -126,10 +128,12 @@ async def remember_partner(tx: Tx, partner: PartnerInfo) -> None:
 
 
 async def link_partner(tx: Tx, contact_id: int, partner: PartnerInfo, *, source: str,
-                       actor_id: int | None = None, only_if_unlinked: bool = False) -> bool:
+                       actor_id: int | None = None, only_if_unlinked: bool = False, by: Any = None) -> bool:
     """Link a contact to its Odoo partner and take the partner's name, unless an agent named the
     contact. `source`: auto (phone lookup), agent (by hand) or import (ChatRoom). False when
-    `only_if_unlinked` and the contact has a partner already."""
+    `only_if_unlinked` and the contact has a partner already. `by`: the person linking by hand (a contact
+    edit, auth.policy)."""
+    await policy.require_contact_edit(tx.conn, by, contact_id)
     row = (await tx.conn.execute(select(contacts.c.odoo_partner_id, contacts.c.name, contacts.c.name_by_agent)
                                  .where(contacts.c.id == contact_id).with_for_update())).first()
     if row is None:
@@ -141,20 +145,20 @@ async def link_partner(tx: Tx, contact_id: int, partner: PartnerInfo, *, source:
     if partner.name and not row.name_by_agent:
         values["name"] = partner.name[:200]
     await tx.conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
-    await events.append(tx, "contact.updated", {"id": contact_id, "odoo_partner_id": partner.id,
-                                                "name": values.get("name", row.name)})
+    await contact_event(tx, contact_id, {"odoo_partner_id": partner.id, "name": values.get("name", row.name)})
     if source == "agent":
         await audit.record(tx, "contact.odoo_link", actor_id=actor_id, target_type="contact", target_id=contact_id,
                            contact_id=contact_id, detail={"partner_id": partner.id})
     return True
 
 
-async def unlink_partner(tx: Tx, contact_id: int, *, actor_id: int | None) -> None:
+async def unlink_partner(tx: Tx, contact_id: int, *, actor_id: int | None, by: Any = None) -> None:
+    await policy.require_contact_edit(tx.conn, by, contact_id)
     result = await tx.conn.execute(update(contacts).where(contacts.c.id == contact_id)
                                    .values(odoo_partner_id=None, updated_at=utcnow()))
     if not result.rowcount:
         raise NotFound("contato não encontrado")
-    await events.append(tx, "contact.updated", {"id": contact_id, "odoo_partner_id": None})
+    await contact_event(tx, contact_id, {"odoo_partner_id": None})
     await audit.record(tx, "contact.odoo_unlink", actor_id=actor_id, target_type="contact", target_id=contact_id,
                        contact_id=contact_id)
 

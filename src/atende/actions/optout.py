@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from atende.actions.contacts import set_sms_opt_out
-from atende.db.tables import connectors
+from atende.actions.contacts import OPT_OUT_CHANNELS, set_opt_out_flag, set_sms_opt_out
+from atende.auth import policy
+from atende.auth.policy import Viewer
+from atende.db.tables import connectors, contacts
 from atende.db.tx import Tx
 from atende.domain.optout import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS, matches_keyword
 from atende.jobs.queue import enqueue
@@ -43,9 +45,18 @@ async def enqueue_blacklist_sync(tx: Tx, contact_id: int, *, add: bool) -> None:
         await enqueue(tx, "blacklist_sync", {"connector_id": row.id, "contact_id": contact_id, "add": add})
 
 
-async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool) -> bool:
-    """An agent or integration changes the state; the provider's blacklist follows."""
-    changed = await set_sms_opt_out(tx, contact_id, opted_out)
-    if changed:
+async def set_opt_out(tx: Tx, contact_id: int, opted_out: bool, *, by: Viewer | None = None,
+                      channel: str = "sms") -> bool:
+    """An agent or integration changes the state; the provider's blacklist follows (SMS). Whoever may
+    work the contact may opt it out; only supervisors and admins lift an opt-out."""
+    await policy.require_contact_edit(tx.conn, by, contact_id)
+    if not opted_out:
+        current = await tx.conn.scalar(select(contacts.c[f"{channel}_opted_out"]).where(contacts.c.id == contact_id)) \
+            if channel in OPT_OUT_CHANNELS else None
+        if current:
+            policy.require_opt_in(by)
+    changed = await set_opt_out_flag(tx, contact_id, channel, opted_out, actor_id=by.id if by else None,
+                                     source="agent" if by else "system", ip=by.ip if by else None)
+    if changed and channel == "sms":
         await enqueue_blacklist_sync(tx, contact_id, add=opted_out)
     return changed

@@ -13,6 +13,8 @@ from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.actions.quotas import charge_send
 from atende.actions.references import new_reference
 from atende.actions.statuses import match_parked
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.channels.base import Capabilities, SendResult
 from atende.db.tables import attendances, connectors, contact_identities, contacts, conversations, messages
 from atende.db.tx import Tx
@@ -26,6 +28,7 @@ from atende.jobs.queue import enqueue
 from atende.realtime import events
 
 OPTED_OUT = "O contato pediu para não receber SMS (opt-out). Reative o contato antes de enviar."
+OPTED_OUT_WHATSAPP = "O contato pediu para não receber mensagens no WhatsApp (opt-out)."
 WINDOW_CLOSED = "janela de 24 h encerrada: envie um modelo"
 WINDOW_CLOSED_NO_TEMPLATES = "janela de 24 h encerrada: o cliente precisa escrever primeiro"
 HUMAN_AGENT_WINDOW_CLOSED = "janela de atendimento humano (7 dias) encerrada: o cliente precisa escrever primeiro"
@@ -60,14 +63,21 @@ async def queue_message(
     bypass_opt_out: bool = False,
     on_sent: dict[str, Any] | None = None,
     media_url: str | None = None,
+    by: Viewer | None = None,
 ) -> int:
     """Queue one message on a conversation. Raises Conflict when the channel's rules forbid it.
+
+    `by`: the person sending (the policy decides whether they may answer this conversation); the
+    system's own messages (bot, out-of-hours, closing) pass None.
 
     A template is stored with the text the customer reads, rendered from the synced template and
     the send's parameters (its spec stays in `attributes.template`). `media_url` (a public https link,
     validated by the caller) sends a media kind by link instead of an uploaded file; it is kept in
     `attributes.media_url`."""
     conv = await conv_actions.load(tx, conversation_id)
+    await policy.require_act(tx.conn, by, conv)
+    if by is not None:
+        author_id = by.id
     if author_id is not None:  # people have quotas; the system's own messages (opt-out replies) do not
         await charge_send(tx, author_id)
     if conv.connector_id != connector.id:
@@ -87,6 +97,9 @@ async def queue_message(
         opted_out = await tx.conn.scalar(select(contacts.c.sms_opted_out).where(contacts.c.id == conv.contact_id))
         if opted_out and not bypass_opt_out:
             raise Conflict(OPTED_OUT, code="opted_out")
+    elif connector.channel == "whatsapp" and not bypass_opt_out and await tx.conn.scalar(
+            select(contacts.c.whatsapp_opted_out).where(contacts.c.id == conv.contact_id)):
+        raise Conflict(OPTED_OUT_WHATSAPP, code="opted_out")
     caps = connector.capabilities
     message_tag: str | None = None
     if kind != "template":
@@ -121,13 +134,15 @@ async def queue_message(
                       cost=sms_cost(count.segments, cost_per_segment(connector.config)))
     message_id = int((await tx.conn.execute(insert(messages).values(**values).returning(messages.c.id)))
                      .scalar_one())
+    answered: dict[str, Any] = {"waiting_since": None} if author_id is not None and kind != "reaction" else {}
     await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
         last_activity_at=now, last_outbound_at=now, last_message_preview=preview_of(kind, text),
-        last_message_direction="out",
+        last_message_direction="out", **answered,
     ))
     if author_id is not None:
+        await conv_actions.add_handler(tx, conv.id, author_id)
         if take and conv.status != "open":
-            await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id)
+            await conv_actions.assign(tx, conv.id, author_id, actor_id=author_id, by=by)
         if conv.current_attendance_id is not None:
             await tx.conn.execute(update(attendances).where(
                 attendances.c.id == conv.current_attendance_id, attendances.c.first_response_at.is_(None),
@@ -142,21 +157,31 @@ async def queue_message(
 
 async def start_conversation(
     tx: Tx, connector: ConnectorLike, address: str, *, text: str | None, author_id: int | None,
-    template: dict[str, Any] | None = None,
+    template: dict[str, Any] | None = None, by: Viewer | None = None,
 ) -> tuple[int, int]:
     """Send to an address, reusing its conversation in any spelling (9th digit) or creating one,
-    closed until the customer answers. On WhatsApp a template is the way to open one."""
+    closed until the customer answers. On WhatsApp a template is the way to open one.
+
+    `by` may send on connectors their teams serve; an address whose conversation is waiting or in
+    service is answered there, under the same rule as a reply (no way around a colleague's chat)."""
+    await policy.require_connector(tx.conn, by, connector.id)
     key = contact_actions.address_key(address, connector.channel)
-    conv_id = await tx.conn.scalar(select(conversations.c.id).where(
+    existing = (await tx.conn.execute(select(conversations).where(
         conversations.c.connector_id == connector.id,
-        conversations.c.address_key.in_(contact_actions.address_variants(key))))
+        conversations.c.address_key.in_(contact_actions.address_variants(key))))).first()
+    conv_id = existing.id if existing is not None else None
+    checked = existing is not None and existing.status != "done"
     if conv_id is None:
         contact_id = await contact_actions.resolve_contact(tx, address, connector.channel)
         conv_id = await conv_actions.create(
             tx, connector_id=connector.id, contact_id=contact_id, channel=connector.channel, address=address,
             address_key=key, at=utcnow(), status="done")
-    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=author_id, take=False,
-                                     kind="template" if template else "text", template=template)
+    if by is not None and not checked:
+        # A concluded conversation (or a new one): the sender answers for it from now on.
+        await conv_actions.add_handler(tx, int(conv_id), by.id)
+    message_id = await queue_message(tx, connector, int(conv_id), text=text, author_id=by.id if by else author_id,
+                                     take=False, kind="template" if template else "text", template=template,
+                                     by=by if checked else None)
     return int(conv_id), message_id
 
 
@@ -231,11 +256,18 @@ async def learn_address(tx: Tx, conversation_id: int, address: str) -> None:
     ).values(attributes={"wa_id": address.lstrip("+")}))
 
 
-async def retry(tx: Tx, message_id: int, *, actor_id: int | None) -> None:
+async def retry(tx: Tx, message_id: int, *, actor_id: int | None = None, by: Viewer | None = None) -> None:
     """An agent retries a failed message: the only way out of `failed`."""
     row = (await tx.conn.execute(select(messages).where(messages.c.id == message_id).with_for_update())).first()
     if row is None or row.direction != "out":
         raise NotFound("mensagem não encontrada")
+    if by is not None:
+        conv = await conv_actions.load(tx, int(row.conversation_id))
+        try:
+            await policy.require_act(tx.conn, by, conv)
+        except NotFound:
+            raise NotFound("mensagem não encontrada") from None
+        actor_id = by.id
     if row.status != "failed":
         raise Conflict("só mensagens com falha podem ser reenviadas")
     if (row.attributes or {}).get("imported"):  # history from another system: it is never sent

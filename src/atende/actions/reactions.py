@@ -53,22 +53,35 @@ async def apply_reaction(
     }, row.conversation_id)
 
 
-async def react(tx: Tx, connector: Any, target_id: int, emoji: str, *, author_id: int | None) -> int:
-    """An agent reacts to a message (empty emoji: removes the reaction): queued like any send."""
+async def react(tx: Tx, connector: Any, target_id: int, emoji: str, *, author_id: int | None,
+                by: Any = None) -> int:
+    """An agent reacts to a message (empty emoji: removes the reaction): queued like any send, under the
+    same rule as a reply (`by`: the person reacting)."""
     from atende.actions import outbound
+    from atende.auth import policy
+
+    if by is not None:
+        author_id = by.id
 
     target = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id, messages.c.connector_id,
                                            messages.c.provider_message_id, messages.c.kind)
                                     .where(messages.c.id == target_id))).first()
     if target is None or target.connector_id != connector.id:
         raise NotFound("mensagem não encontrada")
+    if by is not None:
+        from atende.actions.conversations import load
+
+        try:
+            await policy.require_act(tx.conn, by, await load(tx, int(target.conversation_id)))
+        except NotFound:
+            raise NotFound("mensagem não encontrada") from None
     if not connector.capabilities.reactions:
         raise Conflict("este canal não aceita reações", code="reactions_unsupported")
     if not target.provider_message_id or target.kind in ("note", "event", "reaction"):
         raise Conflict("só é possível reagir a mensagens entregues pelo canal", code="not_reactable")
     message_id = await outbound.queue_message(tx, connector, int(target.conversation_id), text=emoji,
                                               kind="reaction", author_id=author_id, reply_to_id=target_id,
-                                              take=False)
+                                              take=False, by=by)
     await apply_reaction(tx, target_id, side="agent", emoji=emoji, at=utcnow(), reaction_id=message_id,
                          author_id=author_id)
     return message_id

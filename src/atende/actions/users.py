@@ -118,6 +118,11 @@ async def update_user(tx: Tx, user_id: int, *, actor_id: int | None, ip: str | N
     if not values:
         return
     await tx.conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    if "capacity" in values and row.presence == "online" and (
+            values["capacity"] == 0 or (row.capacity != 0 and values["capacity"] > row.capacity)):
+        from atende.actions.queues import enqueue_queues_of
+
+        await enqueue_queues_of(tx, user_id)  # a capacity raise is a slot freeing up
     deactivated = values.get("active") is False and row.active
     if deactivated or "password_hash" in values:
         # A new password or a deactivation ends every session; a deactivation ends the tokens too.
@@ -159,7 +164,32 @@ async def set_presence(tx: Tx, user_id: int, presence: str) -> None:
     await tx.conn.execute(update(users).where(users.c.id == user_id).values(presence=presence,
                                                                              last_seen_at=utcnow()))
     await events.append(tx, "agent.presence", {"id": user_id, "presence": presence})
-    if presence == "online":
-        from atende.jobs.queue import enqueue
+    if presence == "online":  # a slot opened: the queues this agent serves are routed
+        from atende.actions.queues import enqueue_queues_of
 
-        await enqueue(tx, "route_all", {}, dedup_key="route_all")
+        await enqueue_queues_of(tx, user_id)
+
+
+async def set_capacity(tx: Tx, user_id: int, capacity: int, *, actor_id: int | None = None) -> None:
+    """The most open conversations the agent holds at once (0: unlimited). A raise routes their queues."""
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise Invalid(f"a capacidade vai de 0 (sem limite) a {MAX_CAPACITY}")
+    row = (await tx.conn.execute(select(users.c.capacity, users.c.presence).where(users.c.id == user_id)
+                                 .with_for_update())).first()
+    if row is None:
+        raise NotFound("usuário não encontrado")
+    if row.capacity == capacity:
+        return
+    await tx.conn.execute(update(users).where(users.c.id == user_id).values(capacity=capacity))
+    await events.append(tx, "user.updated", {"id": user_id, "capacity": capacity, "actor_id": actor_id})
+    raised = capacity == 0 or (row.capacity != 0 and capacity > row.capacity)
+    if raised and row.presence == "online":
+        from atende.actions.queues import enqueue_queues_of
+
+        await enqueue_queues_of(tx, user_id)
+
+
+async def touch_seen(tx: Tx, user_id: int) -> None:
+    """A live connection is open: an online agent is not idle (see routing.auto_away)."""
+    await tx.conn.execute(update(users).where(users.c.id == user_id, users.c.presence == "online")
+                          .values(last_seen_at=utcnow()))

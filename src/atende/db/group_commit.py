@@ -43,8 +43,9 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
                  transaction: Callable[[], AbstractAsyncContextManager[Tx]], max_batch: int = 500,
-                 max_wait_ms: float = 2.0, raw_sql: bool = True) -> None:
+                 max_wait_ms: float = 2.0, settings: Any = None, raw_sql: bool = True) -> None:
         self.bus = bus
+        self.settings = settings  # what actions fall back to (team timers' defaults, see db/tx.py)
         self._transaction = transaction
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
@@ -116,7 +117,8 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn, self._raw), buffer=WriteBuffer())  # type: ignore[arg-type]
+            tx = Tx(SyncConnection(conn, self._raw), settings=self.settings,  # type: ignore[arg-type]
+                    buffer=WriteBuffer())
             results = [run_sync(work(tx)) for work in works]
             run_sync(flush(tx))
         return results, tx

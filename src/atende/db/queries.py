@@ -5,20 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from atende.auth.policy import Branch, Scope
 from atende.db.paging import BadCursor as BadCursor  # re-exported: callers catch queries.BadCursor
 from atende.db.paging import cursor_id, cursor_time, decode_cursor, encode_cursor, iso, money
 from atende.db.tables import (
     connectors,
     contact_identities,
+    contact_opt_outs,
     contacts,
     conversation_counts,
+    conversation_tags,
     conversations,
     media,
     messages,
+    tags,
+    teams,
     users,
 )
 
@@ -57,7 +62,28 @@ def conversation_dict(row: Any) -> dict[str, Any]:
         "segments_total": row.segments_total,
         "cost_total": money(row.cost_total),
         "created_at": iso(row.created_at),
+        "team_id": row.team_id,
+        "waiting_since": iso(row.waiting_since),
+        "bot": (row.bot or {}).get("stage") == "menu",
+        "tags": [],
     }
+
+
+async def attach_tags(conn: AsyncConnection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill each conversation's `tags` (one query for the page)."""
+    ids = [c["id"] for c in items]
+    if not ids:
+        return items
+    by_conv: dict[int, list[dict[str, Any]]] = {}
+    rows = await conn.execute(
+        select(conversation_tags.c.conversation_id, tags.c.id, tags.c.name, tags.c.colour)
+        .select_from(conversation_tags.join(tags, tags.c.id == conversation_tags.c.tag_id))
+        .where(conversation_tags.c.conversation_id.in_(ids)).order_by(tags.c.name))
+    for r in rows:
+        by_conv.setdefault(int(r.conversation_id), []).append({"id": r.id, "name": r.name, "colour": r.colour})
+    for c in items:
+        c["tags"] = by_conv.get(c["id"], [])
+    return items
 
 
 def message_dict(row: Any) -> dict[str, Any]:
@@ -104,41 +130,101 @@ def visible_message(msg: dict[str, Any], *, may_read_deleted: bool) -> dict[str,
 
 async def conversation(conn: AsyncConnection, conversation_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(_conversation_select().where(conversations.c.id == conversation_id))).first()
-    return conversation_dict(row) if row else None
+    if row is None:
+        return None
+    return (await attach_tags(conn, [conversation_dict(row)]))[0]
+
+
+ORDERS = ("activity", "waiting")
+
+
+def _sort_columns(order: str) -> tuple[Any, Any]:
+    return (conversations.c.waiting_since, conversations.c.id) if order == "waiting" else \
+        (conversations.c.last_activity_at, conversations.c.id)
+
+
+def _keyset(order: str, cursor: str) -> Any:
+    at_s, id_s = decode_cursor(cursor, 2)
+    at, cid = cursor_time(at_s), cursor_id(id_s)
+    key, ident = _sort_columns(order)
+    if order == "waiting":  # oldest waiting first
+        return or_(key > at, and_(key == at, ident > cid))
+    return or_(key < at, and_(key == at, ident < cid))
+
+
+def _order_by(order: str, cols: Any = None) -> tuple[Any, Any]:
+    key, ident = _sort_columns(order) if cols is None else cols
+    return (key.asc(), ident.asc()) if order == "waiting" else (key.desc(), ident.desc())
 
 
 async def list_conversations(
     conn: AsyncConnection, *, channel: str | None = None, status: str | None = None,
     assignee: int | None = None, unassigned: bool = False, q: str | None = None, limit: int = 50,
-    cursor: str | None = None, connector_id: int | None = None,
+    cursor: str | None = None, connector_id: int | None = None, scope: Scope | None = None,
+    team_id: int | None = None, no_team: bool = False, tag_id: int | None = None, order: str = "activity",
 ) -> tuple[list[dict[str, Any]], str | None]:
-    stmt = _conversation_select()
+    """One keyset page of conversations. `scope` (auth.policy) limits what the viewer may see; its
+    branches are read each from its own index, in order, and merged (UNION ALL), so a page never sorts
+    the table. `order`: "activity" (newest activity first) or "waiting" (the queue: oldest waiting first,
+    status new only)."""
+    if order not in ORDERS:
+        raise ValueError(order)
+    if order == "waiting":
+        status = "new"
+    filters: list[Any] = []
     if channel:
-        stmt = stmt.where(conversations.c.channel == channel)
+        filters.append(conversations.c.channel == channel)
     if status:
-        stmt = stmt.where(conversations.c.status == status)
+        filters.append(conversations.c.status == status)
     if connector_id:
-        stmt = stmt.where(conversations.c.connector_id == connector_id)
+        filters.append(conversations.c.connector_id == connector_id)
+    if team_id is not None:
+        filters.append(conversations.c.team_id == team_id)
+    elif no_team:
+        filters.append(conversations.c.team_id.is_(None))
     if unassigned:
-        stmt = stmt.where(conversations.c.assignee_id.is_(None))
+        filters.append(conversations.c.assignee_id.is_(None))
     elif assignee is not None:
-        stmt = stmt.where(conversations.c.assignee_id == assignee)
+        filters.append(conversations.c.assignee_id == assignee)
+    if tag_id is not None:
+        filters.append(conversations.c.id.in_(
+            select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id == tag_id)))
     if q:  # names, numbers and messages, through the search indexes (no LIKE scans)
         from atende.search.queries import board_filter
 
-        stmt = stmt.where(await board_filter(conn, q))
+        filters.append(await board_filter(conn, q))
     if cursor:
-        at_s, id_s = decode_cursor(cursor, 2)
-        at, cid = cursor_time(at_s), cursor_id(id_s)
-        stmt = stmt.where(or_(conversations.c.last_activity_at < at,
-                              and_(conversations.c.last_activity_at == at, conversations.c.id < cid)))
+        filters.append(_keyset(order, cursor))
     limit = max(1, min(limit, MAX_LIMIT))
-    rows = list(await conn.execute(
-        stmt.order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc()).limit(limit + 1)))
+    branches = (scope or Scope(None)).split(status)
+    if branches is None and order == "waiting":
+        # Everything, oldest waiting first: one branch per queue, each in its index's order.
+        queues: list[int | None] = [None, *(int(r[0]) for r in await conn.execute(select(teams.c.id)))]
+        branches = [Branch(team=t, status="new") for t in queues]
+    if branches is None:
+        stmt = _conversation_select().where(*filters)
+        rows = list(await conn.execute(stmt.order_by(*_order_by(order)).limit(limit + 1)))
+    elif not branches:
+        rows = []
+    else:
+        key, ident = _sort_columns(order)
+        members = []
+        for branch in branches:
+            member = (select(ident.label("id"), key.label("k")).select_from(conversations)
+                      .where(branch.where(), *filters).order_by(*_order_by(order)).limit(limit + 1).subquery())
+            members.append(select(member.c.id, member.c.k))
+        merged = (members[0] if len(members) == 1 else union_all(*members)).subquery()
+        page = select(merged.c.id, merged.c.k).order_by(*_order_by(order, (merged.c.k, merged.c.id))) \
+            .limit(limit + 1).subquery()
+        stmt = _conversation_select().join(page, page.c.id == conversations.c.id)
+        rows = list(await conn.execute(stmt.order_by(*_order_by(order))))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].last_activity_at, rows[-1].id) if more and rows else None
-    return [conversation_dict(r) for r in rows], next_cursor
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(last.waiting_since if order == "waiting" else last.last_activity_at, last.id)
+    return await attach_tags(conn, [conversation_dict(r) for r in rows]), next_cursor
 
 
 async def list_messages(
@@ -189,10 +275,18 @@ async def contact(conn: AsyncConnection, contact_id: int) -> dict[str, Any] | No
     identities = await conn.execute(select(contact_identities).where(contact_identities.c.contact_id == contact_id))
     convs = await conn.execute(
         select(conversations.c.id, conversations.c.channel, conversations.c.status, conversations.c.connector_id,
-               conversations.c.address).where(conversations.c.contact_id == contact_id))
+               conversations.c.address, conversations.c.team_id, conversations.c.assignee_id)
+        .where(conversations.c.contact_id == contact_id))
+    changes = await conn.execute(
+        select(contact_opt_outs).where(contact_opt_outs.c.contact_id == contact_id)
+        .order_by(contact_opt_outs.c.id.desc()).limit(20))
     return {
         "id": row.id, "name": row.name, "odoo_partner_id": row.odoo_partner_id,
         "sms_opted_out": row.sms_opted_out, "sms_opted_out_at": iso(row.sms_opted_out_at),
+        "whatsapp_opted_out": row.whatsapp_opted_out, "whatsapp_opted_out_at": iso(row.whatsapp_opted_out_at),
+        # Who changed an opt-out and when, newest first (none: the customer, by keyword, or the system).
+        "opt_out_changes": [{"channel": c.channel, "opted_out": c.opted_out, "actor_id": c.actor_id,
+                             "source": c.source, "at": iso(c.at)} for c in changes],
         "identities": [{"kind": i.kind, "value": i.value, "attributes": i.attributes} for i in identities],
         "conversations": [dict(c._mapping) for c in convs],
     }
@@ -219,9 +313,17 @@ async def connector_row(conn: AsyncConnection, connector_id: int) -> Any:
 
 
 async def board_counts(conn: AsyncConnection, *, channel: str | None = None,
-                       assignee: int | None = None, unassigned: bool = False) -> dict[str, int]:
+                       assignee: int | None = None, unassigned: bool = False, scope: Scope | None = None,
+                       team_id: int | None = None, no_team: bool = False) -> dict[str, int]:
+    """The board's counters, summed from a handful of rows, within what `scope` may see."""
     stmt = select(conversation_counts.c.status, func.sum(conversation_counts.c.n)).group_by(
         conversation_counts.c.status)
+    if scope is not None and not scope.everything:
+        stmt = stmt.where(scope.count_where())
+    if team_id is not None:
+        stmt = stmt.where(conversation_counts.c.team_id == team_id)
+    elif no_team:
+        stmt = stmt.where(conversation_counts.c.team_id == 0)
     if channel:
         stmt = stmt.where(conversation_counts.c.channel == channel)
     if unassigned:
@@ -294,8 +396,56 @@ async def user_names(conn: AsyncConnection) -> dict[int, str]:
 
 async def agents(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.role, users.c.presence,
-                                     users.c.active).order_by(users.c.name))
+                                     users.c.active, users.c.capacity).order_by(users.c.name))
     return [dict(r._mapping) for r in rows]
+
+
+async def connector_names(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(connectors.c.id, connectors.c.name, connectors.c.channel).order_by(connectors.c.id))
+    return [{"id": int(r.id), "name": r.name, "channel": r.channel} for r in rows]
+
+
+async def team_list(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """id and name of every team (a small table)."""
+    return [{"id": int(r.id), "name": r.name} for r in
+            await conn.execute(select(teams.c.id, teams.c.name).order_by(teams.c.name))]
+
+
+async def tag_list(conn: AsyncConnection) -> list[dict[str, Any]]:
+    return [{"id": int(r.id), "name": r.name, "colour": r.colour} for r in
+            await conn.execute(select(tags.c.id, tags.c.name, tags.c.colour).order_by(tags.c.name))]
+
+
+async def tag_by_name(conn: AsyncConnection, name: str) -> int | None:
+    value = await conn.scalar(select(tags.c.id).where(tags.c.name == " ".join(name.split())))
+    return None if value is None else int(value)
+
+
+async def queue(conn: AsyncConnection, queues: tuple[int | None, ...] | None, *, now: datetime,
+                limit: int = 100) -> list[dict[str, Any]]:
+    """The waiting conversations of each queue (None: the default queue), oldest waiting first, with
+    their waits. `queues`: the ones to list (None: every queue)."""
+    team_rows = {int(r.id): r.name for r in await conn.execute(select(teams.c.id, teams.c.name))}
+    wanted: list[int | None] = list(queues) if queues is not None else [None, *sorted(team_rows)]
+    out = []
+    for team_id in wanted:
+        if team_id is not None and team_id not in team_rows:
+            continue
+        cond = conversations.c.team_id.is_(None) if team_id is None else conversations.c.team_id == team_id
+        rows = list(await conn.execute(
+            _conversation_select().where(conversations.c.status == "new", cond)
+            .order_by(conversations.c.waiting_since, conversations.c.id).limit(limit + 1)))
+        items = await attach_tags(conn, [conversation_dict(r) for r in rows[:limit]])
+        for item, row in zip(items, rows, strict=False):
+            item["wait_s"] = max(0, int((now - row.waiting_since).total_seconds())) if row.waiting_since else 0
+        waiting = await conn.scalar(
+            select(func.coalesce(func.sum(conversation_counts.c.n), 0)).where(
+                conversation_counts.c.status == "new", conversation_counts.c.team_id == (team_id or 0)))
+        out.append({"team_id": team_id, "name": team_rows.get(team_id) if team_id else None,
+                    "waiting": int(waiting or 0), "longest_wait_s": items[0]["wait_s"] if items else 0,
+                    "items": items, "more": len(rows) > limit})
+    return out
 
 
 async def quick_reply_list(conn: AsyncConnection) -> list[dict[str, Any]]:

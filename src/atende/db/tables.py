@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -119,6 +120,8 @@ contacts = Table(
     Column("odoo_partner_id", BigId),
     Column("sms_opted_out", Boolean, nullable=False, server_default=false()),
     Column("sms_opted_out_at", UtcDateTime),
+    Column("whatsapp_opted_out", Boolean, nullable=False, server_default=false()),
+    Column("whatsapp_opted_out_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # An agent chose this name: outside systems (Odoo partners) no longer overwrite it.
@@ -161,6 +164,14 @@ conversations = Table(
     Column("segments_total", BigId, nullable=False, server_default=text("0")),
     Column("cost_total", Money, nullable=False, server_default=text("0")),
     Column("created_at", UtcDateTime, nullable=False),
+    # Teams and routing (issue 8). The team that serves the conversation (null: the default queue).
+    _fk("team_id", "teams.id", ondelete="SET NULL"),
+    # The waiting clock: the first unanswered customer message (or when it entered the queue).
+    Column("waiting_since", UtcDateTime),
+    # The menu bot's state while it talks to the customer: {"stage", "invalid", "at", "last_in"}.
+    Column("bot", Json),
+    # Out of hours: the closed period (its next opening) the out-of-hours message was sent for.
+    Column("out_of_hours_until", UtcDateTime),
     UniqueConstraint("connector_id", "address_key", name="uq_conversations_connector_address"),
 )
 # Keyset pagination of the conversation list / board columns: newest activity first, id as tiebreak.
@@ -172,6 +183,11 @@ Index("ix_conversations_assignee_activity", conversations.c.assignee_id, convers
 Index("ix_conversations_channel_activity", conversations.c.channel, conversations.c.status,
       conversations.c.last_activity_at, conversations.c.id)
 Index("ix_conversations_contact", conversations.c.contact_id)
+# A team's conversations per status (board scopes), and its queue, oldest waiting first.
+Index("ix_conversations_team_activity", conversations.c.team_id, conversations.c.status,
+      conversations.c.last_activity_at, conversations.c.id)
+Index("ix_conversations_queue", conversations.c.status, conversations.c.team_id, conversations.c.waiting_since,
+      conversations.c.id)
 
 attendances = Table(
     "attendances",
@@ -188,13 +204,14 @@ attendances = Table(
 Index("ix_attendances_conversation", attendances.c.conversation_id)
 Index("ix_attendances_closed", attendances.c.closed_at)
 
-# Live board counts per (channel, status, assignee): a handful of rows, summed per filter.
+# Live board counts per (channel, status, assignee, team): a handful of rows, summed per filter.
 conversation_counts = Table(
     "conversation_counts",
     metadata,
     Column("channel", String(20), primary_key=True),
     Column("status", String(10), primary_key=True),
     Column("assignee_id", BigId, primary_key=True),  # 0 = unassigned
+    Column("team_id", BigId, primary_key=True, server_default=text("0")),  # 0 = the default queue
     Column("n", BigId, nullable=False, server_default=text("0")),
 )
 
@@ -208,6 +225,7 @@ media = Table(
     Column("sha256", String(64), nullable=False),
     Column("filename", String(300)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("uploaded_by", BigId),  # the agent who uploaded it to send (null: received from a customer)
 )
 
 messages = Table(
@@ -249,6 +267,7 @@ Index("ix_messages_conversation", messages.c.conversation_id, messages.c.id)
 Index("ix_messages_reference", messages.c.connector_id, messages.c.reference)
 Index("ix_messages_contact_time", messages.c.contact_id, messages.c.created_at, messages.c.id)
 Index("ix_messages_request", messages.c.connector_id, messages.c.provider_request_id)
+Index("ix_messages_media", messages.c.media_id)  # who may download a file: the conversations showing it
 
 jobs = Table(
     "jobs",
@@ -435,3 +454,98 @@ chatroom_links = Table(
     Column("remote_connector_id", BigId),  # conversations: their ChatRoom connector (for --verify)
     Column("remote_partner_id", BigId),  # conversations: the partner ChatRoom had linked
 )
+# ---- teams and routing (issue 8) ---------------------------------------------------------------
+
+teams = Table(
+    "teams",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("policy", String(20), nullable=False, server_default="least_busy"),  # least_busy round_robin sticky manual
+    Column("visibility", String(10), nullable=False, server_default="own"),  # own | team
+    # {"timezone", "weekly": {"mon": [["08:00", "18:00"]], ...}, "holidays": ["2026-12-25"]}; null: always open.
+    Column("business_hours", Json),
+    Column("out_of_hours_message", Text),
+    # Timers (null: the installation's default from settings; 0: off).
+    Column("release_after_s", Integer),
+    Column("auto_close_after_s", Integer),
+    Column("closing_message", Text),
+    _fk("fallback_agent_id", "users.id", ondelete="SET NULL"),  # released conversations go here, if set
+    Column("last_assigned_id", BigId),  # round robin: the member who got the last conversation
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    _fk("team_id", "teams.id", nullable=False, ondelete="CASCADE"),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("team_id", "user_id", name="pk_team_members"),
+)
+Index("ix_team_members_user", team_members.c.user_id)
+
+# A connector is served by at most one team: its new conversations enter that team's queue.
+team_connectors = Table(
+    "team_connectors",
+    metadata,
+    Column("connector_id", BigId, ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True),
+    _fk("team_id", "teams.id", nullable=False, ondelete="CASCADE"),
+)
+Index("ix_team_connectors_team", team_connectors.c.team_id)
+
+# Everyone who ever held a conversation: agents keep reading what they handled (read-only).
+conversation_handlers = Table(
+    "conversation_handlers",
+    metadata,
+    _fk("conversation_id", "conversations.id", nullable=False, ondelete="CASCADE"),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    PrimaryKeyConstraint("conversation_id", "user_id", name="pk_conversation_handlers"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    _id(),
+    Column("name", String(60), nullable=False, unique=True),
+    Column("colour", String(7), nullable=False, server_default="#64748b"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+conversation_tags = Table(
+    "conversation_tags",
+    metadata,
+    _fk("conversation_id", "conversations.id", nullable=False, ondelete="CASCADE"),
+    _fk("tag_id", "tags.id", nullable=False, ondelete="CASCADE"),
+    PrimaryKeyConstraint("conversation_id", "tag_id", name="pk_conversation_tags"),
+)
+Index("ix_conversation_tags_tag", conversation_tags.c.tag_id, conversation_tags.c.conversation_id)
+
+# The menu bot of a connector: greeting, numbered options (a team to route to, or a text reply).
+connector_bots = Table(
+    "connector_bots",
+    metadata,
+    Column("connector_id", BigId, ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True),
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("greeting", Text, nullable=False, server_default=""),
+    Column("options", Json, nullable=False, server_default="[]"),  # [{"key", "label", "team_id"|"reply", "tag"?}]
+    Column("invalid_reply", Text, nullable=False, server_default=""),
+    Column("timeout_s", Integer, nullable=False, server_default=text("300")),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Every opt-out and opt-in of a contact, per channel: who changed it (null: the customer or the
+# system, see `source`) and when.
+contact_opt_outs = Table(
+    "contact_opt_outs",
+    metadata,
+    _id(),
+    _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
+    Column("channel", String(20), nullable=False),  # sms | whatsapp
+    Column("opted_out", Boolean, nullable=False),
+    Column("actor_id", BigId),
+    Column("source", String(20), nullable=False),  # agent | customer | system
+    Column("at", UtcDateTime, nullable=False),
+)
+Index("ix_contact_opt_outs_contact", contact_opt_outs.c.contact_id, contact_opt_outs.c.id)

@@ -40,6 +40,8 @@ class Tx:
     publish: list[tuple[str, str]] = field(default_factory=list)
     # Per-user send quotas (per hour, per day; 0 = none) the runtime's settings ask for.
     send_quota: tuple[int, int] = (0, 0)
+    settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
+    memo: dict[Any, Any] = field(default_factory=dict)  # rows read once per transaction (e.g. teams)
     # Group commit only: events and jobs wait here and go in together before the commit (write_buffer).
     buffer: WriteBuffer | None = None
 
@@ -50,9 +52,9 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine, bus: EventBus | None,
-                      send_quota: tuple[int, int] = (0, 0)) -> AsyncIterator[Tx]:
+                      send_quota: tuple[int, int] = (0, 0), settings: Any = None) -> AsyncIterator[Tx]:
     async with write_tx(engine) as conn:
-        tx = Tx(conn, send_quota=send_quota)
+        tx = Tx(conn, send_quota=send_quota, settings=settings)
         yield tx
     # Committed: wake the SSE streams and the workers. A lost wake-up only costs latency.
     if bus is not None:

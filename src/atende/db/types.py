@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,5 +57,15 @@ class Money(TypeDecorator[Decimal]):
         return (Decimal(int(value)) / _MONEY_FACTOR).quantize(MONEY_SCALE)
 
 
+class _Clock:
+    """The application's clock. Tests travel in time by moving `offset` (timers, business hours);
+    nothing else ever sets it."""
+
+    offset: timedelta = timedelta(0)
+
+
+clock = _Clock()
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + clock.offset

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs.common import connector_info, sendable
-from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, route, route_all, sweep
+from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, sweep
 from atende.jobs.media import fetch_media, fetch_media_dead
 from atende.jobs.polling import ensure_periodic, poll_provider
 from atende.jobs.profiles import fetch_profile
 from atende.jobs.provider_events import provider_event
+from atende.jobs.routing import conversation_timer, route, route_all, route_queue
 from atende.jobs.sending import mark_read, send_message, send_message_dead
 from atende.jobs.worker import DeadHook, Handler
 
@@ -19,6 +20,8 @@ HANDLERS: dict[str, Handler] = {
     "apply_status_later": apply_status_later,
     "route": route,
     "route_all": route_all,
+    "route_queue": route_queue,
+    "conversation_timer": conversation_timer,
     "optout_confirmation": optout_confirmation,
     "blacklist_sync": blacklist_sync,
     "poll_provider": poll_provider,

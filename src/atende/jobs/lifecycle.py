@@ -1,5 +1,5 @@
-"""Jobs about conversations and contacts: routing, the periodic sweep, opt-out confirmations and the
-provider blocklist, late statuses."""
+"""Jobs about conversations and contacts: the periodic sweep, opt-out confirmations and the provider
+blocklist, late statuses. (Routing and the conversation timers: jobs/routing.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from atende.actions import outbound
 from atende.actions.contacts import phones_of
 from atende.actions.optout import DEFAULT_CONFIRMATION
 from atende.actions.quotas import prune as prune_send_counters
-from atende.actions.routing import auto_close_idle, auto_release_unanswered, route_conversation, route_waiting
+from atende.actions.routing import auto_away
 from atende.actions.statuses import apply_status, load_status, prune_parked
 from atende.channels.base import Blocklist
 from atende.db.tx import Tx
@@ -26,20 +26,6 @@ async def apply_status_later(rt: Runtime, job: Any) -> None:
     """Jobs of this kind queued before parked statuses existed: applied, or parked, once."""
     async with rt.write() as tx:
         await apply_status(tx, int(job.payload["connector_id"]), load_status(job.payload["status"]))
-
-
-async def route(rt: Runtime, job: Any) -> None:
-    if not rt.settings.auto_assign:
-        return
-    async with rt.write() as tx:
-        await route_conversation(tx, int(job.payload["conversation_id"]))
-
-
-async def route_all(rt: Runtime, job: Any) -> None:
-    if not rt.settings.auto_assign:
-        return
-    async with rt.write() as tx:
-        await route_waiting(tx)
 
 
 async def optout_confirmation(rt: Runtime, job: Any) -> None:
@@ -66,13 +52,12 @@ async def blacklist_sync(rt: Runtime, job: Any) -> None:
 
 
 async def sweep(rt: Runtime, job: Any) -> Reschedule:
-    """Periodic: auto-release unanswered chats and auto-close idle ones."""
+    """Periodic: agents with no live connection for a while become away. (Release and auto-close are
+    per-conversation timers: see jobs/routing.conversation_timer.)"""
     s = rt.settings
     async with rt.write() as tx:
-        if s.auto_release_after_s > 0:
-            await auto_release_unanswered(tx, timedelta(seconds=s.auto_release_after_s))
-        if s.auto_close_after_s > 0:
-            await auto_close_idle(tx, timedelta(seconds=s.auto_close_after_s))
+        if s.auto_away_after_s > 0:
+            await auto_away(tx, timedelta(seconds=s.auto_away_after_s))
         await prune_parked(tx, timedelta(seconds=s.parked_status_ttl_s))
         await prune_send_counters(tx)
     return Reschedule(utcnow() + timedelta(seconds=s.sweep_interval_s))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import and_, case, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from atende.db.prepared import insert_ignore_stmt
 from atende.db.tables import jobs
@@ -35,4 +36,26 @@ async def enqueue(
         tx.buffer.inserts.append((stmt, values))
     else:
         await tx.conn.execute(stmt, values)
+    tx.jobs_enqueued = True
+
+
+async def arm(tx: Tx, kind: str, payload: dict[str, Any], *, run_at: datetime, dedup_key: str) -> None:
+    """A timer: make sure job `dedup_key` runs at `run_at` at the latest (earlier is fine: timer handlers
+    look at the state when they run and reschedule themselves). A job of that key that is running is put
+    back to pending, so a run finishing at this very moment cannot drop the timer armed now."""
+    now = utcnow()
+    mod = postgresql if tx.dialect == "postgresql" else sqlite
+    stmt = mod.insert(jobs).values(
+        kind=kind, payload=payload, status="pending", run_at=run_at, attempts=0, max_attempts=8,
+        dedup_key=dedup_key, created_at=now, updated_at=now)
+    excluded = stmt.excluded
+    await tx.conn.execute(stmt.on_conflict_do_update(
+        index_elements=["dedup_key"],
+        set_={
+            "run_at": case((and_(jobs.c.status == "pending", jobs.c.run_at < excluded.run_at), jobs.c.run_at),
+                           else_=excluded.run_at),
+            "status": "pending", "locked_by": None, "lease_until": None, "attempts": 0, "updated_at": now,
+            "payload": excluded.payload,
+        },
+    ))
     tx.jobs_enqueued = True

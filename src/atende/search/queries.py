@@ -7,7 +7,6 @@ user finds only conversations they may open.
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,8 @@ from sqlalchemy import and_, column, false, func, literal, literal_column, or_, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db.paging import BadCursor, decode_cursor, encode_cursor, iso
 from atende.db.tables import contact_identities, contacts, conversations, messages
 from atende.search import terms
@@ -52,20 +53,10 @@ class Query:
         return not self.words and not self.numbers
 
 
-async def visibility(user: Any) -> ColumnElement[bool] | None:
-    """The one seam to the authorization layer: `auth.policy.visible_conversations(user)` — a
-    where-clause on `conversations` (sync or async) — once it exists; until then, everything."""
-    try:
-        policy = importlib.import_module("atende.auth.policy")
-    except ImportError:
-        return None
-    make = getattr(policy, "visible_conversations", None)
-    if make is None:
-        return None
-    clause = make(user)
-    if hasattr(clause, "__await__"):
-        clause = await clause
-    return clause
+def visibility(viewer: Viewer) -> ColumnElement[bool] | None:
+    """What `viewer` may find: the authorization layer's list scope (`auth.policy`), a where-clause on
+    `conversations`; None for everything."""
+    return policy.visible_conversations(viewer)
 
 
 # ---- building blocks (dialect-specific) ------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from atende.actions.users import token_is_live
+from atende.auth.policy import Viewer, load_viewer
 from atende.auth.tokens import token_hash
 from atende.db.tables import api_tokens, sessions, users
 from atende.db.types import utcnow
@@ -36,15 +37,6 @@ class CurrentUser:
 
     def at_least(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
-
-    def may_handle(self, holder_id: int | None) -> bool:
-        """Agents act on unassigned conversations and their own; supervisors on any."""
-        return self.at_least("supervisor") or holder_id in (None, self.id)
-
-    def may_read_deleted(self) -> bool:
-        """What a customer deleted stays readable by supervisors and admins (audit); agents see
-        "mensagem apagada pelo cliente"."""
-        return self.at_least("supervisor")
 
 
 async def runtime(request: Request) -> Runtime:
@@ -125,6 +117,25 @@ async def current_user(request: Request, user: Annotated[CurrentUser | None, Dep
 
 
 User = Annotated[CurrentUser, Depends(current_user)]
+
+
+async def viewer_of(request: Request, user: CurrentUser) -> Viewer:
+    """The signed-in user as the authorization layer sees them (teams, role, address), once per request."""
+    cached: Viewer | None = getattr(request.state, "viewer", None)
+    if cached is not None and cached.id == user.id:
+        return cached
+    rt: Runtime = request.app.state.rt
+    async with rt.read() as conn:
+        viewer = await load_viewer(conn, user.id, user.role, ip=client_ip(request))
+    request.state.viewer = viewer
+    return viewer
+
+
+async def current_viewer(request: Request, user: User) -> Viewer:
+    return await viewer_of(request, user)
+
+
+Who = Annotated[Viewer, Depends(current_viewer)]
 
 
 def require(role: str) -> Any:

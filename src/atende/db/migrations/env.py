@@ -15,7 +15,36 @@ from atende.search.schema import ensure_sqlite, include_name
 config = context.config
 
 
+def _driver_pragma(connection: Connection, statement: str) -> None:
+    """A PRAGMA on the driver's connection, outside SQLAlchemy's autobegin (the engine's "begin" hook would
+    open a transaction first, and foreign_keys is a no-op inside one)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        _migrate(connection)
+        return
+    # A batch-mode rebuild drops and recreates a table: with foreign keys on, that DROP cascades to every
+    # row referencing it (the messages of conversations...). Off for the migration, checked, then on.
+    _driver_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
+        connection.commit()
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        _driver_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

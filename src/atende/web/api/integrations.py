@@ -12,12 +12,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from atende.actions import odoo as odoo_actions
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.integrations.odoo import partners
 from atende.integrations.odoo import settings as odoo_settings
 from atende.integrations.odoo.bridge import bridge
 from atende.integrations.odoo.client import OdooError, partner_url
-from atende.web.auth import CurrentUser, Rt, User, client_ip, require
+from atende.web.auth import Rt, User, Who, client_ip, require
 from atende.web.params import BodyId, RowId
 
 router = APIRouter(tags=["odoo"])
@@ -117,7 +119,8 @@ async def search_partners(rt: Rt, user: User, q: str = Query(min_length=2, max_l
     return {"items": [partner_view(p, client.url) for p in found]}
 
 
-async def contact_partner(rt: Rt, contact_id: int) -> dict[str, Any]:
+async def contact_partner(rt: Rt, contact_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+    """The contact's partner block, for whoever may read the contact (auth.policy)."""
     from sqlalchemy import select
 
     from atende.db.tables import contacts, odoo_partners
@@ -125,7 +128,7 @@ async def contact_partner(rt: Rt, contact_id: int) -> dict[str, Any]:
     async with rt.read() as conn:
         row = (await conn.execute(select(contacts.c.id, contacts.c.odoo_partner_id)
                                   .where(contacts.c.id == contact_id))).first()
-        if row is None:
+        if row is None or (viewer is not None and not await policy.may_read_contact(conn, viewer, contact_id)):
             raise HTTPException(404, "contato não encontrado")
         cached = None
         if row.odoo_partner_id is not None:
@@ -140,14 +143,15 @@ async def contact_partner(rt: Rt, contact_id: int) -> dict[str, Any]:
 
 
 @router.get("/contacts/{contact_id}/odoo")
-async def get_contact_partner(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
-    return await contact_partner(rt, contact_id)
+async def get_contact_partner(contact_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
+    return await contact_partner(rt, contact_id, user)
 
 
-async def link_by_hand(rt: Rt, user: CurrentUser, contact_id: int, partner_id: int) -> None:
+async def link_by_hand(rt: Rt, user: Viewer, contact_id: int, partner_id: int) -> None:
     async with rt.read() as conn:
         if await queries.contact(conn, contact_id) is None:
             raise HTTPException(404, "contato não encontrado")
+        await policy.require_contact_edit(conn, user, contact_id)  # before asking Odoo anything
     client = await _client_or_409(rt)
     try:
         partner = await partners.read(client, partner_id)
@@ -156,17 +160,17 @@ async def link_by_hand(rt: Rt, user: CurrentUser, contact_id: int, partner_id: i
     if partner is None:
         raise HTTPException(404, "parceiro não encontrado no Odoo")
     async with rt.write() as tx:
-        await odoo_actions.link_partner(tx, contact_id, partner, source="agent", actor_id=user.id)
+        await odoo_actions.link_partner(tx, contact_id, partner, source="agent", actor_id=user.id, by=user)
 
 
 @router.put("/contacts/{contact_id}/odoo_partner")
-async def put_contact_partner(contact_id: RowId, body: PartnerLinkIn, rt: Rt, user: User) -> dict[str, Any]:
+async def put_contact_partner(contact_id: RowId, body: PartnerLinkIn, rt: Rt, user: Who) -> dict[str, Any]:
     await link_by_hand(rt, user, contact_id, body.partner_id)
-    return await contact_partner(rt, contact_id)
+    return await contact_partner(rt, contact_id, user)
 
 
 @router.delete("/contacts/{contact_id}/odoo_partner")
-async def delete_contact_partner(contact_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
+async def delete_contact_partner(contact_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.write() as tx:
-        await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id)
-    return await contact_partner(rt, contact_id)
+        await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id, by=user)
+    return await contact_partner(rt, contact_id, user)

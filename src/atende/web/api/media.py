@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from atende.actions import media as media_actions
+from atende.auth import policy
 from atende.db import queries
 from atende.domain.ids import parse_int
 from atende.media.policy import (
@@ -24,7 +25,7 @@ from atende.media.policy import (
 )
 from atende.media.store import LocalMediaStore, MediaStore
 from atende.runtime import Runtime
-from atende.web.auth import Rt, User
+from atende.web.auth import Rt, User, Who
 from atende.web.params import RowId
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -103,22 +104,25 @@ def _disposition(kind: str | None, filename: str | None, media_id: RowId) -> str
 
 
 @router.get("/{media_id}/info")
-async def info(media_id: RowId, rt: Rt, user: User) -> dict[str, Any]:
+async def info(media_id: RowId, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-    if row is None:
-        raise HTTPException(404, "mídia não encontrada")
+        if row is None:
+            raise HTTPException(404, "mídia não encontrada")
+        await policy.require_media(conn, user, media_id)
     return media_view(row)
 
 
 @router.get("/{media_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}})
-async def download(media_id: RowId, request: Request, rt: Rt, user: User) -> Response:
-    """The file itself, with its type; images, audio and video inline, anything else as a download."""
+async def download(media_id: RowId, request: Request, rt: Rt, user: Who) -> Response:
+    """The file itself, with its type; images, audio and video inline, anything else as a download.
+    Only for its uploader and whoever may read a conversation that shows it."""
     async with rt.read() as conn:
         row = await queries.media_row(conn, media_id)
-    if row is None:
-        raise HTTPException(404, "mídia não encontrada")
+        if row is None:
+            raise HTTPException(404, "mídia não encontrada")
+        await policy.require_media(conn, user, media_id)
     etag = f'"{row.sha256}"'
     headers = {
         "ETag": etag,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from atende.db.queries import BadCursor
 from atende.domain.ids import MAX_ID
 from atende.search import queries as search_queries
-from atende.web.auth import CurrentUser, Rt, User
+from atende.web.auth import CurrentUser, Rt, User, Who
 
 router = APIRouter(tags=["search"])
 CHANNELS = ("whatsapp", "sms", "instagram", "messenger", "sandbox")
@@ -39,7 +39,7 @@ def parse_bound(value: str | None, user: CurrentUser, *, end: bool) -> datetime 
 
 @router.get("/search")
 async def search(
-    rt: Rt, user: User,
+    rt: Rt, user: User, who: Who,
     q: str = Query(min_length=1, max_length=200, description="palavras (sem acento tanto faz) ou um número"),
     channel: str | None = Query(default=None, max_length=20),
     connector_id: int | None = Query(default=None, ge=1, le=MAX_ID),
@@ -58,7 +58,7 @@ async def search(
     since, until = parse_bound(from_, user, end=False), parse_bound(to, user, end=True)
     if since is not None and until is not None and since >= until:
         raise HTTPException(422, "o início do período deve ser antes do fim")
-    visible = await search_queries.visibility(user)
+    visible = search_queries.visibility(who)
     try:
         async with rt.read() as conn:
             items, next_cursor = await search_queries.search(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from atende.actions import outbound
 from atende.actions import reactions as reaction_actions
 from atende.actions import templates as template_actions
+from atende.auth import policy
 from atende.channels.base import ProviderError, template_lister
 from atende.db import queries
 from atende.domain.phones import InvalidPhone, is_bsuid, normalize_phone
@@ -24,7 +25,7 @@ from atende.domain.templates import template_parameters
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
 from atende.web.api.conversations import message_view
-from atende.web.auth import Rt, User, require
+from atende.web.auth import Rt, User, Who, require
 from atende.web.params import RowId
 
 router = APIRouter(tags=["whatsapp"])
@@ -87,7 +88,7 @@ async def list_templates(
 
 
 @router.post("/connectors/{connector_id}/templates/send", status_code=202)
-async def send_template(connector_id: RowId, body: TemplateSendIn, rt: Rt, user: User) -> dict[str, Any]:
+async def send_template(connector_id: RowId, body: TemplateSendIn, rt: Rt, user: Who) -> dict[str, Any]:
     loaded = await _connector(rt, connector_id, templates=True)
     to = body.to.strip()
     if is_bsuid(to):
@@ -100,17 +101,19 @@ async def send_template(connector_id: RowId, body: TemplateSendIn, rt: Rt, user:
     template = {"name": body.name, "language": body.language, "components": body.components}
     async with rt.write() as tx:
         _, message_id = await outbound.start_conversation(tx, sendable(loaded), address, text=None,
-                                                          template=template, author_id=user.id)
+                                                          template=template, author_id=user.id, by=user)
     return await message_view(rt, message_id)
 
 
 @router.post("/messages/{message_id}/reaction", status_code=202)
-async def react(message_id: RowId, body: ReactionIn, rt: Rt, user: User) -> dict[str, Any]:
+async def react(message_id: RowId, body: ReactionIn, rt: Rt, user: Who) -> dict[str, Any]:
     async with rt.read() as conn:
         target = await queries.message(conn, message_id)
-    if target is None:
-        raise HTTPException(404, "mensagem não encontrada")
+        if target is None:
+            raise HTTPException(404, "mensagem não encontrada")
+        await policy.require_message(conn, user, message_id)
     loaded = await _connector(rt, int(target["connector_id"]))
     async with rt.write() as tx:
-        reaction_id = await reaction_actions.react(tx, sendable(loaded), message_id, body.emoji, author_id=user.id)
+        reaction_id = await reaction_actions.react(tx, sendable(loaded), message_id, body.emoji, author_id=user.id,
+                                                   by=user)
     return await message_view(rt, reaction_id)

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from atende.web.pages import account, admin, audit, board, chat, contacts, odoo, search
+from atende.web.pages import account, admin, audit, board, chat, contacts, odoo, search, teams
 from atende.web.pages.core import LoginRequired, PageError, build_environment, make_ui, redirect, render, wants_fragment
 from atende.web.pages.vendor import VendorFiles, find_node_modules, missing_files
 
@@ -25,7 +25,7 @@ def install(app: FastAPI) -> None:
     app.state.vendor_missing = missing_files(node_modules)
     app.mount("/static/vendor", VendorFiles(node_modules), name="vendor")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (account, board, chat, contacts, admin, audit, odoo, search):
+    for module in (account, board, chat, contacts, admin, audit, odoo, search, teams):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

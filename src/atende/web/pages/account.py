@@ -166,6 +166,12 @@ async def save_preferences(request: Request, user: PageUser,
     return response
 
 
+@router.get("/presence")
+async def presence_fragment(request: Request, user: PageUser) -> Response:
+    """The header's presence switch and its reminder, refreshed live while the agent is not online."""
+    return render(request, "_presence.html", ui=await full_ui(request, user))
+
+
 @router.post("/presence")
 async def set_presence(request: Request, user: PageUser,
                        presence: Annotated[str, Form(max_length=10)] = "online") -> Response:

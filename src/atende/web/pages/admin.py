@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from atende.actions import bot as bot_actions
 from atende.actions import connectors as connector_actions
 from atende.actions import quick_replies as qr_actions
 from atende.actions import users as user_actions
@@ -145,6 +146,8 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: Row
     if uses_templates(row.provider):
         async with rt.read() as conn:
             templates = await queries.connector_templates(conn, connector_id)
+    async with rt.read() as conn:
+        bot = await bot_context(conn, connector_id)
     ui = await full_ui(request, user)
     return render(request, "settings/connector_edit.html",
                   {"item": item, "fields": provider_fields().get(row.provider, []), "values": values,
@@ -152,7 +155,7 @@ async def _connector_edit(request: Request, user: CurrentUser, connector_id: Row
                    "secrets": secrets_, "providers": provider_labels(), "error": error,
                    "created": request.query_params.get("created"), "saved": request.query_params.get("saved"),
                    "rotated": request.query_params.get("rotated"),
-                   "page": "settings", "tab": "connectors"}, ui=ui, status_code=status_code)
+                   "page": "settings", "tab": "connectors", **bot}, ui=ui, status_code=status_code)
 
 
 @router.get("/settings/connectors/{connector_id}")
@@ -286,3 +289,47 @@ async def delete_quick_reply(request: Request, quick_reply_id: RowId, user: Supe
     except ActionError as exc:
         return await _quick_page(request, user, error=exc.detail, status_code=exc.status_code)
     return redirect("/settings/quick-replies", request)
+
+
+BOT_ROWS = bot_actions.MAX_OPTIONS
+
+
+# ---- the connector's menu bot -------------------------------------------------------------------
+
+async def bot_context(conn: Any, connector_id: int) -> dict[str, Any]:
+    """What the bot editor on a connector's page shows: the bot, and room for every option."""
+    cfg = await bot_actions.config(conn, connector_id) or {"enabled": False, "greeting": "", "options": [],
+                                                           "invalid_reply": "", "timeout_s": 300}
+    rows = list(cfg["options"]) + [{} for _ in range(BOT_ROWS - len(cfg["options"]))]
+    return {"bot": cfg, "bot_rows": rows, "bot_teams": await queries.team_list(conn)}
+
+
+@router.post("/settings/connectors/{connector_id}/bot")
+async def save_bot(request: Request, connector_id: RowId, user: Supervisor) -> Response:
+    if not user.at_least("admin"):
+        raise PageError(403, _("Só administradores alteram o bot."))
+    form = await request.form()
+    options = []
+    for i in range(BOT_ROWS):
+        label = str(form.get(f"opt_label_{i}") or "").strip()
+        if not label:
+            continue
+        target = str(form.get(f"opt_team_{i}") or "")
+        reply = str(form.get(f"opt_reply_{i}") or "").strip()
+        option: dict[str, Any] = {"key": str(form.get(f"opt_key_{i}") or i + 1).strip(), "label": label,
+                                  "tag": str(form.get(f"opt_tag_{i}") or "").strip() or None}
+        if target.isascii() and target.isdigit() and len(target) < 19:
+            option["team_id"] = int(target)
+        else:
+            option["reply"] = reply or None
+        options.append(option)
+    timeout = str(form.get("timeout_min") or "5").strip()
+    body = {"enabled": form.get("enabled") in ("1", "on"), "greeting": str(form.get("greeting") or ""),
+            "invalid_reply": str(form.get("invalid_reply") or ""), "options": options,
+            "timeout_s": int(timeout) * 60 if timeout.isascii() and timeout.isdigit() and len(timeout) < 6 else -1}
+    try:
+        async with rt_of(request).write() as tx:
+            await bot_actions.save(tx, connector_id, body, actor_id=user.id)
+    except ActionError as exc:
+        return await _connector_edit(request, user, connector_id, error=exc.detail, status_code=exc.status_code)
+    return redirect(f"/settings/connectors/{connector_id}?saved=bot#bot", request)

@@ -7,19 +7,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from atende.auth import policy
 from atende.db import queries
 from atende.domain.ids import MAX_ID, parse_int
+from atende.web.auth import viewer_of
 from atende.web.pages.common import (
     PAGE_SIZE,
     STATUSES,
     ConvFilter,
     FilterQ,
     SearchQ,
+    TagQ,
+    TeamQ,
     filter_labels,
     load_conversation,
     move,
     sort_key,
     status_labels,
+    wait_key,
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
@@ -30,7 +35,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def _view_context(flt: ConvFilter) -> dict[str, Any]:
-    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key}
+    return {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "sort_key": sort_key,
+            "wait_key": wait_key}
+
+
+def column_order(status: str) -> str:
+    """Novo is the queue: oldest waiting first. The other columns: newest activity first."""
+    return "waiting" if status == "new" else "activity"
 
 
 @router.get("/")
@@ -39,34 +50,43 @@ async def home(request: Request, user: PageUser) -> Response:
 
 
 @router.get("/board")
-async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
-    flt = ConvFilter.parse(f, q)
+async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, team: TeamQ = None,
+                tag: TagQ = None) -> Response:
+    flt = ConvFilter.parse(f, q, team, tag)
+    who = await viewer_of(request, user)
     ui = await full_ui(request, user)
     columns: dict[str, dict[str, Any]] = {}
     async with rt_of(request).read() as conn:
-        counts = await queries.board_counts(conn, **flt.count_args(user))
+        counts = await queries.board_counts(conn, **flt.count_args(who))
         for status in STATUSES:
             items, cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
-                                                             **flt.list_args(user))
+                                                             order=column_order(status), **flt.list_args(who))
             columns[status] = {"items": items, "cursor": cursor}
-    if flt.q:
+        team_names = await queries.team_list(conn)
+        tag_list = await queries.tag_list(conn)
+    if flt.counts_on_screen:
         # The counters know nothing of the search: count what it found ("25+" when there is more).
         counts = {status: len(col["items"]) for status, col in columns.items()}
+    allowed = policy.queue_scope(who)
+    teams_shown = [t for t in team_names if allowed is None or t["id"] in allowed]
     return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
-                                          "page": "board"}, ui=ui)
+                                          "teams": teams_shown, "tags": tag_list, "page": "board"}, ui=ui)
 
 
 @router.get("/board/column/{status}")
 async def column_page(request: Request, status: str, user: PageUser, f: FilterQ = None, q: SearchQ = None,
+                      team: TeamQ = None, tag: TagQ = None,
                       cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     """The next keyset page of one column (endless scroll)."""
     if status not in STATUSES:
         raise PageError(404, _("Coluna inválida."))
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, team, tag)
+    who = await viewer_of(request, user)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
-                                                                  cursor=cursor, **flt.list_args(user))
+                                                                  cursor=cursor, order=column_order(status),
+                                                                  **flt.list_args(who))
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
     return render(request, "_column_page.html", {**_view_context(flt), "status": status, "items": items,
@@ -75,12 +95,16 @@ async def column_page(request: Request, status: str, user: PageUser, f: FilterQ 
 
 @router.get("/fragments/conversation/{conversation_id}")
 async def conversation_fragment(request: Request, conversation_id: RowId, user: PageUser, f: FilterQ = None,
-                                q: SearchQ = None, view: Annotated[str, Query(max_length=10)] = "card") -> Response:
-    """One card (board) or list item (inbox), for live updates; 204 + X-Atende-Hidden when filtered out."""
-    flt = ConvFilter.parse(f, q)
+                                q: SearchQ = None, team: TeamQ = None, tag: TagQ = None,
+                                view: Annotated[str, Query(max_length=10)] = "card") -> Response:
+    """One card (board) or list item (inbox), for live updates; 204 + X-Atende-Hidden when filtered out
+    or not the viewer's to see (a card that leaves their sight disappears)."""
+    flt = ConvFilter.parse(f, q, team, tag)
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, conversation_id)
-    if conv is None or not flt.matches(conv, user):
+        visible = conv is not None and policy.can_read(who, conv)
+    if conv is None or not visible or not flt.matches(conv, user):
         return Response(status_code=204, headers={"X-Atende-Hidden": "1"})
     template = "_list_item.html" if view == "item" else "_card.html"
     active = parse_int(request.query_params.get("active") or "", default=0, low=0, high=MAX_ID)
@@ -94,8 +118,8 @@ async def move_card(request: Request, user: PageUser, conversation_id: Annotated
                     f: Annotated[str | None, Form(max_length=20)] = None,
                     q: Annotated[str | None, Form(max_length=200)] = None) -> Response:
     """Drag and drop between columns: take (→ Em atendimento), close (→ Concluído), reopen/release (→ Novo)."""
-    conv = await move(rt_of(request), user, conversation_id, to)
-    flt = ConvFilter.parse(f, q)
+    conv = await move(rt_of(request), await viewer_of(request, user), conversation_id, to)
+    flt = ConvFilter.parse(f, q, request.query_params.get("team"), request.query_params.get("tag"))
     return render(request, "_card.html", {**_view_context(flt), "c": conv}, ui=make_ui(request, user),
                   headers={"HX-Trigger": "atende:counts"})
 

@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from atende.actions import conversations as conv_actions
 from atende.actions import outbound
+from atende.actions.errors import NotFound
 from atende.actions.notes import add_note
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.db.tables import messages
 from atende.db.types import utcnow
@@ -20,15 +23,15 @@ from atende.domain.ids import MAX_ID
 from atende.domain.window import send_allowance
 from atende.jobs.handlers import sendable
 from atende.runtime import LoadedConnector
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.pages.common import (
     PAGE_SIZE,
     ConvFilter,
     FilterQ,
     SearchQ,
-    ensure_may_handle,
+    TagQ,
+    TeamQ,
     filter_labels,
-    holder,
     load_conversation,
     move,
     sort_key,
@@ -47,7 +50,7 @@ MAX_TEXT = 4096
 MEDIA_KINDS = {"image": "image", "audio": "audio", "video": "video", "sticker": "sticker", "document": "document"}
 
 
-def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
+def system_line(event: dict[str, Any], names: dict[int, str], teams: dict[int, str] | None = None) -> str:
     """The sentence a lifecycle event shows in the thread ("Ana assumiu a conversa")."""
     p = event["payload"]
 
@@ -63,13 +66,17 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
         if actor:
             return _("%(actor)s atribuiu a conversa a %(name)s") % {"actor": actor, "name": assignee}
         return _("Atribuída automaticamente a %(name)s") % {"name": assignee}
-    if kind == "conversation.transferred":
+    if kind == "conversation.transferred" and p.get("assignee_id"):
         if actor and p.get("actor_id") == p.get("previous_assignee_id"):
             return _("%(actor)s transferiu a conversa para %(name)s") % {"actor": actor, "name": assignee}
         if actor:
             return _("%(actor)s transferiu a conversa de %(previous)s para %(name)s") % {
                 "actor": actor, "previous": previous, "name": assignee}
         return _("Transferida de %(previous)s para %(name)s") % {"previous": previous, "name": assignee}
+    if kind == "conversation.transferred" and not p.get("assignee_id"):
+        team = (teams or {}).get(int(p.get("team_id") or 0)) or _("outra equipe")
+        return (_("%(actor)s transferiu a conversa para a equipe %(team)s") % {"actor": actor, "team": team}) \
+            if actor else _("Encaminhada para a equipe %(team)s") % {"team": team}
     if kind == "conversation.released":
         return (_("%(actor)s devolveu a conversa para a fila") % {"actor": actor}) if actor \
             else _("Devolvida para a fila (sem resposta)")
@@ -81,26 +88,27 @@ def system_line(event: dict[str, Any], names: dict[int, str]) -> str:
 
 
 def merge_items(msgs: list[dict[str, Any]], evts: list[dict[str, Any]], names: dict[int, str],
-                reader: CurrentUser | None = None) -> list[dict[str, Any]]:
+                teams: dict[int, str] | None = None, reader: Viewer | None = None) -> list[dict[str, Any]]:
     items: list[tuple[datetime, int, dict[str, Any]]] = []
-    may_read_deleted = reader is not None and reader.may_read_deleted()
+    may_read_deleted = reader is not None and policy.may_read_deleted(reader)
     for m in (queries.visible_message(m, may_read_deleted=may_read_deleted) for m in msgs):
         m["author_name"] = names.get(int(m["author_id"])) if m["author_id"] else None
         items.append((as_datetime(m["created_at"]) or utcnow(), 1, {"type": "message", "m": m}))
     for e in evts:
         items.append((as_datetime(e["created_at"]) or utcnow(), 0,
-                      {"type": "event", "e": e, "text": system_line(e, names)}))
+                      {"type": "event", "e": e, "text": system_line(e, names, teams)}))
     items.sort(key=lambda t: (t[0], t[1]))
     return [t[2] for t in items]
 
 
 async def thread_items(request: Request, conversation_id: RowId, *, before_id: int | None = None,
                        after_msg: OptId = None, after_event: OptId = None, around: int | None = None,
-                       reader: CurrentUser | None = None) -> tuple[list[dict[str, Any]], bool]:
+                       reader: Viewer | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Messages plus system lines, oldest first; (items, has_older). With `around` (a search hit),
     the thread opens on that message: a little before it, and everything after it up to JUMP_TAIL."""
     async with rt_of(request).read() as conn:
         names = await queries.user_names(conn)
+        teams = {t["id"]: t["name"] for t in await queries.team_list(conn)}
         if around is not None:
             tail = await queries.messages_page(conn, conversation_id, after_id=around - 1, limit=JUMP_TAIL)
             if tail and tail[0]["id"] == around:
@@ -109,11 +117,11 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
                 has_older = len(head) == JUMP_CONTEXT
                 since = as_datetime(msgs[0]["created_at"]) if has_older else None
                 evts = await queries.conversation_events(conn, conversation_id, since=since, limit=500)
-                return merge_items(msgs, evts, names, reader), has_older
+                return merge_items(msgs, evts, names, teams, reader), has_older
         if after_msg is not None or after_event is not None:
             msgs = await queries.messages_page(conn, conversation_id, after_id=after_msg or 0, limit=200)
             evts = await queries.conversation_events(conn, conversation_id, after_id=after_event or 0)
-            return merge_items(msgs, evts, names, reader), False
+            return merge_items(msgs, evts, names, teams, reader), False
         msgs = await queries.messages_page(conn, conversation_id, before_id=before_id, limit=THREAD_PAGE)
         has_older = len(msgs) == THREAD_PAGE
         since = as_datetime(msgs[0]["created_at"]) if msgs and has_older else None
@@ -121,7 +129,7 @@ async def thread_items(request: Request, conversation_id: RowId, *, before_id: i
         if before_id is not None:
             until = await conn.scalar(select(messages.c.created_at).where(messages.c.id == before_id))
         evts = await queries.conversation_events(conn, conversation_id, since=since, until=until)
-    return merge_items(msgs, evts, names, reader), has_older
+    return merge_items(msgs, evts, names, teams, reader), has_older
 
 
 def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[str, Any]:
@@ -136,23 +144,34 @@ def window_state(loaded: LoadedConnector | None, conv: dict[str, Any]) -> dict[s
             "templates": caps.templates}
 
 
+def permissions(who: Viewer, conv: dict[str, Any]) -> dict[str, Any]:
+    """What the chat offers this viewer, as the policy decides it (the actions check again)."""
+    may_act = policy.can_act(who, conv)
+    return {"may_handle": may_act, "may_note": may_act or policy.can_read(who, conv)}
+
+
 async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any],
                        around: int | None = None) -> dict[str, Any]:
     rt = rt_of(request)
+    who = await viewer_of(request, user)
     loaded = await rt.connector(conv["connector_id"])
-    items, has_older = await thread_items(request, conv["id"], around=around, reader=user)
+    items, has_older = await thread_items(request, conv["id"], around=around, reader=who)
     async with rt.read() as conn:
         contact = await queries.contact(conn, conv["contact"]["id"])
+        if contact is not None:
+            contact = await policy.visible_contact(conn, who, contact)
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
+        team_list = await queries.team_list(conn)
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
+        timeline = await policy.may_read_timeline(conn, who, conv["contact"]["id"])
     caps = loaded.provider.capabilities if loaded else None
     return {
         "c": conv, "thread_items": items, "thread_has_older": has_older, "contact": contact, "agents": agent_list,
-        "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
+        "teams": team_list, "quick_replies": quick, "templates": templates, "window": window_state(loaded, conv),
         "connector": loaded, "cost_per_segment": str(outbound.cost_per_segment(loaded.config)) if loaded else "0",
         "media_allowed": bool(caps and caps.media),
-        "statuses": status_labels(), "may_handle": user.may_handle(holder(conv)),
+        "statuses": status_labels(), "may_timeline": timeline, **permissions(who, conv),
     }
 
 
@@ -161,31 +180,35 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
 
 async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: int | None,
                  around: int | None = None) -> Response:
+    who = await viewer_of(request, user)
+    conv = await load_conversation(rt_of(request), conv_id, who) if conv_id is not None else None
     ui = await full_ui(request, user)
     async with rt_of(request).read() as conn:
-        items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(user))
+        items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, **flt.list_args(who))
     context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
                                "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": sort_key}
-    if conv_id is not None:
-        conv = await load_conversation(rt_of(request), conv_id)
+    if conv is not None:
         context.update(await pane_context(request, user, conv, around))
     return render(request, "inbox.html", context, ui=ui)
 
 
 @router.get("/inbox")
-async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None) -> Response:
-    return await _inbox(request, user, ConvFilter.parse(f, q), None)
+async def inbox(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None, team: TeamQ = None,
+                tag: TagQ = None) -> Response:
+    return await _inbox(request, user, ConvFilter.parse(f, q, team, tag), None)
 
 
 @router.get("/inbox/list")
 async def inbox_list(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ = None,
+                     team: TeamQ = None, tag: TagQ = None,
                      cursor: Annotated[str | None, Query(max_length=200)] = None,
                      active: OptId = None) -> Response:
-    flt = ConvFilter.parse(f, q)
+    flt = ConvFilter.parse(f, q, team, tag)
+    who = await viewer_of(request, user)
     try:
         async with rt_of(request).read() as conn:
             items, next_cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, cursor=cursor,
-                                                                  **flt.list_args(user))
+                                                                  **flt.list_args(who))
     except queries.BadCursor:
         raise PageError(400, _("Cursor inválido.")) from None
     return render(request, "_list_page.html", {"flt": flt, "items": items, "cursor": next_cursor,
@@ -203,22 +226,24 @@ async def conversation_page(request: Request, conversation_id: RowId, user: Page
 
 @router.get("/conversations/{conversation_id}/pane")
 async def conversation_pane(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    conv = await load_conversation(rt_of(request), conversation_id)
+    conv = await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
     return render(request, "_pane.html", await pane_context(request, user, conv), ui=make_ui(request, user))
 
 
 @router.get("/conversations/{conversation_id}/header")
 async def conversation_header(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    conv = await load_conversation(rt_of(request), conversation_id)
+    conv = await load_conversation(rt_of(request), conversation_id, await viewer_of(request, user))
     return await _header(request, user, conv)
 
 
 async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
                   headers: dict[str, str] | None = None) -> Response:
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         agent_list = [a for a in await queries.agents(conn) if a["active"]]
-    ctx = {"c": conv, "agents": agent_list, "statuses": status_labels(),
-           "may_handle": user.may_handle(holder(conv))}
+        team_list = await queries.team_list(conn)
+    ctx = {"c": conv, "agents": agent_list, "teams": team_list, "statuses": status_labels(),
+           **permissions(who, conv)}
     return render(request, "_chat_header.html", ctx, ui=make_ui(request, user), headers=headers)
 
 
@@ -226,9 +251,10 @@ async def _header(request: Request, user: CurrentUser, conv: dict[str, Any],
 async def thread(request: Request, conversation_id: RowId, user: PageUser,
                  before: OptId = None, after_msg: OptId = None, after_event: OptId = None) -> Response:
     """Older history (`before`) or what is new since the last shown message/event (live sync)."""
-    await load_conversation(rt_of(request), conversation_id)
+    who = await viewer_of(request, user)
+    await load_conversation(rt_of(request), conversation_id, who)
     items, has_older = await thread_items(request, conversation_id, before_id=before, after_msg=after_msg,
-                                          after_event=after_event, reader=user)
+                                          after_event=after_event, reader=who)
     return render(request, "_thread_items.html", {"items": items, "has_older": has_older,
                                                   "conversation_id": conversation_id,
                                                   "older_link": before is not None},
@@ -237,12 +263,17 @@ async def thread(request: Request, conversation_id: RowId, user: PageUser,
 
 @router.get("/messages/{message_id}/bubble")
 async def bubble(request: Request, message_id: RowId, user: PageUser) -> Response:
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         msg = await queries.message(conn, message_id)
         names = await queries.user_names(conn)
+        try:
+            await policy.require_message(conn, who, message_id)
+        except NotFound:
+            msg = None
     if msg is None:
         raise PageError(404, _("Mensagem não encontrada."))
-    msg = queries.visible_message(msg, may_read_deleted=user.may_read_deleted())
+    msg = queries.visible_message(msg, may_read_deleted=policy.may_read_deleted(who))
     msg["author_name"] = names.get(int(msg["author_id"])) if msg["author_id"] else None
     async with rt_of(request).read() as conn:
         conv = await queries.conversation(conn, msg["conversation_id"])
@@ -269,16 +300,16 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
                media_id: Annotated[int | None, Form()] = None,
                media_kind: Annotated[str, Form(max_length=20)] = "document") -> Response:
     rt = rt_of(request)
-    conv = await load_conversation(rt, conversation_id)
+    who = await viewer_of(request, user)
+    conv = await load_conversation(rt, conversation_id, who)
     form = await request.form()
     params = [str(v) for v in form.getlist("params")]
     if mode == "note":
         if not text.strip():
             raise PageError(422, _("Escreva a nota antes de salvar."))
         async with rt.write() as tx:
-            await add_note(tx, conversation_id, text, author_id=user.id)
+            await add_note(tx, conversation_id, text, author_id=user.id, by=who)
         return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
-    ensure_may_handle(user, conv)
     loaded = await rt.connector(conv["connector_id"])
     if loaded is None:
         raise PageError(404, _("Conector não encontrado."))
@@ -296,7 +327,7 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
         raise PageError(422, _("Escreva a mensagem antes de enviar."))
     async with rt.write() as tx:
         await outbound.queue_message(tx, sendable(loaded), conversation_id, text=text or None, kind=kind,
-                                     author_id=user.id, template=template, media_id=media_id)
+                                     author_id=user.id, template=template, media_id=media_id, by=who)
     return Response(status_code=204, headers={"HX-Trigger": "atende:thread-sync"})
 
 
@@ -304,48 +335,85 @@ async def send(request: Request, conversation_id: RowId, user: PageUser,
 async def retry(request: Request, message_id: RowId, user: PageUser) -> Response:
     rt = rt_of(request)
     async with rt.write() as tx:
-        await outbound.retry(tx, message_id, actor_id=user.id)
+        await outbound.retry(tx, message_id, by=await viewer_of(request, user))
     return await bubble(request, message_id, user)
 
 
 @router.post("/conversations/{conversation_id}/read")
 async def mark_read(request: Request, conversation_id: RowId, user: PageUser) -> Response:
     async with rt_of(request).write() as tx:
-        await conv_actions.mark_read(tx, conversation_id)
+        await conv_actions.mark_read(tx, conversation_id, by=await viewer_of(request, user))
     return Response(status_code=204)
 
 
 async def _after_action(request: Request, user: CurrentUser, conversation_id: RowId) -> Response:
-    conv = await load_conversation(rt_of(request), conversation_id)
+    rt = rt_of(request)
+    try:
+        conv = await load_conversation(rt, conversation_id, await viewer_of(request, user))
+    except PageError:  # the action moved it out of this viewer's sight (a transfer): show the new state once
+        conv = await load_conversation(rt, conversation_id)
     return await _header(request, user, conv, headers={"HX-Trigger": "atende:thread-sync, atende:counts"})
+
+
+async def _move(request: Request, user: CurrentUser, conversation_id: RowId, to: str) -> Response:
+    await move(rt_of(request), await viewer_of(request, user), conversation_id, to)
+    return await _after_action(request, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/take")
 async def take(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    await move(rt_of(request), user, conversation_id, "open")
-    return await _after_action(request, user, conversation_id)
+    return await _move(request, user, conversation_id, "open")
 
 
 @router.post("/conversations/{conversation_id}/close")
 async def close(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    await move(rt_of(request), user, conversation_id, "done")
-    return await _after_action(request, user, conversation_id)
+    return await _move(request, user, conversation_id, "done")
 
 
 @router.post("/conversations/{conversation_id}/reopen")
 async def reopen(request: Request, conversation_id: RowId, user: PageUser) -> Response:
-    await move(rt_of(request), user, conversation_id, "new")
-    return await _after_action(request, user, conversation_id)
+    return await _move(request, user, conversation_id, "new")
 
 
 @router.post("/conversations/{conversation_id}/transfer")
 async def transfer(request: Request, conversation_id: RowId, user: PageUser,
-                   agent_id: Annotated[int, Form()]) -> Response:
-    rt = rt_of(request)
-    conv = await load_conversation(rt, conversation_id)
-    ensure_may_handle(user, conv)
-    async with rt.write() as tx:
-        await conv_actions.assign(tx, conversation_id, agent_id, actor_id=user.id)
+                   target: Annotated[str, Form(max_length=40)] = "",
+                   agent_id: Annotated[int | None, Form()] = None,
+                   note: Annotated[str, Form(max_length=MAX_TEXT)] = "") -> Response:
+    """The transfer dialog: `target` is "agent:<id>" or "team:<id>" (or the older `agent_id` field)."""
+    kind, _sep, raw = target.partition(":")
+    team_id: int | None = None
+    if kind in ("agent", "team") and raw.isascii() and raw.isdigit() and len(raw) < 19:
+        if kind == "agent":
+            agent_id = int(raw)
+        else:
+            team_id = int(raw)
+    elif agent_id is None:
+        raise PageError(422, _("Escolha um agente ou uma equipe."))
+    async with rt_of(request).write() as tx:
+        await conv_actions.transfer(tx, conversation_id, agent_id=agent_id if team_id is None else None,
+                                    team_id=team_id, note=note, by=await viewer_of(request, user))
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/tags")
+async def add_tag(request: Request, conversation_id: RowId, user: PageUser,
+                  name: Annotated[str, Form(max_length=60)] = "") -> Response:
+    from atende.actions.tags import tag_conversation
+
+    if not name.strip():
+        raise PageError(422, _("Escreva o nome da etiqueta."))
+    async with rt_of(request).write() as tx:
+        await tag_conversation(tx, conversation_id, name, by=await viewer_of(request, user))
+    return await _after_action(request, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/tags/{tag_id}/delete")
+async def remove_tag(request: Request, conversation_id: RowId, tag_id: RowId, user: PageUser) -> Response:
+    from atende.actions.tags import untag_conversation
+
+    async with rt_of(request).write() as tx:
+        await untag_conversation(tx, conversation_id, tag_id, by=await viewer_of(request, user))
     return await _after_action(request, user, conversation_id)
 
 

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from fastapi import Query
 
 from atende.actions import conversations as conv_actions
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db import queries
 from atende.runtime import Runtime
 from atende.web.auth import CurrentUser
@@ -38,44 +40,73 @@ def status_labels() -> dict[str, str]:
     return {"new": _("Novo"), "open": _("Em atendimento"), "done": _("Concluído")}
 
 
+def _small_id(value: str | None) -> int | None:
+    """A team or tag id from a query string; anything else is no filter."""
+    if value and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
 @dataclass(frozen=True)
 class ConvFilter:
     key: str = "all"
     q: str = ""
+    team: int | None = None  # a team's id; 0 = the default queue
+    tag: int | None = None  # a tag's id
 
     @classmethod
-    def parse(cls, f: str | None, q: str | None) -> ConvFilter:
-        return cls(f if f in FILTERS else "all", (q or "").strip()[:200])
+    def parse(cls, f: str | None, q: str | None, team: str | None = None, tag: str | None = None) -> ConvFilter:
+        return cls(f if f in FILTERS else "all", (q or "").strip()[:200], _small_id(team), _small_id(tag))
 
-    def list_args(self, user: CurrentUser) -> dict[str, Any]:
-        args: dict[str, Any] = {}
+    def list_args(self, user: Viewer) -> dict[str, Any]:
+        """Arguments of queries.list_conversations: the quick filter within what `user` may see."""
+        args: dict[str, Any] = {"scope": policy.conversation_scope(user)}
         if self.key in CHANNEL_FILTERS:
             args["channel"] = self.key
         elif self.key == "mine":
             args["assignee"] = user.id
         elif self.key == "unassigned":
             args["unassigned"] = True
+        if self.team is not None:
+            args.update({"team_id": self.team} if self.team else {"no_team": True})
+        if self.tag is not None:
+            args["tag_id"] = self.tag
         if self.q:
             args["q"] = self.q
         return args
 
-    def count_args(self, user: CurrentUser) -> dict[str, Any]:
-        return {k: v for k, v in self.list_args(user).items() if k != "q"}
+    def count_args(self, user: Viewer) -> dict[str, Any]:
+        return {k: v for k, v in self.list_args(user).items() if k not in ("q", "tag_id")}
+
+    @property
+    def counts_on_screen(self) -> bool:
+        """The counters know nothing of searches and tags: count what is shown instead."""
+        return bool(self.q or self.tag)
 
     def api_query(self) -> str:
         """The same filter in /api/v1/conversations/counts terms."""
+        params: dict[str, Any] = {}
         if self.key in CHANNEL_FILTERS:
-            return urlencode({"channel": self.key})
-        return urlencode({"assignee": {"mine": "me", "unassigned": "none"}.get(self.key, "")}) \
-            if self.key in ("mine", "unassigned") else ""
+            params["channel"] = self.key
+        elif self.key in ("mine", "unassigned"):
+            params["assignee"] = {"mine": "me", "unassigned": "none"}[self.key]
+        if self.team is not None:
+            params["team_id"] = self.team
+        return urlencode(params)
 
     def query(self, **extra: Any) -> str:
-        params = {"f": self.key, **({"q": self.q} if self.q else {}), **extra}
+        params = {"f": self.key, **({"q": self.q} if self.q else {}),
+                  **({"team": self.team} if self.team is not None else {}),
+                  **({"tag": self.tag} if self.tag is not None else {}), **extra}
         return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
-    def matches(self, conv: dict[str, Any], user: CurrentUser) -> bool:
+    def matches(self, conv: dict[str, Any], user: CurrentUser | Viewer) -> bool:
         assignee = conv["assignee"]["id"] if conv["assignee"] else None
         if self.key in CHANNEL_FILTERS and conv["channel"] != self.key:
+            return False
+        if self.team is not None and conv.get("team_id") != (self.team or None):
+            return False
+        if self.tag is not None and self.tag not in {t["id"] for t in conv.get("tags", [])}:
             return False
         if self.key == "mine" and assignee != user.id:
             return False
@@ -90,9 +121,12 @@ class ConvFilter:
         return True
 
 
-async def load_conversation(rt: Runtime, conversation_id: RowId) -> dict[str, Any]:
+async def load_conversation(rt: Runtime, conversation_id: RowId, viewer: Viewer | None = None) -> dict[str, Any]:
+    """The conversation, if `viewer` may read it (auth.policy); 404 otherwise."""
     async with rt.read() as conn:
         conv = await queries.conversation(conn, conversation_id)
+        if conv is not None and viewer is not None and not await policy.may_read(conn, viewer, conv):
+            conv = None
     if conv is None:
         raise PageError(404, _("Conversa não encontrada."))
     return conv
@@ -102,32 +136,27 @@ def holder(conv: dict[str, Any]) -> int | None:
     return conv["assignee"]["id"] if conv["assignee"] else None
 
 
-def ensure_may_handle(user: CurrentUser, conv: dict[str, Any]) -> None:
-    """Agents act on unassigned conversations and their own; supervisors on any."""
-    if not user.may_handle(holder(conv)):
-        raise PageError(403, _("Esta conversa está com outro agente."))
-
-
-async def move(rt: Runtime, user: CurrentUser, conversation_id: RowId, to: str) -> dict[str, Any]:
-    """A card dropped on a column (or an action button): take, close, reopen or release."""
+async def move(rt: Runtime, user: Viewer, conversation_id: RowId, to: str) -> dict[str, Any]:
+    """A card dropped on a column (or an action button): take, close, reopen or release. The actions ask
+    the policy; this only picks the action."""
     if to not in STATUSES:
         raise PageError(422, _("Coluna inválida."))
-    conv = await load_conversation(rt, conversation_id)
+    conv = await load_conversation(rt, conversation_id, user)
     if conv["status"] == to and (to != "open" or holder(conv) == user.id):
         return conv
     async with rt.write() as tx:
         if to == "open":
-            ensure_may_handle(user, conv)
-            await conv_actions.assign(tx, conversation_id, user.id, actor_id=user.id)
+            await conv_actions.assign(tx, conversation_id, user.id, by=user)
         elif to == "done":
-            ensure_may_handle(user, conv)
-            await conv_actions.close(tx, conversation_id, actor_id=user.id)
+            await conv_actions.close(tx, conversation_id, by=user)
         elif conv["status"] == "done":
-            await conv_actions.reopen(tx, conversation_id, actor_id=user.id)
+            await conv_actions.reopen(tx, conversation_id, by=user)
         else:
-            ensure_may_handle(user, conv)
-            await conv_actions.release(tx, conversation_id, actor_id=user.id)
-    return await load_conversation(rt, conversation_id)
+            await conv_actions.release(tx, conversation_id, by=user)
+    try:
+        return await load_conversation(rt, conversation_id, user)
+    except PageError:
+        return await load_conversation(rt, conversation_id)  # moved out of sight by this very move
 
 
 def sort_key(conv: dict[str, Any]) -> str:
@@ -137,6 +166,16 @@ def sort_key(conv: dict[str, Any]) -> str:
     return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
 
 
+def wait_key(conv: dict[str, Any]) -> str:
+    """The Novo column's order: since when the customer waits (oldest first)."""
+    from atende.web.pages.i18n import as_datetime
+
+    moment = as_datetime(conv.get("waiting_since"))
+    return str(int(moment.timestamp() * 1_000_000)) if moment else "0"
+
+
 # Query parameters shared by the board and the inbox.
 FilterQ = Annotated[str | None, Query(max_length=20)]
 SearchQ = Annotated[str | None, Query(max_length=200)]
+TeamQ = Annotated[str | None, Query(max_length=20)]
+TagQ = Annotated[str | None, Query(max_length=20)]

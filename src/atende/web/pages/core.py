@@ -137,6 +137,7 @@ class Ui:
     user: CurrentUser | None
     fmt: i18n.Formatter
     presence: str = "offline"
+    waiting: int = 0  # conversations waiting in the viewer's queues (the presence reminder)
     last_event_id: int = 0
     vendor_missing: list[str] = field(default_factory=list)
 
@@ -176,10 +177,18 @@ def render(request: Request, template: str, context: Mapping[str, Any] | None = 
 
 
 async def full_ui(request: Request, user: CurrentUser) -> Ui:
-    """The ui of a whole page: also reads the user's presence for the header toggle."""
+    """The ui of a whole page: also reads the user's presence for the header toggle, and what waits in
+    their queues (a reminder when they are not online)."""
+    from atende.auth.policy import conversation_scope
+    from atende.db.queries import board_counts
+    from atende.web.auth import viewer_of
+
     ui = make_ui(request, user)
+    who = await viewer_of(request, user)
     async with rt_of(request).read() as conn:
         ui.presence = await conn.scalar(select(users.c.presence).where(users.c.id == user.id)) or "offline"
+        if ui.presence != "online":
+            ui.waiting = (await board_counts(conn, scope=conversation_scope(who), unassigned=True))["new"]
         # The live stream replays from what this page shows, so nothing between render and connect is lost.
         ui.last_event_id = await events.last_id(conn)
     return ui

@@ -128,6 +128,11 @@ class Formatter:
         delta = max(self.now() - moment, timedelta(0))
         return format_timedelta(delta, threshold=1.0, format="narrow", locale=self.locale)
 
+    def duration(self, seconds: int | float | None) -> str:
+        """A wait, in the unit that fits ("3 min", "2 h")."""
+        return format_timedelta(timedelta(seconds=max(0, int(seconds or 0))), threshold=1.0, format="narrow",
+                                locale=self.locale)
+
     def money(self, value: Decimal | str | int | None) -> str:
         amount = Decimal(str(value or 0))
         return format_currency(amount, "BRL", locale=self.locale).replace("\xa0", " ")

@@ -15,7 +15,7 @@ from atende.integrations.odoo import partners
 from atende.integrations.odoo.bridge import bridge
 from atende.integrations.odoo.client import OdooError
 from atende.web.api import integrations as api
-from atende.web.auth import client_ip
+from atende.web.auth import client_ip, viewer_of
 from atende.web.pages.core import Admin, PageError, PageUser, full_ui, make_ui, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
@@ -66,7 +66,7 @@ async def save_odoo_settings(
 
 async def _block(request: Request, user: PageUser, contact_id: int, *, message: str = "") -> Response:
     try:
-        data = await api.contact_partner(rt_of(request), contact_id)
+        data = await api.contact_partner(rt_of(request), contact_id, await viewer_of(request, user))
     except HTTPException as exc:
         raise PageError(exc.status_code, str(exc.detail)) from None
     return render(request, "_odoo_partner.html", {**data, "message": message}, ui=make_ui(request, user))
@@ -98,7 +98,7 @@ async def partner_search(request: Request, contact_id: RowId, user: PageUser,
 async def partner_link(request: Request, contact_id: RowId, user: PageUser,
                        partner_id: Annotated[int, Form(ge=1, le=MAX_ID)]) -> Response:
     try:
-        await api.link_by_hand(rt_of(request), user, contact_id, partner_id)
+        await api.link_by_hand(rt_of(request), await viewer_of(request, user), contact_id, partner_id)
     except HTTPException as exc:
         raise PageError(exc.status_code, str(exc.detail)) from None
     return await _block(request, user, contact_id, message=_("Parceiro vinculado."))
@@ -108,7 +108,7 @@ async def partner_link(request: Request, contact_id: RowId, user: PageUser,
 async def partner_unlink(request: Request, contact_id: RowId, user: PageUser) -> Response:
     try:
         async with rt_of(request).write() as tx:
-            await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id)
+            await odoo_actions.unlink_partner(tx, contact_id, actor_id=user.id, by=await viewer_of(request, user))
     except ActionError as exc:
         raise PageError(exc.status_code, exc.detail) from None
     return await _block(request, user, contact_id, message=_("Parceiro desvinculado."))

@@ -10,6 +10,7 @@ from fastapi.routing import APIRouter
 
 from atende.db.queries import BadCursor
 from atende.search import queries as search_queries
+from atende.web.auth import viewer_of
 from atende.web.pages.core import PageUser, full_ui, make_ui, render, rt_of, wants_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,7 @@ async def search_page(request: Request, user: PageUser, q: Annotated[str, Query(
     next_cursor = None
     empty_query = search_queries.Query.parse(q).empty
     if not empty_query:
-        visible = await search_queries.visibility(user)
+        visible = search_queries.visibility(await viewer_of(request, user))
         try:
             async with rt_of(request).read() as conn:
                 items, next_cursor = await search_queries.search(conn, q, limit=PAGE, cursor=cursor, visible=visible)

@@ -105,6 +105,15 @@
       return new EventSource(target.toString(), { withCredentials: true });
     };
   }
+  // ---- the presence reminder: refreshed while the agent is not online and work arrives ------
+  let presenceTimer = null;
+  document.addEventListener("atende:event", (e) => {
+    const box = document.getElementById("presence");
+    if (!box || box.dataset.presence === "online" || !String(e.detail.type || "").startsWith("conversation.")) return;
+    clearTimeout(presenceTimer);
+    presenceTimer = setTimeout(() => window.htmx?.trigger(box, "atende:presence-refresh"), 400);
+  });
+
   document.addEventListener("htmx:sseBeforeMessage", (e) => {
     e.preventDefault(); // nothing to swap: the pages decide what to refresh
     const message = e.detail;
@@ -183,6 +192,19 @@
   setInterval(() => {
     document.querySelectorAll("[data-ago][datetime]").forEach((el) => { el.textContent = ago(el.getAttribute("datetime")); });
   }, 30000);
+
+  // ---- tag colours: set from data attributes (no inline styles under the CSP) -----------------
+  function paintTags(root) {
+    const scope = root && root.querySelectorAll ? root : document;
+    const found = [...scope.querySelectorAll("[data-tag-colour]")];
+    if (scope.matches && scope.matches("[data-tag-colour]")) found.push(scope);
+    for (const el of found) {
+      const colour = el.dataset.tagColour || "";
+      if (/^#[0-9a-fA-F]{6}$/.test(colour)) el.style.setProperty("--tag", colour);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => paintTags(document));
+  document.addEventListener("htmx:load", (e) => paintTags(e.target));
 
   // ---- Alpine components shared by several pages -------------------------------------------
   document.addEventListener("alpine:init", () => {
@@ -275,5 +297,5 @@
     }));
   });
 
-  window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings };
+  window.Atende = { toast, errorText, fetch: apiFetch, copy, csrf, lang, me, strings, paintTags };
 })();

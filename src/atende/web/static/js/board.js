@@ -6,14 +6,20 @@ if (board) {
   const countsQS = board.dataset.counts || "";
   const Atende = window.Atende;
 
+  // Columns list newest activity first; Novo (data-order="waiting") lists the longest-waiting first.
   const cmp = (a, b) => {
     const d = Number(a.dataset.sort) - Number(b.dataset.sort);
     return d !== 0 ? d : Number(a.dataset.id) - Number(b.dataset.id);
   };
+  const waitCmp = (a, b) => {
+    const d = Number(b.dataset.wait) - Number(a.dataset.wait);
+    return d !== 0 ? d : Number(b.dataset.id) - Number(a.dataset.id);
+  };
 
   function insertSorted(column, card) {
+    const order = column.dataset.order === "waiting" ? waitCmp : cmp;
     for (const other of column.querySelectorAll(":scope > .card")) {
-      if (cmp(card, other) > 0) { column.insertBefore(card, other); return true; }
+      if (order(card, other) > 0) { column.insertBefore(card, other); return true; }
     }
     // Older than every loaded card: it belongs to a page not loaded yet, unless this is the last page.
     if (column.querySelector(":scope > .sentinel")) return false;
@@ -38,6 +44,7 @@ if (board) {
       const column = document.getElementById(`column-${card.dataset.status}`);
       if (column && insertSorted(column, card)) {
         window.htmx?.process(card);
+        Atende.paintTags(card);
         if (hadFocus) card.focus();
       }
     }
@@ -140,7 +147,7 @@ if (board) {
     const d = e.detail;
     if (d.type.startsWith("conversation.")) {
       pending.add(String(d.id));
-      if (d.type !== "conversation.read") countsDirty = true;
+      if (d.type !== "conversation.read" && d.type !== "conversation.tagged") countsDirty = true;
     } else if (d.type === "message.created") {
       pending.add(String(d.conversation_id));
     } else if (d.type === "message.updated" && (d.status === "sent" || d.status === "failed")) {

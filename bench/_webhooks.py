@@ -12,6 +12,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,31 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _profile(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy (pip) sampling the server and its workers, every thread, while the measured load runs."""
+    spy = Path(sys.executable).with_name("py-spy")
+    fmt = "speedscope" if out.endswith(".json") else "flamegraph" if out.endswith(".svg") else "raw"
+    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--subprocesses", "--threads", "--nonblocking",
+                             "--rate", "200", "--format", fmt, "--output", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _count_stored(url: str) -> int:
     if url.startswith("sqlite"):
         return int(sqlite3.connect(url.split("///", 1)[1]).execute("SELECT count(*) FROM messages").fetchone()[0])
@@ -144,7 +171,8 @@ def drop_search(url: str) -> None:
 
 
 def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: int, concurrency: int, phones: int,
-        warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True) -> dict[str, Any]:
+        warmup: int, database: str = "sqlite", web_processes: int = 1, search: bool = True,
+        profile: str | None = None, per_request: int = 1, http_server: str = "uvicorn") -> dict[str, Any]:
     """One measured run. `database="postgres"`: a throw-away PostgreSQL and Redis (the test suite's
     helpers), `web_processes` web processes plus one worker process, as in production."""
     tmp = Path(tempfile.mkdtemp(prefix="atende-bench-"))
@@ -177,14 +205,26 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
             procs.append(subprocess.Popen([sys.executable, "-c", "from atende.cli import main; main()", "serve",
                                            "--role", "worker"], env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
+        if http_server == "granian":  # the same app under granian (pip install granian), to compare HTTP stacks
+            env["ATENDE_ROLE"] = "all" if database == "sqlite" else "web"
+            serve = [str(Path(sys.executable).with_name("granian")), "--interface", "asgi", "--loop", "uvloop",
+                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(web_processes),
+                     "--log-level", "warning", "--no-access-log", "atende.asgi:app"]
         server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(server)
         _wait_for_port(port, server)
         if warmup:
             _load(make, port, path, warmup, concurrency, phones, 0)
+        spy = _profile(server.pid, profile) if profile else None
+        # CPU of the web process(es) and the worker; the load generator is a process of its own.
+        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
         # The warm-up used ids 0..warmup-1; the measured run must not repeat them.
         elapsed, latencies, statuses = _load(make, port, path, requests, concurrency, phones, warmup)
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
         peak = rss_mb(server.pid) if database == "sqlite" else float("nan")  # uvicorn's parent, with workers
+        if spy is not None:
+            spy.send_signal(2)  # py-spy writes its output on SIGINT
+            spy.wait(60)
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -196,18 +236,22 @@ def run(provider: str, config: dict[str, Any], make: MakeRequest, *, requests: i
                 proc.kill()
         for service in reversed(services):
             service.stop() if hasattr(service, "data") else service.cleanup()
-    acked = statuses.get(200, 0)
+        shutil.rmtree(tmp, ignore_errors=True)  # the database and media of this run
+    acked = statuses.get(200, 0) * per_request  # messages acknowledged
     lat = sorted(latencies)
     return {
         "database": database, "web_processes": web_processes, "search": search, "requests": requests,
-        "concurrency": concurrency,
-        "acked": acked, "stored": stored - warmup, "throughput": acked / elapsed,
+        "concurrency": concurrency, "per_request": per_request, "server": http_server,
+        "acked": acked, "stored": stored - warmup * per_request, "throughput": acked / elapsed,
+        "cpu_us_per_msg": cpu / max(1, acked) * 1e6, "load_average": os.getloadavg()[0],
         "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "rss_mb": peak,
         "statuses": {str(k): v for k, v in statuses.items()},
     }
 
 
-def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, doc: str | None) -> None:
+def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, doc: str | None, *,
+         batches: bool = False) -> None:
+    """`batches`: `make` takes `per_request=N` and puts N messages in one request."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64])
@@ -217,13 +261,24 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
                     help="postgres: a throw-away PostgreSQL + Redis, web processes and one worker process")
     ap.add_argument("--web-processes", type=int, default=2, help="with --database postgres")
     ap.add_argument("--json", action="store_true", help="print one JSON line per run (for bench/run_all.py)")
+    if batches:
+        ap.add_argument("--per-request", type=int, default=1,
+                        help="messages in each webhook (Meta batches several in one POST)")
+    ap.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                    help="granian: the app under granian instead of `atende serve` (uvicorn), for comparison")
+    ap.add_argument("--profile", metavar="FILE", help="record the server with py-spy during the measured run "
+                    "(.svg flame graph, .json speedscope, else raw collapsed stacks)")
     ap.add_argument("--search-cost", action="store_true",
                     help="also run without the search indexing, alternating, to show what it costs ingest")
     args = ap.parse_args()
     variants = [True, False, True, False] if args.search_cost else [True]
+    per_request = getattr(args, "per_request", 1)
+    if per_request > 1:
+        make = partial(make, per_request=per_request)
     rows = [run(provider, config, make, requests=args.requests, concurrency=c, phones=args.phones,
                 warmup=args.warmup, database=args.database, search=search,
-                web_processes=args.web_processes if args.database == "postgres" else 1)
+                web_processes=args.web_processes if args.database == "postgres" else 1, profile=args.profile,
+                per_request=per_request, http_server=args.server)
             for c in args.concurrency for search in variants]
     if args.json:
         for r in rows:
@@ -231,12 +286,14 @@ def main(title: str, provider: str, config: dict[str, Any], make: MakeRequest, d
         return
     where = ("SQLite, one `atende serve` process" if args.database == "sqlite" else
              f"PostgreSQL + Redis, {args.web_processes} web processes + 1 worker")
-    print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers")
+    batched = f", {per_request} messages per webhook" if per_request > 1 else ""
+    print(f"\n{title} on {where}, {os.cpu_count()}-core machine, {args.phones} distinct customers{batched}")
     print(f"{'conc':>5} {'search':>6} {'requests':>9} {'acked':>7} {'stored':>7} {'msg/s':>8} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'RSS MB':>7}")
+          f"{'p99 ms':>8} {'RSS MB':>7} {'CPU µs/msg':>10} {'load':>5}")
     for r in rows:
         print(f"{r['concurrency']:>5} {'on' if r['search'] else 'off':>6} {r['requests']:>9} {r['acked']:>7} "
-              f"{r['stored']:>7} {r['throughput']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f}")
+              f"{r['stored']:>7} {r['throughput']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['rss_mb']:>7.0f} "
+              f"{r['cpu_us_per_msg']:>10.0f} {r['load_average']:>5.1f}")
         if r["acked"] != r["stored"]:
             print(f"  !! acknowledged {r['acked']} but stored {r['stored']}: {r['statuses']}")
     if any(r["acked"] > r["stored"] for r in rows):

@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, rt: Runtime | None = None, r
                    integrations, search, close_reasons, teams, reports, campaigns, message_templates, scheduled, csat,
                    privacy, retention):
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(receive.router)
+    receive.install(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from atende.actions.contact_events import contact_event
 from atende.actions.errors import Invalid, NotFound
 from atende.auth import policy
+from atende.db.prepared import hot
 from atende.db.tables import contact_identities, contacts
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -17,6 +18,17 @@ from atende.domain.phones import canonical_phone, is_bsuid, phone_variants
 from atende.realtime import events
 
 GROUP_PREFIX = "group:"
+
+# Asked on every inbound message that names its sender (WhatsApp): prebuilt, and hot on SQLite's
+# group-commit path (db/raw_sqlite.py).
+_IDENTITY = hot(
+    select(contact_identities.c.contact_id, contact_identities.c.attributes, contacts.c.name)
+    .join(contacts, contacts.c.id == contact_identities.c.contact_id)
+    .where(contact_identities.c.kind == bindparam("kind"),
+           contact_identities.c.value.in_(bindparam("values", expanding=True)))
+    .limit(1))
+_NAME_IF_EMPTY = hot(update(contacts).where(contacts.c.id == bindparam("cid"), contacts.c.name == "")
+                     .values(name=bindparam("v_name"), updated_at=bindparam("v_at")))
 
 
 def identity_of(address: str, channel: str) -> tuple[str, str]:
@@ -47,11 +59,7 @@ async def resolve_contact(
     brings the partner link with it)."""
     kind, value = identity_of(address, channel)
     values = address_variants(value) if kind == "phone" else (value,)
-    row = (await tx.conn.execute(
-        select(contact_identities.c.contact_id, contact_identities.c.attributes)
-        .where(contact_identities.c.kind == kind, contact_identities.c.value.in_(values))
-        .limit(1)
-    )).first()
+    row = (await tx.conn.execute(_IDENTITY, {"kind": kind, "values": list(values)})).first()
     now = utcnow()
     if row is not None:
         contact_id = int(row.contact_id)
@@ -61,11 +69,8 @@ async def resolve_contact(
                 .where(contact_identities.c.kind == kind, contact_identities.c.value.in_(values))
                 .values(attributes={**row.attributes, **attributes})
             )
-        if name:
-            await tx.conn.execute(
-                update(contacts).where(contacts.c.id == contact_id, contacts.c.name == "")
-                .values(name=name, updated_at=now)
-            )
+        if name and not row.name:  # a contact without a name takes the one the provider knows
+            await tx.conn.execute(_NAME_IF_EMPTY, {"cid": contact_id, "v_name": name, "v_at": now})
         return contact_id
     contact_id = int((await tx.conn.execute(
         insert(contacts).values(name=name or "", created_at=now, updated_at=now).returning(contacts.c.id)

@@ -19,11 +19,11 @@ from atende.actions import conversations as conv_actions
 from atende.actions import rollups
 from atende.actions.address_changes import move_address
 from atende.actions.reactions import apply_reaction
-from atende.actions.references import matches
+from atende.actions.references import BY_REFERENCE, reference_params
 from atende.actions.revisions import apply_revision
 from atende.actions.statuses import apply_status
 from atende.channels.base import InboundMessage, StatusUpdate, WebhookBatch
-from atende.db.prepared import by_id_params, insert_ignore_returning_id, update_by_id
+from atende.db.prepared import by_id_params, hot, insert_ignore_returning_id, update_by_id
 from atende.db.tables import connector_bots, connectors, conversations, messages, team_connectors, teams, users
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -79,18 +79,26 @@ class ConnectorInfo:
     profiles: bool = False  # the customer's name and picture are fetched from the provider (PSID/IGSID)
 
 
-_KNOWN_IDS = select(messages.c.provider_message_id).where(
-    messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True)))
-_CONV_BY_KEY = select(conversations).where(
+# hot: on SQLite's group-commit path these run straight on the driver (db/raw_sqlite.py).
+_KNOWN_IDS = hot(select(messages.c.provider_message_id).where(
+    messages.c.connector_id == bindparam("cid"), messages.c.provider_message_id.in_(bindparam("ids", expanding=True))))
+_CONV_BY_KEY = hot(select(conversations).where(
     conversations.c.connector_id == bindparam("cid"),
-    conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id)
-_CONV_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+    conversations.c.address_key.in_(bindparam("keys", expanding=True))).order_by(conversations.c.id))
+_CONV_BY_ID = hot(select(conversations).where(conversations.c.id == bindparam("id")))
+_ANSWERED = select(messages.c.id, messages.c.conversation_id).where(
+    messages.c.connector_id == bindparam("cid"), messages.c.conversation_id.in_(bindparam("convs", expanding=True)))
+_ANSWERED_BY_ID = hot(_ANSWERED.where(messages.c.provider_message_id == bindparam("pid")))
+_ANSWERED_BY_REFERENCE = hot(_ANSWERED.where(BY_REFERENCE))
+_COUNT_RECEIVED = hot(update(connectors).where(connectors.c.id == bindparam("row_id")).values(
+    received_count=connectors.c.received_count + bindparam("n")))
 _AGENT_ONLINE = select(users.c.id).where(users.c.presence == "online", users.c.active.is_(True)).limit(1)
-_BOT_ON = select(connector_bots.c.connector_id).where(connector_bots.c.connector_id == bindparam("cid"),
-                                                      connector_bots.c.enabled.is_(True))
-_HOURS_MESSAGE = select(teams.c.id).select_from(team_connectors.join(teams, teams.c.id == team_connectors.c.team_id)) \
-    .where(team_connectors.c.connector_id == bindparam("cid"), teams.c.business_hours.is_not(None),
-           teams.c.out_of_hours_message.is_not(None))
+_BOT_ON = hot(select(connector_bots.c.connector_id).where(connector_bots.c.connector_id == bindparam("cid"),
+                                                          connector_bots.c.enabled.is_(True)))
+_HOURS_MESSAGE = hot(select(teams.c.id)
+                     .select_from(team_connectors.join(teams, teams.c.id == team_connectors.c.team_id))
+                     .where(team_connectors.c.connector_id == bindparam("cid"), teams.c.business_hours.is_not(None),
+                            teams.c.out_of_hours_message.is_not(None)))
 
 
 async def _known_ids(tx: Tx, connector_id: int, ids: list[str]) -> set[str]:
@@ -105,16 +113,14 @@ async def _answered(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, conv_
     conversations of the sender's own number (design.md rule 10: a quoted id proves nothing)."""
     if not conv_ids:
         return None
-    conds = []
     if msg.reply_to_provider_id:
-        conds.append(messages.c.provider_message_id == msg.reply_to_provider_id)
-    if msg.reply_to_reference and (by_reference := matches(msg.reply_to_reference)) is not None:
-        conds.append(by_reference)
-    for cond in conds:
-        row = (await tx.conn.execute(select(messages.c.id, messages.c.conversation_id).where(
-            messages.c.connector_id == connector.id, messages.c.conversation_id.in_(conv_ids), cond))).first()
+        row = (await tx.conn.execute(_ANSWERED_BY_ID, {
+            "cid": connector.id, "convs": conv_ids, "pid": msg.reply_to_provider_id})).first()
         if row is not None:
             return row
+    if msg.reply_to_reference and (params := reference_params(msg.reply_to_reference)) is not None:
+        return (await tx.conn.execute(_ANSWERED_BY_REFERENCE, {
+            "cid": connector.id, "convs": conv_ids, **params})).first()
     return None
 
 
@@ -322,6 +328,8 @@ async def ingest_batch(tx: Tx, connector: ConnectorInfo, batch: WebhookBatch) ->
         await enqueue(tx, "provider_event", {"connector_id": connector.id, "type": event.type,
                                              "data": dict(event.data)})
     if result.inbound_stored:
-        await tx.conn.execute(update(connectors).where(connectors.c.id == connector.id)
-                              .values(received_count=connectors.c.received_count + result.inbound_stored))
+        if tx.buffer is not None:  # group commit: one UPDATE per connector and batch
+            tx.buffer.count(_COUNT_RECEIVED, connector.id, result.inbound_stored)
+        else:
+            await tx.conn.execute(_COUNT_RECEIVED, {"row_id": connector.id, "n": result.inbound_stored})
     return result

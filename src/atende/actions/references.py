@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from atende.db.tables import messages
@@ -36,3 +36,17 @@ def matches(reference: str) -> ColumnElement[bool] | None:
     if legacy is not None:
         return or_(messages.c.reference == reference, and_(messages.c.id == legacy, messages.c.reference.is_(None)))
     return messages.c.reference == reference
+
+
+# matches() with bound parameters, for hot paths: built once, the reference is a parameter. A
+# reference that cannot be a legacy id binds `legacy` to NULL, which matches no id.
+BY_REFERENCE = or_(messages.c.reference == bindparam("ref", type_=messages.c.reference.type),
+                   and_(messages.c.id == bindparam("legacy", type_=messages.c.id.type), messages.c.reference.is_(None)))
+
+
+def reference_params(reference: str) -> dict[str, Any] | None:
+    """The parameters of BY_REFERENCE for an echoed reference, or None if it cannot be ours."""
+    if not reference or len(reference) > 64:
+        return None
+    legacy = parse_id(reference) if reference.isascii() and reference.isdigit() else None
+    return {"ref": reference, "legacy": legacy}

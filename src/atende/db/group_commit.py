@@ -1,7 +1,8 @@
 """Group commit: concurrent webhook ingests share one transaction and one fsync.
 
 Each caller hands in a unit of work and waits; the committer runs every waiting unit in one
-write transaction and answers them all after the commit, so a 2xx still means "durable".
+write transaction and answers them all after the commit, so a 2xx still means "durable". The units'
+events and jobs are inserted together at the end of the batch (write_buffer), before that commit.
 If the shared transaction fails, each unit is re-run alone so one bad payload fails alone.
 """
 
@@ -18,8 +19,10 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atende.db.raw_sqlite import RawRunner
 from atende.db.sync_bridge import SyncConnection, create_sqlite_sync_engine, run_sync
-from atende.db.tx import Tx
+from atende.db.tx import Tx, WriteBuffer
+from atende.db.write_buffer import flush
 from atende.metrics import GROUP_COMMIT
 from atende.realtime.bus import EventBus
 
@@ -40,7 +43,7 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, database_url: str, *,
                  transaction: Callable[[], AbstractAsyncContextManager[Tx]], identity_key: bytes,
-                 max_batch: int = 500, max_wait_ms: float = 2.0, settings: Any = None) -> None:
+                 max_batch: int = 500, max_wait_ms: float = 2.0, settings: Any = None, raw_sql: bool = True) -> None:
         self.bus = bus
         self.identity_key = identity_key  # the keyed hashes of erased identities (ingest checks opt-outs)
         self.settings = settings  # what actions fall back to (team timers' defaults, see db/tx.py)
@@ -53,9 +56,11 @@ class GroupCommitter:
         self.items = 0
         # SQLite: one writer thread with a synchronous connection (see sync_bridge).
         self._sync_engine = None
+        self._raw: RawRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             self._sync_engine = create_sqlite_sync_engine(database_url)
+            self._raw = RawRunner(self._sync_engine.dialect) if raw_sql else None
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atende-commit")
 
     async def run(self, work: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
@@ -113,15 +118,19 @@ class GroupCommitter:
     def _run_batch_sync(self, works: list[Work]) -> tuple[list[Any], Tx]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            tx = Tx(SyncConnection(conn), identity_key=self.identity_key,  # type: ignore[arg-type]
-                    settings=self.settings)
+            tx = Tx(SyncConnection(conn, self._raw), identity_key=self.identity_key,  # type: ignore[arg-type]
+                    settings=self.settings, buffer=WriteBuffer())
             results = [run_sync(work(tx)) for work in works]
+            run_sync(flush(tx))
         return results, tx
 
     async def _commit(self, works: list[Work]) -> list[Any]:
         if self._executor is None:
             async with self._transaction() as tx:
-                return [await work(tx) for work in works]
+                tx.buffer = WriteBuffer()
+                results = [await work(tx) for work in works]
+                await flush(tx)
+                return results
         loop = asyncio.get_running_loop()
         results, tx = await loop.run_in_executor(self._executor, self._run_batch_sync, works)
         # Committed on the writer thread: announce it from here, as rt.write() would.

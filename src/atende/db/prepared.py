@@ -7,27 +7,38 @@ Building `insert(t).values(**row)` per call costs more CPU than SQLite spends ru
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+S = TypeVar("S")
+# Statements the SQLite writer thread runs straight on the driver (db/raw_sqlite.py), by id; the
+# values keep them alive so an id is never reused.
+HOT: dict[int, Any] = {}
+
+
+def hot(statement: S) -> S:
+    """Mark a prebuilt statement as hot: on the group-commit path it bypasses SQLAlchemy's execution."""
+    HOT[id(statement)] = statement
+    return statement
+
 
 @cache
 def insert_returning_id(table: Table) -> Any:
-    return insert(table).returning(table.c.id)
+    return hot(insert(table).returning(table.c.id))
 
 
 @cache
 def insert_ignore_returning_id(table: Table, dialect: str) -> Any:
     mod = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return hot(mod.insert(table).on_conflict_do_nothing().returning(table.c.id))
 
 
 @cache
 def insert_ignore_stmt(table: Table, dialect: str) -> Any:
     mod = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(table).on_conflict_do_nothing()
+    return hot(mod.insert(table).on_conflict_do_nothing())
 
 
 @cache
@@ -35,7 +46,7 @@ def update_by_id(table: Table, keys: frozenset[str], increments: frozenset[str] 
     """UPDATE table SET k = :v_k …, n = n + 1 … WHERE id = :_id (parameters named v_<column>)."""
     values: dict[str, Any] = {k: bindparam(f"v_{k}", type_=table.c[k].type) for k in keys}
     values.update({k: table.c[k] + 1 for k in increments})
-    return update(table).where(table.c.id == bindparam("_id")).values(values)
+    return hot(update(table).where(table.c.id == bindparam("_id")).values(values))
 
 
 def by_id_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:

@@ -16,20 +16,27 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, make_url
 
 from atende.db.engine import _sqlite_on_connect
+from atende.db.prepared import HOT
+from atende.db.raw_sqlite import RawRunner
 
 
 class SyncConnection:
     """The awaitable surface of AsyncConnection that actions use, over a sync Connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, raw: RawRunner | None = None) -> None:
         self.sync_connection = conn
         self.dialect = conn.dialect
+        self._raw = raw
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if self._raw is not None and type(parameters) is dict and id(statement) in HOT:
+            result = self._raw.execute(self.sync_connection, statement, parameters)
+            if result is not None:
+                return result
         return self.sync_connection.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
-        return self.sync_connection.scalar(statement, parameters)
+        return (await self.execute(statement, parameters)).scalar()
 
     def begin_nested(self) -> Any:
         raise NotImplementedError("savepoints are not used on the group-commit path")

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
+class WriteBuffer:
+    """Events, jobs and counters of a group-commit batch, written by `write_buffer.flush` before its commit."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (prebuilt statement, row)
+    # (prebuilt "SET c = c + :n WHERE id = :row_id" statement, id) -> n: one UPDATE per row and batch.
+    counters: dict[tuple[Any, int], int] = field(default_factory=dict)
+
+    def count(self, stmt: Any, row_id: int, n: int) -> None:
+        self.counters[(stmt, row_id)] = self.counters.get((stmt, row_id), 0) + n
+
+
+@dataclass(slots=True)
 class Tx:
     """An open write transaction plus what to announce once it commits."""
 
@@ -31,6 +44,8 @@ class Tx:
     identity_key: bytes = b""
     settings: Any = None  # the process's Settings, for actions that fall back to installation defaults
     memo: dict[Any, Any] = field(default_factory=dict)  # rows read once per transaction (e.g. teams)
+    # Group commit only: events and jobs wait here and go in together before the commit (write_buffer).
+    buffer: WriteBuffer | None = None
 
     @property
     def zone(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "DEFAULT_OPT_IN_KEYWORDS",
@@ -41,12 +42,18 @@ def normalize_keyword_text(text: str) -> str:
     return upper[start:end]
 
 
+@lru_cache(maxsize=256)
+def _normalized(keywords: tuple[str, ...]) -> frozenset[str]:
+    # Every inbound SMS is checked against the same few lists: normalise each list once.
+    return frozenset(normalize_keyword_text(keyword) for keyword in keywords)
+
+
 def matches_keyword(text: str, keywords: Iterable[str]) -> bool:
     """True when the normalised message equals one of the normalised keywords."""
     message = normalize_keyword_text(text)
     if not message:
         return False
-    return any(message == normalize_keyword_text(keyword) for keyword in keywords)
+    return message in _normalized(tuple(keywords))
 
 
 def is_opt_out(text: str, keywords: Iterable[str] = DEFAULT_OPT_OUT_KEYWORDS) -> bool:

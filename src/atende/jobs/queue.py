@@ -13,6 +13,8 @@ from atende.db.tables import jobs
 from atende.db.tx import Tx
 from atende.db.types import utcnow
 
+_INSERT = insert(jobs)
+
 
 async def enqueue(
     tx: Tx,
@@ -28,10 +30,12 @@ async def enqueue(
         kind=kind, payload=payload or {}, status="pending", run_at=run_at or now, attempts=0,
         max_attempts=max_attempts, dedup_key=dedup_key, created_at=now, updated_at=now,
     )
-    if dedup_key is None:
-        await tx.conn.execute(insert(jobs), values)
-    else:  # an identical pending job already exists: nothing to add
-        await tx.conn.execute(insert_ignore_stmt(jobs, tx.dialect), values)
+    # With a dedup key: an identical pending job already exists, nothing to add.
+    stmt = _INSERT if dedup_key is None else insert_ignore_stmt(jobs, tx.dialect)
+    if tx.buffer is not None:  # group commit: inserted with the batch's other jobs before the commit
+        tx.buffer.inserts.append((stmt, values))
+    else:
+        await tx.conn.execute(stmt, values)
     tx.jobs_enqueued = True
 
 

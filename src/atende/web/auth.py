@@ -40,7 +40,8 @@ class CurrentUser:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency on its thread pool, a thread hop on every request.
     rt: Runtime = request.app.state.rt
     return rt
 

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -159,6 +160,12 @@ def phone_to_e164(value: Any) -> str | None:
     raw = str(value).strip()
     if not raw or len(raw) > 32:
         return None
+    return _e164(raw)
+
+
+@lru_cache(maxsize=8192)
+def _e164(raw: str) -> str | None:
+    # phonenumbers costs more than the rest of parsing a reply; customers write again and again.
     try:
         # strict=False: Kolmeya already delivered to/from this number; stale metadata must not drop it.
         return normalize_phone(raw, strict=False)

@@ -10,9 +10,10 @@ from collections import defaultdict
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import select
+from starlette.routing import Route
 
 from atende.actions.ingest import ingest_batch
 from atende.channels.base import WebhookBatch, WebhookRejected, WebhookRequest
@@ -59,9 +60,14 @@ async def split_by_account(rt: Runtime, url_connector: LoadedConnector, batch: W
     The payload was verified with the URL connector's app secret, so it may write only to active
     connectors of the same provider that share that secret. Items for any other account are logged
     and dropped: never stored on the wrong connector."""
-    own = getattr(url_connector.config, "account_id", None)  # phone_number_id, page id, IG account id
     accounts = {m.account_id for m in batch.messages} | {s.account_id for s in batch.statuses}
-    accounts -= {None, own}
+    accounts.discard(None)
+    if not accounts:  # nothing names an account (Kolmeya): all of it is the URL connector's
+        return {url_connector.id: batch}
+    own = getattr(url_connector.config, "account_id", None)  # phone_number_id, page id, IG account id
+    accounts.discard(own)
+    if not accounts:  # only the URL connector's own account
+        return {url_connector.id: batch}
     target: dict[str | None, int] = {None: url_connector.id, own: url_connector.id}
     if accounts:
         async with rt.read() as conn:
@@ -105,9 +111,11 @@ async def handshake(token: str, request: Request, rt: Rt) -> Response:
     return PlainTextResponse(answer)
 
 
-@router.post("/webhooks/{token}", include_in_schema=False)
-async def receive(token: str, request: Request, rt: Rt) -> Response:
-    loaded = await _connector(rt, token)
+async def receive(request: Request) -> Response:
+    """POST /webhooks/{token}: a plain Starlette route placed first (see `install`), so the hottest
+    path skips FastAPI's route matching over the whole API and its dependency solving."""
+    rt: Runtime = request.app.state.rt
+    loaded = await _connector(rt, request.path_params["token"])
     body = await read_body(request, rt.settings.max_webhook_bytes)
     req = WebhookRequest("POST", body, {k.lower(): v for k, v in request.headers.items()},
                          dict(request.query_params))
@@ -143,3 +151,10 @@ async def receive(token: str, request: Request, rt: Rt) -> Response:
     WEBHOOKS.labels(loaded.provider_name, "ok").inc()
     INGESTED.labels(loaded.provider_name).inc(stored)
     return JSONResponse({"ok": True, "stored": stored, "duplicates": duplicates})
+
+
+def install(app: FastAPI) -> None:
+    """The GET handshake is an ordinary route; the POST goes in front of every other route. Errors
+    still pass through the app's middleware and exception handlers (HTTPException → {"detail": …})."""
+    app.include_router(router)
+    app.router.routes.insert(0, Route("/webhooks/{token}", receive, methods=["POST"], include_in_schema=False))

@@ -636,20 +636,6 @@ connector_bots = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# Every opt-out and opt-in of a contact, per channel: who changed it (null: the customer or the
-# system, see `source`) and when.
-contact_opt_outs = Table(
-    "contact_opt_outs",
-    metadata,
-    _id(),
-    _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
-    Column("channel", String(20), nullable=False),  # sms | whatsapp
-    Column("opted_out", Boolean, nullable=False),
-    Column("actor_id", BigId),
-    Column("source", String(20), nullable=False),  # agent | customer | system
-    Column("at", UtcDateTime, nullable=False),
-)
-Index("ix_contact_opt_outs_contact", contact_opt_outs.c.contact_id, contact_opt_outs.c.id)
 
 # ---- reports (issue 9) ---------------------------------------------------------------------------
 # Counters the actions keep in their own transaction, so the dashboard and the reports never scan

@@ -6,20 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from atende.db.tables import (
-    attendances,
-    audit_log,
-    campaign_recipients,
-    consents,
-    contact_identities,
-    contacts,
-    conversations,
-    messages,
-)
-from atende.db.types import utcnow
-from tests.support.campaigns import create_campaign, csv_of
+from atende.db.tables import audit_log, consents, contact_identities, contacts, conversations, messages
 from tests.support.harness import Harness
 from tests.support.lgpd import World, build_world, scan_database, scan_media, scan_sqlite_files
 from tests.support.whatsapp import post_webhook, settle
@@ -163,36 +152,3 @@ async def test_legal_hold_blocks_erasure(harness: Harness) -> None:
     r = await h.client.delete(f"/api/v1/conversations/{conv}/legal-hold", headers=h.auth("supervisor"))
     assert r.status_code == 200 and r.json()["legal_hold"] is False
     assert (await _erase(h, world.titular.contact_id)).status_code == 200
-
-
-async def test_erasure_reaches_campaign_rows_and_survey_comments(sqlite_harness: Harness) -> None:
-    """A campaign row holds the number, its variables and the text; the survey holds the comment."""
-    h = sqlite_harness
-    sms = await h.kolmeya_connector(poll_interval_s=0)
-    number = "11987651234"
-    r = await h.post("/api/v1/messages", {"connector_id": sms["id"], "to": number, "text": "Olá"}, who="supervisor")
-    assert r.status_code == 202, r.text
-    conversation_id = r.json()["conversation_id"]
-    camp = await create_campaign(h, sms["id"], csv_of([number, "11987650000"], nome=["Quibebeira", "Outro"]))
-    async with h.rt.write() as tx:
-        # An earlier attendance whose survey the customer answered with a comment.
-        await tx.conn.execute(insert(attendances).values(
-            conversation_id=conversation_id, started_at=utcnow(), closed_at=utcnow(), csat_rating=2,
-            csat_comment="Paralelepipedal demorou"))
-    contact_id = (await h.get(f"/api/v1/conversations/{conversation_id}")).json()["contact"]["id"]
-    needles = ["987651234", "Quibebeira", "Paralelepipedal"]
-    before = {t for t, _ in await scan_database(h, needles)}
-    assert {"campaign_recipients", "attendances"} <= before, before  # the scanner sees them first
-
-    assert (await _erase(h, contact_id)).status_code == 200
-    after = {t for t, _ in await scan_database(h, needles)}
-    assert not after & {"campaign_recipients", "attendances"}, after
-    async with h.rt.read() as conn:
-        rows = list(await conn.execute(select(campaign_recipients.c.address_key, campaign_recipients.c.vars)
-                                       .where(campaign_recipients.c.campaign_id == camp["id"])
-                                       .order_by(campaign_recipients.c.row_no)))
-        rating = await conn.scalar(select(attendances.c.csat_rating)
-                                   .where(attendances.c.conversation_id == conversation_id))
-    assert len(rows) == 2 and rows[0].address_key.startswith("erased:") and rows[0].vars == {}
-    assert rows[1].vars["nome"] == "Outro"  # the other recipient is untouched
-    assert rating == 2  # the rating still counts in the reports

@@ -21,13 +21,10 @@ from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.actions import audit
-from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.db.tables import (
     access_marks,
-    attendances,
-    campaign_recipients,
     chatroom_links,
     contact_identities,
     contacts,
@@ -226,25 +223,6 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
         await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
             address=f"erased:{conv.id}", address_key=f"erased:{identity_hash(key, 'address', conv.address_key)}",
             last_message_preview="", unread=0))
-
-    # Campaigns keep the number, the row's variables and the rendered text per recipient; the survey
-    # keeps the customer's comment. The rows stay (campaign counters and ratings add up), their content goes.
-    keys = sorted({v for c in convs if not str(c.address_key).startswith("erased:")
-                   for v in contact_actions.address_variants(str(c.address_key))})
-    mine = [campaign_recipients.c.address_key.in_(keys)] if keys else []
-    if ids:
-        mine.append(campaign_recipients.c.message_id.in_(ids))
-    if mine:
-        recipients = [int(r.id) for r in await tx.conn.execute(select(campaign_recipients.c.id).where(or_(*mine)))]
-        if recipients:
-            await tx.conn.execute(update(campaign_recipients).where(
-                campaign_recipients.c.id == bindparam("_id"),
-            ).values(address_key=bindparam("key"), vars={}, text=None, error=None),
-                [{"_id": rid, "key": f"erased:{rid}"} for rid in recipients])
-    if conv_ids:
-        await tx.conn.execute(update(attendances).where(
-            attendances.c.conversation_id.in_(conv_ids), attendances.c.csat_comment.is_not(None),
-        ).values(csat_comment=None))
 
     # Identities: keyed hashes, one row per identity (the latest erased contact holds it).
     for ident in list(await tx.conn.execute(select(contact_identities).where(

@@ -45,7 +45,7 @@ def travel(h: Harness, start: datetime | None = None) -> FakeClock:
 
 
 #: Periodic jobs that only reschedule themselves: the clock jumps over them (they still run once per jump).
-PERIODIC = ("sweep", "poll_provider")
+PERIODIC = ("sweep", "poll_provider", "retention")
 
 
 async def run_until(h: Harness, clock: FakeClock, until: datetime, *, max_steps: int = 10_000) -> int:

@@ -229,3 +229,34 @@ def scan_media(root: Path, needles: list[str], blobs: list[bytes]) -> list[str]:
         if any(b in data for b in blobs) or any(fold(n) in folded for n in needles):
             hits.append(str(path.relative_to(root)))
     return hits
+
+
+async def seed_campaign_traces(h: Harness, world: World) -> None:
+    """What the campaigns issue keeps outside conversations, for both customers: an unanswered
+    campaign SMS (its rendered text and variables), a line of an uploaded list excluded as written,
+    and a satisfaction comment on their WhatsApp attendance."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from atende.db.tables import attendances, campaign_exclusions, campaign_recipients, campaigns
+    from atende.db.types import utcnow
+
+    now = utcnow()
+    async with h.rt.write() as tx:
+        campaign_id = (await tx.conn.execute(campaigns.insert().values(
+            name="Cobrança de março", connector_id=world.sms["id"], channel="sms", status="done",
+            rate_per_minute=60, recipients=2, sent=2, segments=2, cost=Decimal("0.10"), created_at=now,
+            updated_at=now).returning(campaigns.c.id))).scalar_one()
+        for row_no, p in enumerate((world.titular, world.other), start=1):
+            first = p.name.split()[0]
+            await tx.conn.execute(campaign_recipients.insert().values(
+                campaign_id=campaign_id, connector_id=world.sms["id"], row_no=row_no, address_key=p.phone,
+                vars={"nome": p.name}, text=f"{first}, sua fatura {p.edit[1].split()[-1]} vence hoje",
+                segments=1, cost=Decimal("0.05"), state="delivered", provider_message_id=f"kol-{p.wa}",
+                sent_at=now - timedelta(days=3), delivered_at=now - timedelta(days=3)))
+            await tx.conn.execute(campaign_exclusions.insert().values(
+                campaign_id=campaign_id, row_no=10 + row_no, phone=f"({p.national[:2]}) {p.national[2:]}",
+                reason="duplicate"))
+            await tx.conn.execute(attendances.update().where(
+                attendances.c.conversation_id == p.conversation_ids[0]).values(
+                csat_rating=4, csat_comment=f"Gostei, mas {p.edit[0].split()[-1]} demorou", csat_answered_at=now))

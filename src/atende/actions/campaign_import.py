@@ -159,8 +159,8 @@ async def _store_rows(rt: Runtime, campaign_id: int, loaded: LoadedConnector, sc
         checked = [(row, screener.check(row)) for row in chunk]
         addresses = [address for _, address in checked if isinstance(address, str)]
         async with rt.read() as conn:
-            opted, blocked, known = await campaign_actions.screen_lookups(Tx(conn), loaded.id, loaded.channel,
-                                                                          addresses)
+            opted, blocked, known = await campaign_actions.screen_lookups(
+                Tx(conn, identity_key=rt.identity_key), loaded.id, loaded.channel, addresses)
         items: list[Recipient | Exclusion] = []
         for row, address in checked:
             item = address if isinstance(address, Exclusion) else screener.finish(

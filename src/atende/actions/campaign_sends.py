@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from atende.actions import campaigns as campaign_actions
+from atende.actions import consents
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.campaign_state import (
@@ -49,8 +50,6 @@ from atende.db.tables import (
     campaign_recipients,
     campaigns,
     connectors,
-    contact_identities,
-    contacts,
     conversations,
     messages,
     parked_statuses,
@@ -87,13 +86,11 @@ async def claim(tx: Tx, campaign: Any, limit: int, now: datetime) -> tuple[int, 
         campaign_recipients.c.id.in_(ids), campaign_recipients.c.state == "pending",
     ).values(state="sending", batch_no=batch_no, claimed_at=now).returning(*COLUMNS)))
     rows.sort(key=lambda r: r.id)
-    if campaign.channel != "sms":
+    if campaign.channel not in consents.CHANNELS:
         return batch_no, rows
-    opted = {r.value for r in await tx.conn.execute(
-        select(contact_identities.c.value).select_from(
-            contact_identities.join(contacts, contacts.c.id == contact_identities.c.contact_id))
-        .where(contact_identities.c.kind == "phone", contact_identities.c.value.in_([r.address_key for r in rows]),
-               contacts.c.sms_opted_out.is_(True)))}
+    # The consent ledger decides (LGPD), erased titulars' numbers included.
+    opted = await consents.opted_out_numbers(tx.conn, tx.identity_key, campaign.channel,
+                                             [r.address_key for r in rows])
     if not opted:
         return batch_no, rows
     skipped = [r for r in rows if r.address_key in opted]

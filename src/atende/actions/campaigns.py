@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
-from atende.actions import audit
+from atende.actions import audit, consents
 from atende.actions.errors import Conflict, Invalid, NotFound
 from atende.auth import policy
 from atende.auth.policy import Viewer
@@ -74,14 +74,15 @@ async def screen_lookups(tx: Tx, connector_id: int, channel: str, addresses: Seq
     if not addresses:
         return opted, blocked, known
     rows = await tx.conn.execute(
-        select(contact_identities.c.value, contacts.c.name, contacts.c.sms_opted_out)
+        select(contact_identities.c.value, contacts.c.name)
         .select_from(contact_identities.join(contacts, contacts.c.id == contact_identities.c.contact_id))
         .where(contact_identities.c.kind == "phone", contact_identities.c.value.in_(list(addresses))))
     for row in rows:
-        if row.sms_opted_out and channel == "sms":
-            opted.add(row.value)
         if row.name:
             known[row.value] = {"nome": row.name}
+    # The consent ledger decides (LGPD): live contacts and erased titulars (kept as keyed hashes) alike.
+    if channel in consents.CHANNELS:
+        opted |= await consents.opted_out_numbers(tx.conn, tx.identity_key, channel, list(addresses))
     codes = [*BLOCKING_CODES, *OPT_OUT_CODES]
     refused = await tx.conn.execute(
         select(campaign_recipients.c.address_key, campaign_recipients.c.error_code).where(

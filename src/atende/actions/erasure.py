@@ -40,6 +40,7 @@ from atende.db.types import utcnow
 from atende.domain.phones import phone_variants
 from atende.jobs.queue import enqueue
 from atende.media.store import LocalMediaStore
+from atende.privacy import campaign_data
 from atende.privacy.identity_hash import HASHED_KIND, identity_hash
 from atende.realtime import events as event_log
 
@@ -223,6 +224,13 @@ async def erase(tx: Tx, found: ErasurePlan, *, actor_id: int | None, reason: str
         await tx.conn.execute(update(conversations).where(conversations.c.id == conv.id).values(
             address=f"erased:{conv.id}", address_key=f"erased:{identity_hash(key, 'address', conv.address_key)}",
             last_message_preview="", unread=0))
+
+    # Campaign sends, list exclusions and satisfaction comments (campaigns issue) about them.
+    phones = campaign_data.numbers_of(
+        [*(str(i.value) for i in await tx.conn.execute(select(contact_identities.c.value).where(
+            contact_identities.c.contact_id == contact_id, contact_identities.c.kind == "phone"))),
+         *(str(c.address) for c in convs)])
+    await campaign_data.erase_rows(tx, phones, conv_ids, found.needles)
 
     # Identities: keyed hashes, one row per identity (the latest erased contact holds it).
     for ident in list(await tx.conn.execute(select(contact_identities).where(

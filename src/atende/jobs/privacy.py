@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from atende.db.types import utcnow
 from atende.jobs.worker import Reschedule
 
 if TYPE_CHECKING:
@@ -28,4 +27,5 @@ async def retention(rt: Runtime, job: Any) -> Reschedule:
 
     report = await retention_actions.run(rt)
     log.info("retention applied", **report.counts())  # counts only: never what was removed
-    return Reschedule(retention_actions.next_run(utcnow(), rt.settings.timezone))
+    # The runtime's clock (the worker's): tests that travel in time see it come back the next day.
+    return Reschedule(retention_actions.next_run(rt.clock(), rt.settings.timezone))

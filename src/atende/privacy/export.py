@@ -34,6 +34,7 @@ from atende.db.tables import (
     odoo_partners,
 )
 from atende.db.types import utcnow
+from atende.privacy import campaign_data
 
 FORMAT = "atende/lgpd-export/v1"
 PAGE = 1000
@@ -115,6 +116,8 @@ async def collect(conn: AsyncConnection, contact_id: int) -> tuple[dict[str, Any
     access = [{"at": iso(r.at), "action": r.action, "user_id": r.actor_id}
               for r in await conn.execute(select(audit_log.c.at, audit_log.c.action, audit_log.c.actor_id)
                                           .where(audit_log.c.contact_id == contact_id).order_by(audit_log.c.id))]
+    phones = campaign_data.numbers_of([*(i["value"] for i in identities if i["kind"] == "phone"),
+                                       *(str(c["address"]) for c in convs)])
     data = {
         "format": FORMAT,
         "generated_at": iso(utcnow()),
@@ -126,6 +129,8 @@ async def collect(conn: AsyncConnection, contact_id: int) -> tuple[dict[str, Any
         "odoo": await _odoo(conn, contact.odoo_partner_id),
         "consents": ledger,
         "conversations": convs,
+        # Campaign messages sent to their number and their satisfaction ratings (campaigns issue).
+        **await campaign_data.export_rows(conn, phones, [int(c["id"]) for c in convs]),
         "requests": requests,
         "access_log": access,
     }

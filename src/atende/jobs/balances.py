@@ -12,7 +12,6 @@ from sqlalchemy import select
 from atende.actions import balances
 from atende.channels.base import ProviderError, provider_reason
 from atende.db.tables import connectors
-from atende.db.types import utcnow
 from atende.jobs.worker import Reschedule
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ async def poll_balances(rt: Runtime, job: Any) -> Reschedule | None:
         async with rt.write() as tx:
             await balances.record(tx, connector_id, balance=balance, threshold=threshold_of(loaded.config),
                                   error=error)
-    return Reschedule(utcnow() + timedelta(seconds=interval))
+    return Reschedule(rt.clock() + timedelta(seconds=interval))  # the worker's clock (tests travel in time)
 
 
 HANDLERS: dict[str, Handler] = {JOB: poll_balances}

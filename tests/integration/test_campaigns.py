@@ -8,16 +8,17 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from atende.actions import campaign_sends
 from atende.actions import contacts as contact_actions
 from atende.channels.kolmeya.provider import KolmeyaProvider
-from atende.db.tables import campaign_recipients, jobs
+from atende.db.tables import campaign_recipients, jobs, report_daily
 from atende.jobs.campaigns import campaign_tick
 from atende.jobs.handlers import HANDLERS, ensure_periodic
 from atende.jobs.worker import Worker
 from atende.testing.fake_kolmeya import FakeReply
+from tests.reports.test_rollups_recount import assert_counters_equal_recount
 from tests.support.campaigns import SAO_PAULO, create_campaign, csv_of, next_local, phones, run_until, travel
 from tests.support.harness import Harness
 
@@ -44,6 +45,12 @@ async def test_sms_campaign_goes_out_and_counts(harness: Harness) -> None:
     assert sent[0].text == "Olá Cliente 0!"
     stats = (await h.get(f"/api/v1/connectors/{c['id']}")).json()["stats"]
     assert stats["sent"] == 30 and Decimal(stats["cost"]) == Decimal("0.08") * 30
+    # The dashboard's SMS cost counts them the day they went out, and a recount finds the same.
+    async with h.rt.read() as conn:
+        day = (await conn.execute(select(func.sum(report_daily.c.sms_sent), func.sum(report_daily.c.sms_cost))
+                                  .where(report_daily.c.connector_id == c["id"]))).one()
+    assert day[0] == 30 and Decimal(day[1]) == Decimal("0.08") * 30
+    await assert_counters_equal_recount(h)
     for action in ("campaign.create", "campaign.start"):  # spending the SMS budget leaves evidence
         items = (await h.get(f"/api/v1/audit?action={action}")).json()["items"]
         assert [(i["actor_id"], i["target_id"]) for i in items] == [(h.user_ids["supervisor"], camp["id"])]

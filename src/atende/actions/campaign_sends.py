@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from atende.actions import campaigns as campaign_actions
-from atende.actions import consents
+from atende.actions import consents, rollups
 from atende.actions import contacts as contact_actions
 from atende.actions import conversations as conv_actions
 from atende.actions.campaign_state import (
@@ -167,6 +167,9 @@ async def record(tx: Tx, campaign_id: int, outcomes: Sequence[Outcome], now: dat
             sent_count=connectors.c.sent_count + accepted,
             segments_total=connectors.c.segments_total + accepted_segments,
             cost_total=connectors.c.cost_total + accepted_cost))
+        if await tx.conn.scalar(select(campaigns.c.channel).where(campaigns.c.id == campaign_id)) == "sms":
+            await rollups.campaign_sms_accepted(tx, at=now, connector_id=int(connector_id), sent=accepted,
+                                                segments=accepted_segments, cost=accepted_cost)
     await _match_parked(tx, next(iter(rows.values())).connector_id,
                         [u["provider_message_id"] for u in updates if u["state"] in ACCEPTED])
     await campaign_actions.announce_progress(tx, campaign_id, force=True)

@@ -189,6 +189,15 @@ async def sms_accepted(tx: Tx, row: Any) -> None:
     ).values(sms_segments=attendances.c.sms_segments + segments, sms_cost=attendances.c.sms_cost + cost))
 
 
+async def campaign_sms_accepted(tx: Tx, *, at: datetime, connector_id: int, sent: int, segments: int,
+                                cost: Decimal) -> None:
+    """Campaign SMS the provider took: they cost money today, though they join a conversation only when
+    the customer answers (the day's counters, no conversation, team or agent)."""
+    if sent:
+        await _daily(tx, day_of(at, tx.zone), where("sms", connector_id, None, None),
+                     {"sms_sent": sent, "sms_segments": segments, "sms_cost": cost})
+
+
 async def sms_status(tx: Tx, row: Any, old: str, new: str) -> None:
     """A delivery report moved an outbound SMS from `old` to `new`: count a delivery or a failure once."""
     if row.segments is None or getattr(row, "direction", "out") != "out":

@@ -21,7 +21,15 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from atende.actions.rollups import NOT_MESSAGES, NOT_RESPONSES, day_of, hour_of
-from atende.db.tables import attendances, conversations, messages, report_activity, report_daily
+from atende.db.tables import (
+    attendances,
+    campaign_recipients,
+    campaigns,
+    conversations,
+    messages,
+    report_activity,
+    report_daily,
+)
 from atende.db.tx import Tx
 
 BATCH = 200
@@ -154,6 +162,18 @@ async def recount(conn: AsyncConnection, zone: str,
             await on_batch(r)
             r.activity, r.attendances, r.active_on = {}, {}, {}
         after = ids[-1]
+    # Campaign SMS the provider took and nobody answered: they are in no conversation, but they cost.
+    # (An answered one is a message of its conversation, counted above.)
+    for c in await conn.execute(
+            select(campaign_recipients.c.connector_id, campaign_recipients.c.sent_at, campaign_recipients.c.segments,
+                   campaign_recipients.c.cost)
+            .select_from(campaign_recipients.join(campaigns, campaigns.c.id == campaign_recipients.c.campaign_id))
+            .where(campaigns.c.channel == "sms", campaign_recipients.c.state.in_(("sent", "delivered", "read")),
+                   campaign_recipients.c.sent_at.is_not(None), campaign_recipients.c.message_id.is_(None))):
+        counts = r.daily[(day_of(c.sent_at, zone), "sms", int(c.connector_id), 0, 0)]
+        counts["sms_sent"] += 1
+        counts["sms_segments"] += int(c.segments or 0)
+        counts["sms_cost"] += c.cost or Decimal(0)
     return r
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 
 _Processor = Callable[[Any], Any] | None
 
@@ -45,10 +45,19 @@ class RawResult:
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
 
+    def one(self) -> Any:
+        if len(self._rows) != 1:  # SQLAlchemy's own errors, so callers handle both paths alike
+            error = NoResultFound if not self._rows else MultipleResultsFound
+            raise error(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise MultipleResultsFound(f"expected at most one row, got {len(self._rows)}")
+        return self._rows[0] if self._rows else None
+
     def scalar_one(self) -> Any:
-        if len(self._rows) != 1:
-            raise ValueError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0][0]
+        return self.one()[0]
 
     def scalars(self) -> list[Any]:
         return [r[0] for r in self._rows]

@@ -174,9 +174,9 @@ async def pane_context(request: Request, user: CurrentUser, conv: dict[str, Any]
         team_list = await queries.team_list(conn)
         quick = await queries.quick_reply_list(conn)
         templates = await queries.connector_templates(conn, conv["connector_id"]) if loaded else []
-        extras = await header_extras(conn, conv)
+        # Close reasons and priorities for the header; message templates with variables for the composer.
+        extras = {**await header_extras(conn, conv), **await pane_extras(conn, conv, user)}
         timeline = await policy.may_read_timeline(conn, who, conv["contact"]["id"])
-        extras = await pane_extras(conn, conv, user)  # message templates with variables
     caps = loaded.provider.capabilities if loaded else None
     return {
         **extras,

@@ -36,7 +36,7 @@ async def test_the_agents_answer_follows_their_taking_it(harness: Harness, pages
     assert thread.index("Ana assumiu a conversa") < thread.index("Olá! Já vou verificar.")
 
 
-async def test_answering_a_closed_conversation_times_the_new_attendance(harness: Harness) -> None:
+async def test_answering_a_closed_conversation_counts_in_the_new_attendance(harness: Harness) -> None:
     h = harness
     conv = (await sms_conversation(h))["conversation"]
     r = await h.post(f"/api/v1/conversations/{conv['id']}/assign", {"agent_id": h.user_ids["ana"]}, who="ana")
@@ -46,10 +46,13 @@ async def test_answering_a_closed_conversation_times_the_new_attendance(harness:
     assert r.status_code == 202
     async with h.rt.read() as conn:
         rows = list(await conn.execute(
-            select(attendances.c.id, attendances.c.first_response_at, attendances.c.closed_at)
+            select(attendances.c.id, attendances.c.first_response_at, attendances.c.closed_at,
+                   attendances.c.messages_out)
             .where(attendances.c.conversation_id == conv["id"]).order_by(attendances.c.id)))
     assert len(rows) == 2 and rows[0].closed_at is not None
-    assert rows[1].first_response_at is not None and rows[1].closed_at is None  # the reply counts for the new one
+    # The reply belongs to the new attendance. It is not a first *response* (docs/reports.md): no customer
+    # message waits in this attendance, so the clock starts when the customer writes.
+    assert rows[1].messages_out == 1 and rows[1].closed_at is None and rows[1].first_response_at is None
 
 
 def test_startup_does_not_print_alembic_chatter() -> None:

@@ -77,11 +77,11 @@ document.addEventListener("alpine:init", () => {
       return this.channel === "sms" && this.mode === "reply" && this.segmentWarning > 0 &&
         countSegments(this.outgoing).segments > this.segmentWarning;
     },
-    fill(template) {
+    segmentNotice(template) {
       const n = countSegments(this.outgoing).segments;
       return template.replace("{n}", n).replace("{cost}", this.money(n)).replace("{max}", this.segmentWarning);
     },
-    get longSmsText() { return this.fill(this.t.longSms); },
+    get longSmsText() { return this.segmentNotice(this.t.longSms); },
 
     // Other channels: "3.900 / 4.096" once the text nears what the channel accepts (the textarea stops there).
     get nearLimit() { return this.mode !== "template" && this.text.length >= this.maxText * 0.8; },
@@ -174,7 +174,7 @@ document.addEventListener("alpine:init", () => {
         this.params.forEach((p) => body.append("params", p));
       } else {
         if (!this.text.trim()) return;
-        if (this.overSegments && !window.confirm(this.fill(this.t.confirmLong))) return;
+        if (this.overSegments && !window.confirm(this.segmentNotice(this.t.confirmLong))) return;
         body.set("text", this.text);
         if (this.sendAt && this.mode === "reply") body.set("send_at", this.sendAt);
         if (this.channel === "sms") body.set("economize", this.economize ? "1" : "0");

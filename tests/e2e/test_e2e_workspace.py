@@ -150,7 +150,7 @@ def test_agent_workflow_live_board_chat_and_language(live: LiveStack, page: Page
     expect(page.get_by_test_id("chat-status")).to_have_text("Done", timeout=5000)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#chat-header").get_by_role("button", name="Reopen")).to_be_visible()
-    expect(page.get_by_role("link", name="Board")).to_be_visible()
+    expect(page.get_by_role("link", name="Board", exact=True)).to_be_visible()
     other_context.close()
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from atende.actions.campaign_state import ACCEPTED
 from atende.actions.rollups import NOT_MESSAGES, NOT_RESPONSES, day_of, hour_of
 from atende.db.tables import (
     attendances,
@@ -168,7 +169,7 @@ async def recount(conn: AsyncConnection, zone: str,
             select(campaign_recipients.c.connector_id, campaign_recipients.c.sent_at, campaign_recipients.c.segments,
                    campaign_recipients.c.cost)
             .select_from(campaign_recipients.join(campaigns, campaigns.c.id == campaign_recipients.c.campaign_id))
-            .where(campaigns.c.channel == "sms", campaign_recipients.c.state.in_(("sent", "delivered", "read")),
+            .where(campaigns.c.channel == "sms", campaign_recipients.c.state.in_(ACCEPTED),
                    campaign_recipients.c.sent_at.is_not(None), campaign_recipients.c.message_id.is_(None))):
         counts = r.daily[(day_of(c.sent_at, zone), "sms", int(c.connector_id), 0, 0)]
         counts["sms_sent"] += 1

@@ -58,7 +58,7 @@ def setup_sms(live: LiveStack, token: str, *, extra: bool = False, team: list[in
     """An SMS connector and a first message. `team`: members of a team serving the connector whose
     visibility is "team" (they follow every conversation of it, not only theirs and the queue)."""
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=live.url, headers=headers, timeout=10) as api:
+    with httpx.Client(base_url=live.url, headers=headers, timeout=30) as api:
         connector = api.post("/api/v1/connectors", json={"name": "SMS Kolmeya", "provider": "kolmeya", "config": {
             "api_token": TOKEN, "base_url": live.kolmeya_url, "cost_per_segment": "0.10", "poll_interval_s": 0}})
         assert connector.status_code == 201, connector.text

@@ -260,6 +260,12 @@ async def mark_sending(tx: Tx, message_id: int) -> Any:
 
 
 async def record_send_result(tx: Tx, message_id: int, result: SendResult) -> None:
+    conversation_id = await tx.conn.scalar(select(messages.c.conversation_id).where(messages.c.id == message_id))
+    if conversation_id is None:
+        return
+    # The conversation first, as closing, taking and inbound do: on PostgreSQL a send answered while its
+    # conversation closes otherwise waits on the attendance the close holds, in a circle (deadlock).
+    await conv_actions.load(tx, int(conversation_id))
     row = (await tx.conn.execute(select(messages).where(messages.c.id == message_id).with_for_update())).first()
     if row is None:
         return

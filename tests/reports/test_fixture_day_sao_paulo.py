@@ -52,6 +52,7 @@ from tests.support.harness import Harness
 LONG = ("Pronto: a segunda via da sua fatura foi enviada para o seu e-mail cadastrado. Se precisar de algo mais, "
         "e so responder esta mensagem. Lembramos que o pagamento pode ser feito ate o vencimento sem juros ok")
 MONDAY = {"from": "2025-03-10", "to": "2025-03-10"}
+NO_RATINGS = {"responses": 0, "average": None, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}
 
 
 async def play_monday(h: Harness) -> dict[str, int]:
@@ -99,6 +100,7 @@ async def test_monday_summary_matches_the_hand_count(harness: Harness) -> None:
     assert body["messages"] == {"in": 6, "out": 7, "out_by_agents": 5}
     assert body["first_response_s"] == {"median": 240, "p90": 900, "count": 4}
     assert body["resolution_s"] == {"median": 1800, "p90": 1800, "count": 3}
+    assert body["csat"] == NO_RATINGS  # no survey configured that day
     assert body["sms"] == {"messages": 4, "segments": 6, "cost": "0.48", "delivered": 2, "failed": 1,
                            "delivery_rate": 50.0}
 
@@ -125,11 +127,11 @@ async def test_monday_summary_matches_the_hand_count(harness: Harness) -> None:
     assert agents["Ana"] == {
         "agent_id": harness.user_ids["ana"], "name": "Ana", "conversations": 3, "closed": 2, "active": 3,
         "messages_out": 4, "first_response_s": {"median": 600, "p90": 900, "count": 3},
-        "resolution_s": {"median": 1200, "p90": 1800, "count": 2}}
+        "resolution_s": {"median": 1200, "p90": 1800, "count": 2}, "csat": NO_RATINGS}
     assert agents["Bruno"] == {
         "agent_id": harness.user_ids["bruno"], "name": "Bruno", "conversations": 1, "closed": 1, "active": 1,
         "messages_out": 1, "first_response_s": {"median": 60, "p90": 60, "count": 1},
-        "resolution_s": {"median": 1800, "p90": 1800, "count": 1}}
+        "resolution_s": {"median": 1800, "p90": 1800, "count": 1}, "csat": NO_RATINGS}
 
     # Tuesday alone: W2's answer (out 1) makes it active; no attendance started on Tuesday.
     r = await s.get("/api/v1/reports/summary", **{"from": "2025-03-11", "to": "2025-03-11"})
@@ -166,7 +168,7 @@ async def test_monday_csv_exports_equal_the_summary(harness: Harness) -> None:
     assert list(conv_rows[0]) == [
         "atendimento", "conversa", "canal", "conector", "contato_id", "contato", "equipe", "agente", "aberto_em",
         "reaberto", "primeira_resposta_s", "concluido_em", "resolucao_s", "mensagens_recebidas",
-        "mensagens_enviadas", "segmentos", "custo", "etiquetas", "primeira_resposta_em_horario_s", "sla"]
+        "mensagens_enviadas", "segmentos", "custo", "etiquetas", "primeira_resposta_em_horario_s", "sla", "satisfacao"]
     # In the order they started: S1#1 09:00, W1#1 10:00, S2#1 11:00, W1#2 15:00, W2#1 23:50.
     assert [(c["canal"], c["agente"], c["reaberto"], c["primeira_resposta_s"], c["resolucao_s"]) for c in conv_rows] \
         == [("sms", "Ana", "não", "240", "1200"), ("whatsapp", "Bruno", "não", "60", "1800"),

@@ -60,7 +60,7 @@ HEADERS: dict[str, dict[str, tuple[str, str]]] = {
         "messages_in": ("mensagens_recebidas", "messages_in"), "messages_out": ("mensagens_enviadas", "messages_out"),
         "segments": ("segmentos", "segments"), "cost": ("custo", "cost"), "tags": ("etiquetas", "tags"),
         "first_response_business_s": ("primeira_resposta_em_horario_s", "first_response_business_hours_s"),
-        "sla": ("sla", "sla"),
+        "sla": ("sla", "sla"), "csat": ("satisfacao", "csat"),
     },
     "messages": {
         "id": ("mensagem", "message_id"), "conversation_id": ("conversa", "conversation_id"),
@@ -80,6 +80,7 @@ HEADERS: dict[str, dict[str, tuple[str, str]]] = {
         "fr_count": ("primeiras_respostas", "first_responses"),
         "res_median": ("resolucao_mediana_s", "resolution_median_s"),
         "res_p90": ("resolucao_p90_s", "resolution_p90_s"), "res_count": ("resolucoes", "resolutions"),
+        "csat_average": ("satisfacao_media", "csat_average"), "csat_responses": ("avaliacoes", "csat_responses"),
     },
 }
 WORDS = {"pt": {True: "sim", False: "não", "in": "recebida", "out": "enviada", "met": "no prazo",
@@ -172,7 +173,7 @@ async def conversations_csv(conn: AsyncConnection, period: Period, flt: Filters,
     base = select(
         t.c.id, t.c.conversation_id, t.c.channel, t.c.connector_id, t.c.team_id, t.c.assignee_id, t.c.reopened,
         t.c.started_at, t.c.customer_at, t.c.first_response_at, t.c.first_response_business_s, t.c.closed_at,
-        t.c.messages_in, t.c.messages_out,
+        t.c.messages_in, t.c.messages_out, t.c.csat_rating,
         t.c.sms_segments, t.c.sms_cost, conversations.c.contact_id, contacts.c.name.label("contact_name"),
         conversations.c.address,
     ).select_from(t.join(conversations, conversations.c.id == t.c.conversation_id)
@@ -193,7 +194,7 @@ async def conversations_csv(conn: AsyncConnection, period: Period, flt: Filters,
             _when(r.started_at, period), words[bool(r.reopened)], _num(first_response_s(r)),
             _when(r.closed_at, period), _num(resolution_s(r)), r.messages_in, r.messages_out, r.sms_segments,
             money(r.sms_cost or Decimal(0)), "; ".join(tags.get(int(r.conversation_id), [])),
-            _num(business_wait(r)), sla(r),
+            _num(business_wait(r)), sla(r), _num(r.csat_rating),
         ] for r in page)
         if len(page) < PAGE:
             return
@@ -274,6 +275,7 @@ async def agents_csv(conn: AsyncConnection, period: Period, flt: Filters, lang: 
         a["agent_id"], a["name"], a["conversations"], a["closed"], a["active"], a["messages_out"],
         _num(a["first_response_s"]["median"]), _num(a["first_response_s"]["p90"]), a["first_response_s"]["count"],
         _num(a["resolution_s"]["median"]), _num(a["resolution_s"]["p90"]), a["resolution_s"]["count"],
+        "" if a["csat"]["average"] is None else a["csat"]["average"], a["csat"]["responses"],
     ] for a in data["by_agent"])
 
 

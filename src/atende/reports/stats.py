@@ -40,3 +40,23 @@ class Durations:
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.values)
         return {"median": nearest_rank(ordered, 50), "p90": nearest_rank(ordered, 90), "count": len(ordered)}
+
+
+class Ratings:
+    """Satisfaction answers (1 to 5) counted per score, summarized as {responses, average, distribution}."""
+
+    __slots__ = ("counts",)
+    SCORES = (1, 2, 3, 4, 5)
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(self.SCORES, 0)
+
+    def add(self, rating: int) -> None:
+        if rating in self.counts:  # the survey stores only 1..5; anything else is not a rating
+            self.counts[rating] += 1
+
+    def summary(self) -> dict[str, Any]:
+        responses = sum(self.counts.values())
+        total = sum(score * n for score, n in self.counts.items())
+        return {"responses": responses, "average": round(total / responses, 2) if responses else None,
+                "distribution": {str(score): n for score, n in self.counts.items()}}

@@ -26,7 +26,7 @@ from atende.db.types import utcnow
 from atende.domain.business_time import Hours, open_seconds
 from atende.reports.filters import NO_TEAM, Filters
 from atende.reports.period import Period
-from atende.reports.stats import Durations
+from atende.reports.stats import Durations, Ratings
 
 ALWAYS_CHANNELS = ("sms", "whatsapp")
 _ACTIVITY_SUMS = ("messages_in", "messages_out", "messages_agent", "sms_sent", "sms_segments", "sms_cost",
@@ -76,6 +76,7 @@ class Block:
     first_response: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
     sla: Sla = field(default_factory=Sla)
+    csat: Ratings = field(default_factory=Ratings)
 
     def add_sums(self, row: Any) -> None:
         self.messages_in += int(row.messages_in or 0)
@@ -97,6 +98,7 @@ class Block:
             "sms": {"messages": self.sms_sent, "segments": self.sms_segments, "cost": money(self.sms_cost),
                     "delivered": self.sms_delivered, "failed": self.sms_failed,
                     "delivery_rate": rate(self.sms_delivered, self.sms_sent)},
+            "csat": self.csat.summary(),
         }
 
 
@@ -139,7 +141,7 @@ def sla_outcome(row: Any, target: int, hours: Hours | None, now: datetime) -> bo
 _COHORT_COLS = (attendances.c.id, attendances.c.channel, attendances.c.team_id, attendances.c.assignee_id,
                 attendances.c.first_response_by, attendances.c.reopened, attendances.c.started_at,
                 attendances.c.customer_at, attendances.c.first_response_at, attendances.c.first_response_business_s,
-                attendances.c.closed_at)
+                attendances.c.closed_at, attendances.c.csat_rating)
 
 
 def cohort(period: Period, flt: Filters) -> Any:
@@ -214,6 +216,8 @@ def _count_held(block: Block, row: Any, res: int | None, outcome: bool | None) -
         block.sla.met += 1
     elif outcome is False:
         block.sla.breached += 1
+    if row.csat_rating is not None:  # the survey judges the attendance, so the agent who held it
+        block.csat.add(int(row.csat_rating))
 
 
 async def _activity(conn: AsyncConnection, period: Period, flt: Filters, s: Summary) -> None:
@@ -280,6 +284,7 @@ async def as_dict(conn: AsyncConnection, period: Period, flt: Filters, s: Summar
             "agent_id": agent_id, "name": names.get(agent_id, f"#{agent_id}"), "conversations": block.opened,
             "closed": block.closed, "active": block.active, "messages_out": block.messages_agent,
             "first_response_s": block.first_response.summary(), "resolution_s": block.resolution.summary(),
+            "csat": block.csat.summary(),
         })
     by_team = [{"team_id": None if team == NO_TEAM else team,
                 "name": s.rules.names.get(team, "Sem equipe" if team == NO_TEAM else f"#{team}"),

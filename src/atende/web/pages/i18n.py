@@ -163,3 +163,7 @@ class Formatter:
 
     def percent(self, value: float | None) -> str:
         return "—" if value is None else format_decimal(value, format="#,##0.0", locale=self.locale) + " %"
+
+    def rating(self, value: float | None) -> str:
+        """An average satisfaction score (1 to 5) with one decimal; '—' when nobody answered."""
+        return "—" if value is None else format_decimal(value, format="0.0", locale=self.locale)

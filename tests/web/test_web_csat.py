@@ -35,3 +35,27 @@ async def test_settings_tab_and_rating_on_the_panel(harness: Harness, pages: Pag
     assert 'data-testid="csat"' in panel and "★★★★☆" in panel and "Rápido e gentil" in panel
     assert "esta conversa" in panel
     assert "★★★★☆" in (await sup.get(f"/contacts/{conv['contact']['id']}")).text
+
+
+async def test_team_surveys_are_set_by_the_team_supervisor_only(harness: Harness, pages: Pages) -> None:
+    h = harness
+    own = await h.post("/api/v1/teams", {"name": "Cobrança", "member_ids": [h.user_ids["supervisor"]]})
+    other = await h.post("/api/v1/teams", {"name": "Vendas", "member_ids": [h.user_ids["bruno"]]})
+    assert own.status_code == 201 and other.status_code == 201, (own.text, other.text)
+    own_id, other_id = own.json()["id"], other.json()["id"]
+    sup = await pages("supervisor")
+    page = (await sup.get("/settings/csat")).text
+    assert f'data-testid="csat-team-{own_id}"' in page and f'data-testid="csat-team-{other_id}"' not in page
+    r = await sup.post(f"/settings/csat/team/{own_id}", {"enabled": "1", "question": "Como foi?", "window_hours": "3"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"] == f"/settings/csat?saved_team={own_id}"
+    assert (await h.get(f"/api/v1/teams/{own_id}/csat")).json() == {
+        "team_id": own_id, "enabled": True, "question": "Como foi?", "window_hours": 3}
+    # Another team's survey: 403 for a supervisor outside it, 404 for a team that does not exist.
+    assert (await sup.post(f"/settings/csat/team/{other_id}", {"enabled": "1"})).status_code == 403
+    assert (await h.get(f"/api/v1/teams/{other_id}/csat")).json()["enabled"] is False
+    assert (await sup.post("/settings/csat/team/999999", {"enabled": "1"})).status_code == 404
+    assert (await (await pages("ana")).post(f"/settings/csat/team/{own_id}", {"enabled": ""})).status_code == 403
+    admin = await pages("admin")
+    assert f'data-testid="csat-team-{other_id}"' in (await admin.get("/settings/csat")).text
+    r = await admin.post(f"/settings/csat/team/{other_id}", {"enabled": "", "window_hours": "24"})
+    assert r.status_code == 204

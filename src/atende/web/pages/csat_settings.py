@@ -1,4 +1,5 @@
-"""Settings → satisfaction survey (CSAT) per connector."""
+"""Settings → satisfaction survey (CSAT) per connector, and per team (a team's survey, on or off, decides
+over its connectors' for its conversations: atende.actions.csat_settings.settings_for)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy import select
 
 from atende.actions import csat
 from atende.actions.errors import ActionError
-from atende.db.tables import connectors
+from atende.auth import policy
+from atende.db.tables import connectors, teams
 from atende.domain.ids import parse_int
-from atende.web.auth import CurrentUser
+from atende.web.auth import CurrentUser, viewer_of
 from atende.web.pages.core import PageError, Supervisor, full_ui, redirect, render, rt_of
 from atende.web.pages.i18n import _
 from atende.web.params import RowId
@@ -26,9 +28,19 @@ async def _page(request: Request, user: CurrentUser, *, error: str = "", status_
                                        .order_by(connectors.c.name)))
         items = [{"id": r.id, "name": r.name, "channel": r.channel, **(await csat.get_settings(conn, r.id))}
                  for r in rows]
+        who = await viewer_of(request, user)
+        team_items = [{"id": r.id, "name": r.name, **(await csat.get_settings(conn, team_id=r.id))}
+                      for r in await conn.execute(select(teams.c.id, teams.c.name).order_by(teams.c.name))
+                      if policy.may_manage_team(who, int(r.id))]
     ui = await full_ui(request, user)
-    return render(request, "settings/csat.html", {"items": items, "error": error, "saved": request.query_params.get(
-        "saved"), "page": "settings", "tab": "csat"}, ui=ui, status_code=status_code)
+    return render(request, "settings/csat.html", {
+        "items": items, "teams": team_items, "error": error, "saved": request.query_params.get("saved"),
+        "saved_team": request.query_params.get("saved_team"), "page": "settings", "tab": "csat",
+    }, ui=ui, status_code=status_code)
+
+
+def _form(enabled: str, window_hours: str) -> tuple[bool, int]:
+    return enabled in ("1", "on", "true"), parse_int(window_hours, default=0) or 0
 
 
 @router.get("/settings/csat")
@@ -45,11 +57,31 @@ async def save(request: Request, connector_id: RowId, user: Supervisor,
     async with rt.read() as conn:
         if await conn.scalar(select(connectors.c.id).where(connectors.c.id == connector_id)) is None:
             raise PageError(404, _("Conector não encontrado."))
-    hours = parse_int(window_hours, default=0) or 0
+    on, hours = _form(enabled, window_hours)
     try:
         async with rt.write() as tx:
-            await csat.save_settings(tx, connector_id, enabled=enabled in ("1", "on", "true"), question=question,
-                                     window_hours=hours)
+            await csat.save_settings(tx, connector_id, enabled=on, question=question, window_hours=hours)
     except ActionError as exc:
         return await _page(request, user, error=exc.detail, status_code=exc.status_code)
     return redirect(f"/settings/csat?saved={connector_id}", request)
+
+
+@router.post("/settings/csat/team/{team_id}")
+async def save_team(request: Request, team_id: RowId, user: Supervisor,
+                    enabled: Annotated[str, Form(max_length=5)] = "",
+                    question: Annotated[str, Form(max_length=1000)] = "",
+                    window_hours: Annotated[str, Form(max_length=10)] = "24") -> Response:
+    """A team's survey: its supervisors and admins, as PUT /api/v1/teams/{id}/csat."""
+    rt = rt_of(request)
+    async with rt.read() as conn:
+        if await conn.scalar(select(teams.c.id).where(teams.c.id == team_id)) is None:
+            raise PageError(404, _("Equipe não encontrada."))
+    if not policy.may_manage_team(await viewer_of(request, user), team_id):
+        raise PageError(403, _("Só administradores ou supervisores da equipe."))
+    on, hours = _form(enabled, window_hours)
+    try:
+        async with rt.write() as tx:
+            await csat.save_settings(tx, team_id=team_id, enabled=on, question=question, window_hours=hours)
+    except ActionError as exc:
+        return await _page(request, user, error=exc.detail, status_code=exc.status_code)
+    return redirect(f"/settings/csat?saved_team={team_id}", request)

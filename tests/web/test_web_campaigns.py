@@ -90,3 +90,15 @@ async def test_pause_resume_cancel_from_the_page_and_agents_are_kept_out(harness
         assert (await ana.get(path)).status_code == 403, path
     assert (await ana.post(f"/campaigns/{campaign_id}/resume")).status_code == 403
     assert 'href="/campaigns"' not in (await ana.get("/board")).text
+
+
+async def test_the_form_offers_only_connectors_the_supervisor_may_send_on(harness: Harness, pages: Pages) -> None:
+    h = harness
+    free = await h.kolmeya_connector()
+    theirs = await h.whatsapp_connector()
+    r = await h.post("/api/v1/teams", {"name": "Vendas", "member_ids": [h.user_ids["bruno"]],
+                                       "connector_ids": [theirs["id"]]})
+    assert r.status_code == 201, r.text
+    page = (await (await pages("supervisor")).get("/campaigns/new")).text
+    assert f'value="{free["id"]}"' in page and f'value="{theirs["id"]}"' not in page
+    assert f'value="{theirs["id"]}"' in (await (await pages("admin")).get("/campaigns/new")).text

@@ -70,7 +70,7 @@ async def list_page(request: Request, user: Supervisor,
 
 async def _form(request: Request, user: CurrentUser, *, error: str = "", form: dict[str, Any] | None = None,
                 status_code: int = 200) -> Response:
-    choices = await connector_choices(request)
+    choices = await connector_choices(request, await viewer_of(request, user))
     async with rt_of(request).read() as conn:
         for choice in choices:
             if choice["templates"]:

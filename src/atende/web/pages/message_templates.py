@@ -11,6 +11,8 @@ from sqlalchemy import select
 from atende.actions import message_templates as template_actions
 from atende.actions.errors import ActionError
 from atende.actions.outbound import cost_per_segment
+from atende.auth import policy
+from atende.auth.policy import Viewer
 from atende.db.tables import connectors
 from atende.domain.ids import parse_id
 from atende.domain.variables import STANDARD
@@ -21,12 +23,14 @@ from atende.web.params import RowId
 router = APIRouter(include_in_schema=False)
 
 
-async def connector_choices(request: Request) -> list[dict[str, Any]]:
-    """Active connectors with what a preview needs: whether they count segments, and the price."""
+async def connector_choices(request: Request, who: Viewer | None = None) -> list[dict[str, Any]]:
+    """Active connectors with what a preview needs: whether they count segments, and the price.
+    With `who`: only those they may send on (auth.policy.connector_where), so a form offers no 403."""
     rt = rt_of(request)
     async with rt.read() as conn:
-        rows = list(await conn.execute(select(connectors.c.id).where(connectors.c.active.is_(True))
-                                       .order_by(connectors.c.name)))
+        rows = list(await conn.execute(select(connectors.c.id).where(
+            connectors.c.active.is_(True), *([policy.connector_where(who, connectors.c.id)] if who else []))
+            .order_by(connectors.c.name)))
     out = []
     for row in rows:
         loaded = await rt.connector(int(row.id))

@@ -431,6 +431,10 @@ async def test_statuses_replies_and_opt_outs_are_counted(harness: Harness) -> No
     bia_conv = by_address["+55" + numbers[1]]
     contact = (await h.get(f"/api/v1/contacts/{bia_conv['contact']['id']}")).json()
     assert contact["sms_opted_out"] is True
+    # The consent ledger proves which campaign she left from (source "campaign", with its id).
+    ledger = (await h.get(f"/api/v1/contacts/{bia_conv['contact']['id']}/consents", who="admin")).json()["items"]
+    assert [(e["channel"], e["opted_out"], e["source"], e["detail"]["campaign_id"]) for e in ledger] == [
+        ("sms", True, "campaign", camp["id"])]
     again = await create_campaign(h, c["id"], csv_of(numbers), text="Nova oferta")
     assert again["estimate"]["excluded"]["opted_out"] == 1 and again["estimate"]["recipients"] == 3
 

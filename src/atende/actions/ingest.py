@@ -263,7 +263,7 @@ async def ingest_message(tx: Tx, connector: ConnectorInfo, msg: InboundMessage, 
     if msg.direction == "in" and connector.channel == "sms" and msg.text:
         from atende.actions.optout import handle_keywords
 
-        await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text)
+        await handle_keywords(tx, connector, int(conv.contact_id), int(conv.id), msg.text, reply_to_id)
     if from_customer and conv.status != "open" and not answer:
         routing = await result.routing(tx, connector)
         if routing == "each":

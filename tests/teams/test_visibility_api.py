@@ -118,6 +118,17 @@ async def test_handled_before_stays_readable_and_read_only(harness: Harness) -> 
     assert [n["text"] for n in notes] == ["é suporte"]  # the transfer's note, kept as an internal note
 
 
+async def test_closing_an_unassigned_conversation_keeps_it_readable_to_whoever_closed_it(harness: Harness) -> None:
+    h = harness
+    c = await kolmeya(h, 1)
+    waiting = await sms_in(h, c, "+5511933330011")
+    assert (await h.post(f"/api/v1/conversations/{waiting}/close", who="ana")).status_code == 200
+    # Closing is handling: Ana keeps reading it (read-only history), Bruno, who never touched it, does not.
+    assert (await h.get(f"/api/v1/conversations/{waiting}", who="ana")).status_code == 200
+    assert (await h.get(f"/api/v1/conversations/{waiting}/messages", who="ana")).status_code == 200
+    assert (await h.get(f"/api/v1/conversations/{waiting}", who="bruno")).status_code == 404
+
+
 async def test_team_visibility_shows_the_whole_team(harness: Harness) -> None:
     h = harness
     await h.add_user("carla", "agent")

@@ -299,6 +299,8 @@ async def close(tx: Tx, conversation_id: int, *, actor_id: int | None = None, by
         return
     actor_id = by.id if by else actor_id
     await transition(tx, conv, "done", conv.assignee_id, actor_id=actor_id, event="conversation.closed")
+    if by is not None:  # closing is handling: whoever closed it keeps reading it, even if never assigned
+        await add_handler(tx, conversation_id, by.id)
     await _audit(tx, "conversation.close", by, conv)
     from atende.actions.csat_settings import after_close
 

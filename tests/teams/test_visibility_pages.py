@@ -38,8 +38,15 @@ async def test_board_inbox_fragments_and_counts_follow_the_policy(harness: Harne
     assert cards((await ana.get(f"/board?team={team_a['id']}")).text) == {x}
     assert cards((await admin.get(f"/board?team={team_a['id']}")).text) == {x}
     assert cards((await ana.get("/board/column/new?f=all")).text) == {x}
-    assert items((await ana.get("/inbox")).text) == {x}
+    inbox = (await ana.get("/inbox")).text
+    assert items(inbox) == {x}
     assert items((await ana.get("/inbox/list?f=all")).text) == {x}
+    # The inbox has the board's team chips: only her teams for her, every team for the admin.
+    chips = inbox.split('data-testid="inbox-team-filters"')[1].split("</nav>")[0]
+    assert f'team={team_a["id"]}' in chips and "Financeiro" in chips and "Suporte" not in chips
+    admin_inbox = (await admin.get(f"/inbox?team={team_a['id']}")).text
+    assert items(admin_inbox) == {x} and "Suporte" in admin_inbox.split('data-testid="inbox-team-filters"')[1]
+    assert 'name="team" value="' + str(team_a["id"]) + '"' in admin_inbox  # a search keeps the team
     # Search finds only what she may open; the admin finds both.
     assert f'href="/conversations/{y}' not in (await ana.get("/search?q=CPF")).text
     assert f'href="/conversations/{x}' in (await ana.get("/search?q=segunda")).text

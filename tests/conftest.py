@@ -1,9 +1,11 @@
 """Shared fixtures: real services (PostgreSQL, Redis) and the engine wired to fake providers."""
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.harness import Harness, close_harness, make_harness
 from tests.support.services import (  # noqa: F401 (fixtures used by name)
@@ -12,6 +14,12 @@ from tests.support.services import (  # noqa: F401 (fixtures used by name)
     redis_server,
     redis_url,
 )
+
+# Property tests run the same examples on every run (reproducible CI: a red build is a real, repeatable
+# failure); HYPOTHESIS_PROFILE=explore draws new random examples, more of them, to hunt for new ones.
+hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, max_examples=500, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # postgres_server (session) -> PostgresServer; postgres_url -> URL of a fresh database;
 # redis_server (session) -> redis://127.0.0.1:PORT/0; redis_url -> the same, after FLUSHALL.

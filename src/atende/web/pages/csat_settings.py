@@ -3,9 +3,10 @@ over its connectors' for its conversations: atende.actions.csat_settings.setting
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -39,8 +40,23 @@ async def _page(request: Request, user: CurrentUser, *, error: str = "", status_
     }, ui=ui, status_code=status_code)
 
 
-def _form(enabled: str, window_hours: str) -> tuple[bool, int]:
-    return enabled in ("1", "on", "true"), parse_int(window_hours, default=0) or 0
+@dataclass(frozen=True)
+class SurveyForm:
+    """The survey form's fields (the same for a connector and a team)."""
+
+    enabled: Annotated[str, Form(max_length=5)] = ""
+    question: Annotated[str, Form(max_length=1000)] = ""
+    window_hours: Annotated[str, Form(max_length=10)] = "24"
+
+
+async def _save(request: Request, user: CurrentUser, form: SurveyForm, owner: dict[str, int], saved: str) -> Response:
+    on, hours = form.enabled in ("1", "on", "true"), parse_int(form.window_hours, default=0) or 0
+    try:
+        async with rt_of(request).write() as tx:
+            await csat.save_settings(tx, enabled=on, question=form.question, window_hours=hours, **owner)
+    except ActionError as exc:
+        return await _page(request, user, error=exc.detail, status_code=exc.status_code)
+    return redirect(f"/settings/csat?{saved}", request)
 
 
 @router.get("/settings/csat")
@@ -50,38 +66,20 @@ async def csat_page(request: Request, user: Supervisor) -> Response:
 
 @router.post("/settings/csat/{connector_id}")
 async def save(request: Request, connector_id: RowId, user: Supervisor,
-               enabled: Annotated[str, Form(max_length=5)] = "",
-               question: Annotated[str, Form(max_length=1000)] = "",
-               window_hours: Annotated[str, Form(max_length=10)] = "24") -> Response:
-    rt = rt_of(request)
-    async with rt.read() as conn:
+               form: Annotated[SurveyForm, Depends()]) -> Response:
+    async with rt_of(request).read() as conn:
         if await conn.scalar(select(connectors.c.id).where(connectors.c.id == connector_id)) is None:
             raise PageError(404, _("Conector não encontrado."))
-    on, hours = _form(enabled, window_hours)
-    try:
-        async with rt.write() as tx:
-            await csat.save_settings(tx, connector_id, enabled=on, question=question, window_hours=hours)
-    except ActionError as exc:
-        return await _page(request, user, error=exc.detail, status_code=exc.status_code)
-    return redirect(f"/settings/csat?saved={connector_id}", request)
+    return await _save(request, user, form, {"connector_id": connector_id}, f"saved={connector_id}")
 
 
 @router.post("/settings/csat/team/{team_id}")
 async def save_team(request: Request, team_id: RowId, user: Supervisor,
-                    enabled: Annotated[str, Form(max_length=5)] = "",
-                    question: Annotated[str, Form(max_length=1000)] = "",
-                    window_hours: Annotated[str, Form(max_length=10)] = "24") -> Response:
+                    form: Annotated[SurveyForm, Depends()]) -> Response:
     """A team's survey: its supervisors and admins, as PUT /api/v1/teams/{id}/csat."""
-    rt = rt_of(request)
-    async with rt.read() as conn:
+    async with rt_of(request).read() as conn:
         if await conn.scalar(select(teams.c.id).where(teams.c.id == team_id)) is None:
             raise PageError(404, _("Equipe não encontrada."))
     if not policy.may_manage_team(await viewer_of(request, user), team_id):
         raise PageError(403, _("Só administradores ou supervisores da equipe."))
-    on, hours = _form(enabled, window_hours)
-    try:
-        async with rt.write() as tx:
-            await csat.save_settings(tx, team_id=team_id, enabled=on, question=question, window_hours=hours)
-    except ActionError as exc:
-        return await _page(request, user, error=exc.detail, status_code=exc.status_code)
-    return redirect(f"/settings/csat?saved_team={team_id}", request)
+    return await _save(request, user, form, {"team_id": team_id}, f"saved_team={team_id}")

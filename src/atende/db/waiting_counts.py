@@ -56,12 +56,15 @@ async def over_counts(conn: AsyncConnection, *, now: datetime, thresholds: Thres
         stmt = stmt.where(conversations.c.team_id == team_id)
     elif no_team:
         stmt = stmt.where(conversations.c.team_id.is_(None))
+    # The board's filters as plain row tests (`|| ''`, `+ 0`): an index on the channel or the assignee
+    # would walk every open conversation of it, where the queue index reads only the long waits
+    # (SQLite took the channel index: 190 ms at 1,000,000 conversations, against 1 ms).
     if channel:
-        stmt = stmt.where(conversations.c.channel == channel)
+        stmt = stmt.where(conversations.c.channel.concat("") == channel)
     if unassigned:
-        stmt = stmt.where(conversations.c.assignee_id.is_(None))
+        stmt = stmt.where((conversations.c.assignee_id + 0).is_(None))
     elif assignee is not None:
-        stmt = stmt.where(conversations.c.assignee_id == assignee)
+        stmt = stmt.where(conversations.c.assignee_id + 0 == assignee)
     for status, n_late, n_warn in await conn.execute(stmt):
         counts[status] = {"warn": int(n_warn or 0), "late": int(n_late or 0)}
     return counts

@@ -7,6 +7,7 @@ from atende.integrations.odoo import jobs as odoo_jobs
 from atende.jobs import balances as balance_jobs
 from atende.jobs import campaigns as campaign_jobs
 from atende.jobs import csat as csat_jobs
+from atende.jobs import db_statistics
 from atende.jobs.common import connector_info, sendable
 from atende.jobs.lifecycle import apply_status_later, blacklist_sync, optout_confirmation, sweep
 from atende.jobs.media import fetch_media, fetch_media_dead
@@ -39,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     **balance_jobs.HANDLERS,  # provider balances for the dashboard
     **campaign_jobs.HANDLERS,  # the campaign pacer
     **csat_jobs.HANDLERS,  # the satisfaction survey after a close
+    **db_statistics.HANDLERS,  # SQLite's planner statistics, daily
 }
 DEAD_HOOKS: dict[str, DeadHook] = {"send_message": send_message_dead, "fetch_media": fetch_media_dead,
                                    **odoo_jobs.DEAD_HOOKS}

@@ -16,6 +16,8 @@ from atende.db.tables import connectors, messages
 from atende.db.types import utcnow
 from atende.jobs.balances import JOB as BALANCE_JOB
 from atende.jobs.common import connector_info, loaded_connector
+from atende.jobs.db_statistics import FIRST_RUN as STATISTICS_FIRST_RUN
+from atende.jobs.db_statistics import JOB as STATISTICS_JOB
 from atende.jobs.queue import enqueue
 from atende.jobs.worker import Reschedule
 
@@ -69,6 +71,8 @@ async def ensure_periodic(rt: Runtime) -> None:
             await enqueue(tx, BALANCE_JOB, {}, dedup_key="balances")
         await ensure_campaign_ticks(tx)
         await enqueue(tx, "retention", {}, dedup_key="retention", run_at=next_run(utcnow(), rt.settings.timezone))
+        if tx.dialect == "sqlite":
+            await enqueue(tx, STATISTICS_JOB, {}, dedup_key="db_statistics", run_at=rt.clock() + STATISTICS_FIRST_RUN)
         for row in rows:
             loaded = await rt.connector(row.id)
             if loaded is not None and poller(loaded.provider) is not None and _interval(loaded.config) > 0:

@@ -219,11 +219,14 @@ def _serve(args: argparse.Namespace) -> None:
     if args.setup:  # the login hint names the address really served, after the port check above
         asyncio.run(_with_runtime(_ensure_admin, settings))
     if args.role == "worker":
+        from atende.gc_tuning import tune_for_serving
         from atende.jobs.run import run_worker
 
+        tune_for_serving()
         asyncio.run(run_worker(settings))
         return
     from atende.app import create_app
+    from atende.gc_tuning import tune_for_serving
 
     if args.workers > 1:
         os.environ["ATENDE_ROLE"] = args.role
@@ -231,8 +234,9 @@ def _serve(args: argparse.Namespace) -> None:
                     access_log=False)
     else:
         # Access lines are noise at webhook rates; structlog records what matters.
-        uvicorn.run(create_app(settings, role=args.role), host=args.host, port=args.port, proxy_headers=True,
-                    access_log=False)
+        app = create_app(settings, role=args.role)
+        tune_for_serving()
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, access_log=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -91,6 +91,33 @@ async def test_one_reader_serves_every_stream(harness: Harness, count_event_read
     assert not h.rt.hub.subscriptions
 
 
+async def test_with_many_streams_reads_are_spaced_and_one_write_carries_them(
+        harness: Harness, count_event_reads: list[str]) -> None:
+    """Each read wakes every stream for a write: with many streams the hub spaces its reads (here 200
+    streams x 1 ms, capped at 150 ms), so ten quick commits reach a stream in a few writes, not ten."""
+    h = harness
+    h.rt._hub = Hub(h.rt, coalesce_per_stream_s=0.001, max_coalesce_s=0.15)
+    watched = await started(stream(h.rt, None, None))
+    others = [h.rt.hub.subscribe(lambda _e: False) for _ in range(199)]  # open streams that show nothing
+    count_event_reads.clear()
+    ids = [await note(h, f"n{i}") for i in range(10)]
+    writes: list[int] = []
+    received: list[int] = []
+    async with asyncio.timeout(5):
+        async for chunk in watched:
+            got = [p["event_id"] for m in chunk.split("\n\n") if (p := parse(m)) is not None]
+            writes.append(len(got))
+            received += got
+            if len(received) >= len(ids):
+                break
+    assert received == ids  # nothing lost or reordered by the spacing
+    assert len(writes) <= 3, writes
+    assert len(count_event_reads) <= 4, len(count_event_reads)
+    for sub in others:
+        h.rt.hub.unsubscribe(sub)
+    await watched.aclose()
+
+
 async def test_a_stream_without_id_starts_at_the_newest_event(harness: Harness) -> None:
     h = harness
     await note(h, "old")

@@ -10,6 +10,10 @@ filter accepts it; a stream never touches the database except to replay what it 
   flowing, a little later, and speed up again when the bus reconnects.
 - PostgreSQL hands out ids before commit, so id 10 may become visible after id 11. The hub keeps
   the ids it skipped for `gap_ttl_s` and delivers them if they show up.
+- Reads are spaced by at least `coalesce_per_stream_s` x the number of open streams (at most
+  `max_coalesce_s`): each read wakes every stream for one write, so with a thousand streams a read
+  per commit would spend the whole core on writes. Spaced, one write carries every event of the
+  interval; with a handful of streams the spacing is microseconds, so nothing waits.
 - A stream buffers at most `max_queue` events. A client too slow to take them is cut off: the stream
   ends with a `stream.cut` event naming the last id it delivered, and the browser's EventSource
   reconnects with Last-Event-ID, which replays the rest from the table.
@@ -126,8 +130,11 @@ class Subscription:
 
 class Hub:
     def __init__(self, rt: HubHost, *, poll_s: float = 2.0, fallback_poll_s: float = 0.5,
-                 max_queue: int = 1000, gap_ttl_s: float = 10.0, keepalive_s: float = 15.0) -> None:
+                 max_queue: int = 1000, gap_ttl_s: float = 10.0, keepalive_s: float = 15.0,
+                 coalesce_per_stream_s: float = 50e-6, max_coalesce_s: float = 0.05) -> None:
         self.rt = rt
+        self.coalesce_per_stream_s = coalesce_per_stream_s
+        self.max_coalesce_s = max_coalesce_s
         self.keepalive_s = keepalive_s
         self.poll_s = poll_s
         self.fallback_poll_s = fallback_poll_s
@@ -251,6 +258,10 @@ class Hub:
             due = self.fallback_poll_s if not self._bus_connected() else self.poll_s
             if not self._wake.is_set() and time.monotonic() - last_read < due:
                 continue
+            spacing = min(self.max_coalesce_s, self.coalesce_per_stream_s * len(self.subscriptions))
+            wait = last_read + spacing - time.monotonic()
+            if wait > 0:  # many streams: let the events of the interval share one write per stream
+                await asyncio.sleep(wait)
             self._wake.clear()
             last_read = time.monotonic()
             try:

@@ -18,6 +18,7 @@ stream re-checks its session now and then in case that message was lost.
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -145,7 +146,9 @@ async def stream(rt: Any, request: Request | None, after: int | None, *, accept:
     live_from = hub.position  # the hub delivers what it reads after this
     last = live_from if after is None else after
     checked = [time.monotonic()]
-    seen_at = 0.0
+    # The first "still here" falls anywhere in the first minute: a thousand streams opened together
+    # (a restart, a deploy) must not write a thousand presence rows at their first event.
+    seen_at = time.monotonic() - random.uniform(0, SEEN_EVERY_S)
     replayed: set[int] = set()  # ids sent from the table that the hub may deliver too
 
     def note(row: dict[str, Any]) -> str:

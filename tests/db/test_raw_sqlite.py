@@ -227,3 +227,34 @@ def test_any_message_is_stored_the_same_way(engines: Any, text: str, offset: int
     assert_same_rows(expected, got)
     a_rows, b_rows = stored(engines, "messages")
     assert a_rows == b_rows
+
+
+def test_campaign_reply_lookups_return_the_same_rows(engines: Any) -> None:
+    from atende.actions import campaign_sends, campaign_state
+    from atende.db.tables import campaign_recipients, campaigns
+
+    for engine in engines[:2]:
+        with engine.begin() as conn:
+            conn.execute(insert(campaigns), {"name": "Cobrança", "connector_id": 1, "channel": "sms",
+                                             "status": "running", "rate_per_minute": 60, "ref_key": "k",
+                                             "created_at": T0, "updated_at": T0})
+            conn.execute(insert(campaign_recipients), [
+                {"campaign_id": 1, "connector_id": 1, "row_no": 1, "address_key": "+5511987654321",
+                 "vars": {"nome": "Ana"}, "text": "Oi Ana", "segments": 1, "cost": Decimal("0.08"), "state": "sent",
+                 "provider_message_id": "k-1", "sent_at": T0},
+                {"campaign_id": 1, "connector_id": 1, "row_no": 2, "address_key": "+5511912345678",
+                 "vars": {}, "text": "Oi", "segments": 1, "cost": Decimal("0.08"), "state": "pending",
+                 "provider_message_id": None, "sent_at": None}])
+    for statement, params in (
+            (campaign_state._BY_PROVIDER_ID, {"pid": "k-1", "cid": 1}),
+            (campaign_state._BY_PROVIDER_ID, {"pid": "k-9", "cid": 1}),
+            (campaign_state._BY_ID, {"rid": 1, "cid": 1}),
+            (campaign_sends._LAST_TO_NUMBER, {"keys": ["+5511987654321", "+551187654321"], "cid": 1,
+                                              "since": T0 - timedelta(days=7)}),
+            (campaign_sends._LAST_TO_NUMBER, {"keys": ["+5511912345678"], "cid": 1, "since": T0 - timedelta(days=7)})):
+        expected, got = both(engines, statement, params)
+        assert_same_rows(expected, got)
+    assert [r.provider_message_id for r in both(engines, campaign_state._BY_PROVIDER_ID,
+                                                  {"pid": "k-1", "cid": 1})[1]] == ["k-1"]
+    assert both(engines, campaign_sends._LAST_TO_NUMBER, {"keys": ["+5511912345678"], "cid": 1,
+                                                          "since": T0 - timedelta(days=7)})[1] == []

@@ -46,6 +46,7 @@ from atende.actions.campaign_state import (
 from atende.actions.optout import MAX_KEYWORD_MESSAGE
 from atende.actions.statuses import load_status
 from atende.channels.base import InboundMessage, SendResult, StatusUpdate
+from atende.db.prepared import hot
 from atende.db.tables import (
     campaign_recipients,
     campaigns,
@@ -270,6 +271,14 @@ class Answered:
     conversation_id: int
 
 
+# The newest campaign message to this number not yet answered (prebuilt and hot: db/prepared.py).
+_LAST_TO_NUMBER = hot(select(*COLUMNS).where(
+    campaign_recipients.c.address_key.in_(bindparam("keys", expanding=True)),
+    campaign_recipients.c.connector_id == bindparam("cid"), campaign_recipients.c.replied_at.is_(None),
+    campaign_recipients.c.state.in_(tuple(ACCEPTED)), campaign_recipients.c.sent_at > bindparam("since"),
+).order_by(campaign_recipients.c.id.desc()).limit(1).with_for_update())
+
+
 def _opts_out(connector: Any, text: str | None) -> bool:
     """The same rule as atende.actions.optout.handle_keywords (SMS keywords, whole message)."""
     if connector.channel != "sms" or not text or len(text) > MAX_KEYWORD_MESSAGE:
@@ -286,11 +295,8 @@ async def answered(tx: Tx, connector: Any, msg: InboundMessage) -> Answered | No
     variants = contact_actions.address_variants(contact_actions.address_key(msg.address, connector.channel))
     row = await find_recipient(tx, connector.id, msg.reply_to_provider_id, msg.reply_to_reference)
     if row is None:
-        row = (await tx.conn.execute(select(*COLUMNS).where(
-            campaign_recipients.c.address_key.in_(variants), campaign_recipients.c.connector_id == connector.id,
-            campaign_recipients.c.replied_at.is_(None), campaign_recipients.c.state.in_(tuple(ACCEPTED)),
-            campaign_recipients.c.sent_at > msg.timestamp - REPLY_WINDOW,
-        ).order_by(campaign_recipients.c.id.desc()).limit(1).with_for_update())).first()
+        row = (await tx.conn.execute(_LAST_TO_NUMBER, {
+            "keys": list(variants), "cid": connector.id, "since": msg.timestamp - REPLY_WINDOW})).first()
     if row is None or row.address_key not in variants:
         return None  # a reply only ever links to the campaign message sent to its own number (rule 10)
     message_id, conversation_id = await _materialize(tx, connector, row, msg)

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from atende.actions import campaigns as campaign_actions
 from atende.channels.base import StatusUpdate
+from atende.db.prepared import hot
 from atende.db.tables import campaign_recipients, campaigns
 from atende.db.tx import Tx
 from atende.domain.campaign_refs import genuine, recipient_id_of
@@ -66,18 +67,24 @@ class Counts:
 
 # ---- statuses ---------------------------------------------------------------------------------
 
+# Prebuilt and hot (db/prepared.py): every inbound message that answers none of our own messages asks
+# whether it answers a campaign, so these run once per webhook.
+_BY_PROVIDER_ID = hot(select(*COLUMNS).where(
+    campaign_recipients.c.provider_message_id == bindparam("pid"),
+    campaign_recipients.c.connector_id == bindparam("cid")).with_for_update())
+_BY_ID = hot(select(*COLUMNS, REF_KEY).where(
+    campaign_recipients.c.id == bindparam("rid"), campaign_recipients.c.connector_id == bindparam("cid"))
+    .with_for_update())
+
+
 async def find_recipient(tx: Tx, connector_id: int, provider_message_id: str | None, reference: str | None) -> Any:
     if provider_message_id:
-        row = (await tx.conn.execute(select(*COLUMNS).where(
-           campaign_recipients.c.provider_message_id == provider_message_id,
-           campaign_recipients.c.connector_id == connector_id).with_for_update())).first()
+        row = (await tx.conn.execute(_BY_PROVIDER_ID, {"pid": provider_message_id, "cid": connector_id})).first()
         if row is not None:
             return row
     recipient_id = recipient_id_of(reference)
     if recipient_id is not None:
-        row = (await tx.conn.execute(select(*COLUMNS, REF_KEY).where(
-           campaign_recipients.c.id == recipient_id,
-           campaign_recipients.c.connector_id == connector_id).with_for_update())).first()
+        row = (await tx.conn.execute(_BY_ID, {"rid": recipient_id, "cid": connector_id})).first()
         if row is not None and genuine(reference, recipient_id, row.ref_key):
             return row
     return None

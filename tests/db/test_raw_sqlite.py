@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from atende.actions import contacts as contact_actions
@@ -258,3 +258,32 @@ def test_campaign_reply_lookups_return_the_same_rows(engines: Any) -> None:
                                                   {"pid": "k-1", "cid": 1})[1]] == ["k-1"]
     assert both(engines, campaign_sends._LAST_TO_NUMBER, {"keys": ["+5511912345678"], "cid": 1,
                                                           "since": T0 - timedelta(days=7)})[1] == []
+
+
+def test_report_counters_upsert_and_attendance_count_the_same(engines: Any) -> None:
+    from atende.actions import rollups
+    from atende.db.prepared import upsert_add
+    from atende.db.tables import attendances, report_activity
+
+    for engine in engines[:2]:
+        with engine.begin() as conn:
+            conn.execute(insert(attendances), {"conversation_id": 1, "connector_id": 1, "channel": "sms",
+                                               "started_at": T0, "messages_in": 0, "messages_out": 0})
+            conn.execute(update(conversations).where(conversations.c.id == 1).values(current_attendance_id=1))
+    upsert = upsert_add(report_activity, "sqlite", rollups.ACTIVITY_KEY, frozenset({"messages_in"}))
+    row = {"hour": T0.replace(minute=0, second=0, microsecond=0), "conversation_id": 1,
+           **rollups.where("sms", 1, None, None), "messages_in": 1}
+    for _ in range(2):  # a new row, then the same row added to
+        assert both(engines, upsert, row) == (1, 1)
+    assert both(engines, rollups._COUNT_IN_CLOCK, {"cid": 1, "at": T0}) == (1, 1)
+    assert both(engines, rollups._COUNT_IN_CLOCK, {"cid": 1, "at": T0 + timedelta(minutes=5)}) == (1, 1)
+    assert both(engines, rollups._COUNT_IN, {"cid": 1}) == (1, 1)
+    activity = [sqlite3.connect(e.url.database).execute("SELECT * FROM report_activity").fetchall()
+                for e in engines[:2]]
+    assert activity[0] == activity[1] and len(activity[1]) == 1
+    alchemy, raw = stored(engines, "attendances")
+    assert alchemy == raw
+    db = sqlite3.connect(engines[1].url.database)
+    assert db.execute("SELECT messages_in, customer_at FROM attendances").fetchone()[0] == 3
+    assert db.execute("SELECT messages_in FROM report_activity").fetchone()[0] == 2
+    db.close()

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from atende.db.prepared import upsert_add
+from atende.db.prepared import hot, upsert_add
 from atende.db.tables import attendances, conversations, report_activity, report_daily, teams
 from atende.db.tx import Tx
 from atende.db.types import utcnow
@@ -114,8 +114,9 @@ _CURRENT = select(conversations.c.current_attendance_id).where(
 _COUNT_IN = update(attendances).where(attendances.c.id == _CURRENT, attendances.c.closed_at.is_(None)).values(
     messages_in=attendances.c.messages_in + 1)
 # The customer's first message starts the first-response clock.
-_COUNT_IN_CLOCK = _COUNT_IN.values(customer_at=func.coalesce(
-    attendances.c.customer_at, bindparam("at", type_=attendances.c.customer_at.type)))
+_COUNT_IN_CLOCK = hot(_COUNT_IN.values(customer_at=func.coalesce(
+    attendances.c.customer_at, bindparam("at", type_=attendances.c.customer_at.type))))
+hot(_COUNT_IN)  # both run once per inbound message (db/prepared.py)
 
 
 async def _attendance_in(tx: Tx, conversation_id: int, at: datetime, kind: str) -> None:

@@ -59,5 +59,5 @@ def upsert_add(table: Table, dialect: str, keys: tuple[str, ...], counters: froz
     key columns, any other columns of a new row, and the amounts to add."""
     mod = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={c: table.c[c] + stmt.excluded[c] for c in sorted(counters)})
+    return hot(stmt.on_conflict_do_update(index_elements=list(keys),
+                                          set_={c: table.c[c] + stmt.excluded[c] for c in sorted(counters)}))

@@ -85,6 +85,8 @@ def test_priority_and_close_reason_from_the_chat(live: LiveStack, page: Page, ar
     page.goto(f"{live.url}/conversations/{cid}")
     header = page.locator("#chat-header")
     header.get_by_role("button", name="Reabrir").click()
+    # The priority menu is in both headers: wait for the reopened one, or the change races the swap.
+    expect(page.get_by_test_id("chat-status")).not_to_have_text("Concluído", timeout=5000)
     header.get_by_test_id("priority").select_option("urgent")
     expect(header.get_by_test_id("chat-priority")).to_have_text("Urgente", timeout=5000)
     expect(page.locator(f"#item-{cid} .prio-urgent")).to_have_text("Urgente", timeout=5000)  # the list follows live

@@ -59,3 +59,24 @@ async def test_team_surveys_are_set_by_the_team_supervisor_only(harness: Harness
     assert f'data-testid="csat-team-{other_id}"' in (await admin.get("/settings/csat")).text
     r = await admin.post(f"/settings/csat/team/{other_id}", {"enabled": "", "window_hours": "24"})
     assert r.status_code == 204
+
+
+async def test_a_supervisor_sets_surveys_only_on_connectors_their_teams_serve(harness: Harness, pages: Pages) -> None:
+    h = harness
+    free = await h.kolmeya_connector()
+    theirs = await h.whatsapp_connector()
+    r = await h.post("/api/v1/teams", {"name": "Vendas", "member_ids": [h.user_ids["bruno"]],
+                                       "connector_ids": [theirs["id"]]})
+    assert r.status_code == 201, r.text
+    body = {"enabled": True}
+    assert (await h.client.put(f"/api/v1/connectors/{free['id']}/csat", json=body,
+                               headers=h.auth("supervisor"))).status_code == 200
+    refused = await h.client.put(f"/api/v1/connectors/{theirs['id']}/csat", json=body, headers=h.auth("supervisor"))
+    assert refused.status_code == 403 and refused.json()["detail"] == "este conector atende outra equipe"
+    assert (await h.get(f"/api/v1/connectors/{theirs['id']}/csat")).json()["enabled"] is False
+    assert (await h.client.put(f"/api/v1/connectors/{theirs['id']}/csat", json=body,
+                               headers=h.auth("admin"))).status_code == 200
+    sup = await pages("supervisor")
+    page = (await sup.get("/settings/csat")).text
+    assert f'action="/settings/csat/{free["id"]}"' in page and f'action="/settings/csat/{theirs["id"]}"' not in page
+    assert (await sup.post(f"/settings/csat/{theirs['id']}", {"enabled": ""})).status_code == 403

@@ -25,11 +25,12 @@ router = APIRouter(include_in_schema=False)
 
 async def _page(request: Request, user: CurrentUser, *, error: str = "", status_code: int = 200) -> Response:
     async with rt_of(request).read() as conn:
+        who = await viewer_of(request, user)
         rows = list(await conn.execute(select(connectors.c.id, connectors.c.name, connectors.c.channel)
+                                       .where(policy.connector_where(who, connectors.c.id))
                                        .order_by(connectors.c.name)))
         items = [{"id": r.id, "name": r.name, "channel": r.channel, **(await csat.get_settings(conn, r.id))}
                  for r in rows]
-        who = await viewer_of(request, user)
         team_items = [{"id": r.id, "name": r.name, **(await csat.get_settings(conn, team_id=r.id))}
                       for r in await conn.execute(select(teams.c.id, teams.c.name).order_by(teams.c.name))
                       if policy.may_manage_team(who, int(r.id))]
@@ -70,6 +71,8 @@ async def save(request: Request, connector_id: RowId, user: Supervisor,
     async with rt_of(request).read() as conn:
         if await conn.scalar(select(connectors.c.id).where(connectors.c.id == connector_id)) is None:
             raise PageError(404, _("Conector não encontrado."))
+        if not await policy.may_start_on(conn, await viewer_of(request, user), connector_id):
+            raise PageError(403, _("Este conector atende outra equipe."))
     return await _save(request, user, form, {"connector_id": connector_id}, f"saved={connector_id}")
 
 

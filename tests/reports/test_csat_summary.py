@@ -48,7 +48,8 @@ async def test_ratings_are_counted_per_agent_team_and_channel_and_exported(harne
     team = await h.post("/api/v1/teams", {"name": "Cobrança", "member_ids": [h.user_ids["ana"], h.user_ids["bruno"]],
                                           "connector_ids": [c["id"]]})
     assert team.status_code == 201, team.text
-    r = await h.client.put(f"/api/v1/connectors/{c['id']}/csat", json={"enabled": True}, headers=h.auth("supervisor"))
+    # The admin: the supervisor is in no team, and the connector now serves Cobrança.
+    r = await h.client.put(f"/api/v1/connectors/{c['id']}/csat", json={"enabled": True}, headers=h.auth("admin"))
     assert r.status_code == 200, r.text
     # Hand count: Ana 5 and 4 (and one customer who never answers), Bruno 2.
     await _served_and_rated(h, c["id"], "ana", "+5548991910301", "5")

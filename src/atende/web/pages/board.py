@@ -28,6 +28,7 @@ from atende.web.pages.common import (
     move,
     sort_labels,
     status_labels,
+    team_chips,
     wait_key,
 )
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, redirect, render, rt_of
@@ -68,7 +69,7 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
             items, cursor = await queries.list_conversations(conn, status=status, limit=PAGE_SIZE,
                                                              order=column_order(status, flt), **flt.list_args(who))
             columns[status] = {"items": items, "cursor": cursor}
-        team_names = await queries.team_list(conn)
+        teams_shown = await team_chips(conn, who)
         tag_list = await queries.tag_list(conn)
         over = await over_counts(conn, now=ui.waits.now, thresholds=ui.waits.defaults, teams=ui.waits.teams,
                                  **flt.count_args(who))
@@ -77,8 +78,6 @@ async def board(request: Request, user: PageUser, f: FilterQ = None, q: SearchQ 
     if flt.counts_on_screen:
         # The counters know nothing of the search: count what it found ("25+" when there is more).
         counts = {status: len(col["items"]) for status, col in columns.items()}
-    allowed = policy.queue_scope(who)
-    teams_shown = [t for t in team_names if allowed is None or t["id"] in allowed]
     return render(request, "board.html", {**_view_context(flt), "columns": columns, "counts": counts,
                                           "teams": teams_shown, "tags": tag_list, "page": "board",
                                           "today": await today_line(request, user),

@@ -39,6 +39,7 @@ from atende.web.pages.common import (
     move,
     sort_labels,
     status_labels,
+    team_chips,
 )
 from atende.web.pages.conversation_meta import header_extras
 from atende.web.pages.core import PageError, PageUser, full_ui, make_ui, render, rt_of
@@ -201,11 +202,10 @@ async def _inbox(request: Request, user: CurrentUser, flt: ConvFilter, conv_id: 
     async with rt_of(request).read() as conn:
         items, cursor = await queries.list_conversations(conn, limit=PAGE_SIZE, order=flt.list_order(),
                                                          **flt.list_args(who))
-        allowed = policy.queue_scope(who)  # the board's team chips: the teams whose queues the viewer sees
-        team_chips = [t for t in await queries.team_list(conn) if allowed is None or t["id"] in allowed]
+        chips = await team_chips(conn, who)
     context: dict[str, Any] = {"flt": flt, "filters": filter_labels(), "statuses": status_labels(), "items": items,
                                "cursor": cursor, "active_id": conv_id, "page": "inbox", "sort_key": flt.sort_key,
-                               "sorts": sort_labels(), "team_chips": team_chips}
+                               "sorts": sort_labels(), "team_chips": chips}
     if conv is not None:
         await access_log.record_view(rt_of(request), user.id, conv["contact"]["id"], via="conversation",
                                      conversation_id=conv["id"], ip=client_ip(request))

@@ -27,6 +27,12 @@ SORTS = ("recent", "priority")
 PAGE_SIZE = 25
 
 
+async def team_chips(conn: Any, who: Viewer) -> list[dict[str, Any]]:
+    """The teams whose queues `who` sees: the team filters of the board and the inbox."""
+    allowed = policy.queue_scope(who)
+    return [t for t in await queries.team_list(conn) if allowed is None or t["id"] in allowed]
+
+
 def filter_labels() -> dict[str, str]:
     return {
         "mine": _("Minhas conversas"),

@@ -45,8 +45,7 @@ async def put_settings(connector_id: RowId, body: CsatIn, rt: Rt, user: Staff, w
     """Admins, and supervisors on the connectors their teams serve (or that no team serves)."""
     await _connector_or_404(rt, connector_id)
     async with rt.read() as conn:
-        if not await policy.may_start_on(conn, who, connector_id):
-            raise HTTPException(403, "este conector atende outra equipe")
+        await policy.require_connector(conn, who, connector_id)  # 403 "este conector atende outra equipe"
     async with rt.write() as tx:
         await csat.save_settings(tx, connector_id, enabled=body.enabled, question=body.question,
                                  window_hours=body.window_hours)

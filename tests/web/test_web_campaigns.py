@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from tests.support.campaigns import run_until, travel
 from tests.support.harness import Harness
+from tests.teams.kit import make_team
 from tests.web.pagekit import PageClient
 
 Pages = Callable[[str], Awaitable[PageClient]]
@@ -96,9 +97,7 @@ async def test_the_form_offers_only_connectors_the_supervisor_may_send_on(harnes
     h = harness
     free = await h.kolmeya_connector()
     theirs = await h.whatsapp_connector()
-    r = await h.post("/api/v1/teams", {"name": "Vendas", "member_ids": [h.user_ids["bruno"]],
-                                       "connector_ids": [theirs["id"]]})
-    assert r.status_code == 201, r.text
+    await make_team(h, "Vendas", ["bruno"], [theirs])  # another team's connector
     page = (await (await pages("supervisor")).get("/campaigns/new")).text
     assert f'value="{free["id"]}"' in page and f'value="{theirs["id"]}"' not in page
     assert f'value="{theirs["id"]}"' in (await (await pages("admin")).get("/campaigns/new")).text

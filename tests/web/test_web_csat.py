@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from tests.support.harness import Harness
+from tests.teams.kit import make_team
 from tests.web.pagekit import PageClient, sms_conversation
 
 Pages = Callable[[str], Awaitable[PageClient]]
@@ -65,9 +66,7 @@ async def test_a_supervisor_sets_surveys_only_on_connectors_their_teams_serve(ha
     h = harness
     free = await h.kolmeya_connector()
     theirs = await h.whatsapp_connector()
-    r = await h.post("/api/v1/teams", {"name": "Vendas", "member_ids": [h.user_ids["bruno"]],
-                                       "connector_ids": [theirs["id"]]})
-    assert r.status_code == 201, r.text
+    await make_team(h, "Vendas", ["bruno"], [theirs])  # another team's connector
     body = {"enabled": True}
     assert (await h.client.put(f"/api/v1/connectors/{free['id']}/csat", json=body,
                                headers=h.auth("supervisor"))).status_code == 200

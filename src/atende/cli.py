@@ -204,6 +204,8 @@ async def _retention_run(rt: Runtime, args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from atende.gc_tuning import tune_for_serving
+
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     if args.role != "worker":
@@ -219,14 +221,12 @@ def _serve(args: argparse.Namespace) -> None:
     if args.setup:  # the login hint names the address really served, after the port check above
         asyncio.run(_with_runtime(_ensure_admin, settings))
     if args.role == "worker":
-        from atende.gc_tuning import tune_for_serving
         from atende.jobs.run import run_worker
 
         tune_for_serving()
         asyncio.run(run_worker(settings))
         return
     from atende.app import create_app
-    from atende.gc_tuning import tune_for_serving
 
     if args.workers > 1:
         os.environ["ATENDE_ROLE"] = args.role

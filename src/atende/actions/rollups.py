@@ -111,12 +111,12 @@ async def message_written(tx: Tx, conv: Any, *, at: datetime, direction: str, ki
 
 _CURRENT = select(conversations.c.current_attendance_id).where(
     conversations.c.id == bindparam("cid")).scalar_subquery()
-_COUNT_IN = update(attendances).where(attendances.c.id == _CURRENT, attendances.c.closed_at.is_(None)).values(
-    messages_in=attendances.c.messages_in + 1)
+# Both run once per inbound message: hot (db/prepared.py).
+_COUNT_IN = hot(update(attendances).where(attendances.c.id == _CURRENT, attendances.c.closed_at.is_(None)).values(
+    messages_in=attendances.c.messages_in + 1))
 # The customer's first message starts the first-response clock.
 _COUNT_IN_CLOCK = hot(_COUNT_IN.values(customer_at=func.coalesce(
     attendances.c.customer_at, bindparam("at", type_=attendances.c.customer_at.type))))
-hot(_COUNT_IN)  # both run once per inbound message (db/prepared.py)
 
 
 async def _attendance_in(tx: Tx, conversation_id: int, at: datetime, kind: str) -> None:

@@ -28,9 +28,9 @@ TABLES = ("conversations",)  # the board's plans depend on these statistics
 
 
 async def db_statistics(rt: Runtime, job: Any) -> Reschedule | None:
+    if not rt.settings.is_sqlite:
+        return None
     async with rt.write() as tx:
-        if tx.dialect != "sqlite":
-            return None
         await tx.conn.exec_driver_sql("PRAGMA analysis_limit=0")  # whole: see the module's docstring
         for table in TABLES:
             await tx.conn.exec_driver_sql(f"ANALYZE {table}")

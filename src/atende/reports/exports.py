@@ -113,7 +113,7 @@ def _when(value: datetime | None, period: Period) -> str:
     return "" if value is None else value.astimezone(period.tz).isoformat()
 
 
-def _num(value: int | None) -> str:
+def _num(value: float | None) -> str:
     return "" if value is None else str(value)
 
 
@@ -275,7 +275,7 @@ async def agents_csv(conn: AsyncConnection, period: Period, flt: Filters, lang: 
         a["agent_id"], a["name"], a["conversations"], a["closed"], a["active"], a["messages_out"],
         _num(a["first_response_s"]["median"]), _num(a["first_response_s"]["p90"]), a["first_response_s"]["count"],
         _num(a["resolution_s"]["median"]), _num(a["resolution_s"]["p90"]), a["resolution_s"]["count"],
-        "" if a["csat"]["average"] is None else a["csat"]["average"], a["csat"]["responses"],
+        _num(a["csat"]["average"]), a["csat"]["responses"],
     ] for a in data["by_agent"])
 
 
